@@ -1,0 +1,56 @@
+"""lmcompress: lossless compression driven by a causal language model's next-token probabilities.
+
+    >>> import compress
+    >>> blob = compress.compress(b"hello", model="smollm2-135m")
+    >>> compress.decompress(blob)
+    b'hello'
+
+`Compressor` keeps a model loaded across calls; `compress`/`decompress` are one-shot helpers.
+"""
+
+__version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    ChecksumError,
+    ContainerError,
+    InputError,
+    LMCompressError,
+    MismatchError,
+    ModelLoadError,
+)
+
+
+def __getattr__(name):
+    # heavy imports (torch, transformers) happen only when the engine is used
+    if name in ("Compressor",):
+        from .engine import Compressor
+
+        return Compressor
+    raise AttributeError(name)
+
+
+def compress(data: bytes, model: str = "smollm2-135m", **options) -> bytes:
+    """Compress `data` with `model` (alias, .gguf, directory, checkpoint or hub id)."""
+    from .engine import Compressor
+
+    return Compressor(model, **options).compress(data)
+
+
+def decompress(blob: bytes, model: str | None = None, **options) -> bytes:
+    """Decompress a container; the model and settings come from its header unless `model` is given."""
+    from .engine import Compressor
+
+    return Compressor(model or "smollm2-135m", **options).decompress(blob, model=model)
+
+
+__all__ = [
+    "Compressor",
+    "compress",
+    "decompress",
+    "LMCompressError",
+    "ModelLoadError",
+    "ContainerError",
+    "MismatchError",
+    "ChecksumError",
+    "InputError",
+]

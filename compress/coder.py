@@ -1,0 +1,101 @@
+"""Range-code one batch of segments, interleaved into a single constriction stream.
+
+At step t every row still inside its segment codes its t-th token with the distribution the stepper
+produced after feeding token t-1 (the prefix token at t=0). All rows of a batch share one stream, so
+the termination overhead (one or two 32-bit words) is paid once per batch, not per segment. The
+decoder replays the same steps, feeding back each decoded token, with the same batch layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import constriction
+import numpy as np
+import torch
+
+from . import quantize
+from .stepper import Stepper, coding_probabilities
+
+
+def _symbol_map(alphabet: torch.Tensor | None, vocab: int) -> np.ndarray | None:
+    """token id -> index in alphabet (-1 where not allowed); None for the full vocabulary."""
+    if alphabet is None:
+        return None
+    index = np.full(vocab, -1, dtype=np.int64)
+    index[alphabet.numpy()] = np.arange(len(alphabet))
+    return index
+
+
+def encode_batch(
+    model: torch.nn.Module,
+    segments: Sequence[np.ndarray],
+    prefix_id: int,
+    *,
+    alphabet: torch.Tensor | None = None,
+    device: str = "cpu",
+    on_step: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, float]:
+    """(compressed uint32 words, ideal code length in bits of the same float distributions)."""
+    rows = len(segments)
+    lengths = np.array([len(s) for s in segments], dtype=np.int64)
+    steps = int(lengths.max()) if rows else 0
+    grid = np.full((rows, max(steps, 1)), prefix_id, dtype=np.int64)
+    for r, seg in enumerate(segments):
+        grid[r, : len(seg)] = seg
+    encoder = constriction.stream.queue.RangeEncoder()
+    stepper = Stepper(model, rows, device)
+    feed = np.full(rows, prefix_id, dtype=np.int64)
+    symbol_map = None
+    ideal_bits = 0.0
+    for t in range(steps):
+        logits = stepper.step(feed)
+        if symbol_map is None and alphabet is not None:
+            symbol_map = _symbol_map(alphabet, logits.shape[-1])
+        active = np.nonzero(lengths > t)[0]
+        probs = coding_probabilities(logits, alphabet)[active]
+        symbols = grid[active, t]
+        if symbol_map is not None:
+            symbols = symbol_map[symbols]
+            if (symbols < 0).any():
+                raise ValueError("a token outside the coding alphabet was passed to the coder")
+        table = quantize.as_table(probs)
+        sym32 = symbols.astype(np.int32)
+        encoder.encode(sym32, quantize.family(), table)
+        p = table[np.arange(len(active)), sym32] / table.sum(axis=1)
+        ideal_bits -= float(np.log2(np.maximum(p, 1e-300)).sum())
+        feed = grid[:, t]
+        if on_step is not None:
+            on_step(len(active))
+    return encoder.get_compressed(), ideal_bits
+
+
+def decode_batch(
+    model: torch.nn.Module,
+    lengths: Sequence[int],
+    words: np.ndarray,
+    prefix_id: int,
+    *,
+    alphabet: torch.Tensor | None = None,
+    device: str = "cpu",
+    on_step: Callable[[int], None] | None = None,
+) -> list[np.ndarray]:
+    """Token ids of every segment of the batch, decoded from `words`."""
+    rows = len(lengths)
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    steps = int(lengths_arr.max()) if rows else 0
+    grid = np.full((rows, max(steps, 1)), prefix_id, dtype=np.int64)
+    decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
+    stepper = Stepper(model, rows, device)
+    feed = np.full(rows, prefix_id, dtype=np.int64)
+    alpha_np = alphabet.numpy() if alphabet is not None else None
+    for t in range(steps):
+        logits = stepper.step(feed)
+        active = np.nonzero(lengths_arr > t)[0]
+        probs = coding_probabilities(logits, alphabet)[active]
+        symbols = decoder.decode(quantize.family(), quantize.as_table(probs)).astype(np.int64)
+        grid[active, t] = alpha_np[symbols] if alpha_np is not None else symbols
+        feed = grid[:, t]
+        if on_step is not None:
+            on_step(len(active))
+    return [grid[r, : lengths_arr[r]].copy() for r in range(rows)]

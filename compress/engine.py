@@ -1,0 +1,283 @@
+"""Compressor: bytes -> .lmc container -> the same bytes, with the model loaded once.
+
+This module holds the policy that ties the parts together: choose the front end, symbolize, cut
+segments, lay out batches, drive the coder for each batch, and record in the header every setting
+that changes the bits. Decoding reads those settings back from the header (the header wins over
+anything the caller passes), checks model/adapter/tokenizer identity before any decoding work, and
+verifies a CRC-32 per batch (one interleaved stream: a divergence anywhere in it corrupts
+the rest of that batch, so the batch is the unit a checksum can name) and a sha256 of the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import __version__, coder, container, determinism, frontends, models, quantize
+from . import segments as seglib
+from .errors import ChecksumError, ContainerError, MismatchError
+
+DEFAULT_CONTEXT = 1024
+DEFAULT_BATCH = 32
+
+
+def library_versions() -> dict:
+    import constriction
+    import transformers
+
+    return {
+        "lmcompress": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "constriction": getattr(constriction, "__version__", _dist_version("constriction")),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def device_kind(device: str) -> str:
+    """What kind of processor computed the logits; different kinds give different bits."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"cuda:{torch.cuda.get_device_name(torch.device(device))}"
+    return f"cpu:{platform.machine()}"
+
+
+def prefix_token(tokenizer) -> int:
+    """The token every segment is conditioned on: BOS, else EOS, else 0."""
+    for name in ("bos_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None:
+            return int(value)
+    return 0
+
+
+def model_vocab(model) -> int:
+    return int(model.get_output_embeddings().weight.shape[0])
+
+
+@dataclass
+class Stats:
+    """What the last compress/decompress did, for benchmarks and -v output."""
+
+    tokens: int = 0
+    seconds: float = 0.0
+    ideal_bits: float = 0.0
+    container_bytes: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class Compressor:
+    """Loads a model spec once and compresses/decompresses any number of inputs with it."""
+
+    def __init__(self, model: str = models.DEFAULT_MODEL, *, context: int = DEFAULT_CONTEXT,
+                 batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
+                 threads: int | None = None, progress: bool = False):
+        if context < 4:
+            raise ValueError("context must be at least 4 tokens")
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        self.model_spec = model
+        self.context = context
+        self.batch = batch
+        self.dtype = dtype
+        self.device = device
+        self.threads = threads or determinism.default_threads()
+        self.progress = progress
+        self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
+        self.last = Stats()
+
+    # -- model --------------------------------------------------------------------------------
+    def loaded(self, spec: str | None = None, dtype: str | None = None) -> models.LoadedModel:
+        key = (spec or self.model_spec, dtype or self.dtype, self.device)
+        if key not in self._cache:
+            self._cache[key] = models.load(key[0], dtype=key[1], device=key[2])
+        return self._cache[key]
+
+    def _progress(self, total_bytes: int, total_tokens: int, desc: str):
+        if not self.progress or total_tokens == 0:
+            return None, None
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc=desc, file=sys.stderr,
+                   leave=False, dynamic_ncols=True)
+        per_token = total_bytes / total_tokens
+        return bar, (lambda n: bar.update(n * per_token))
+
+    # -- compress -----------------------------------------------------------------------------
+    def compress(self, data: bytes, *, modality: str = "text", **frontend_options) -> bytes:
+        started = time.perf_counter()
+        data = bytes(data)
+        frontend = frontends.get(modality, **frontend_options)
+        payload, extras = frontend.split(data)
+        lm = self.loaded()
+        determinism.apply(self.threads)
+        vocab = model_vocab(lm.model)
+        symbolizer = frontend.symbolizer(lm.tokenizer, vocab)
+        prefix = prefix_token(lm.tokenizer)
+        units = symbolizer.encode_units(payload)
+        segs = seglib.cut(units, self.context)
+        seg_bytes = [symbolizer.decode(s) for s in segs]
+        if b"".join(seg_bytes) != payload:  # the symbolizer must be exactly invertible
+            raise AssertionError("symbolizer round trip failed; refusing to write a lossy container")
+        ranges = seglib.layout(len(segs), self.batch)
+        total_tokens = sum(len(s) for s in segs)
+        bar, on_step = self._progress(len(payload), total_tokens, "compress")
+        streams, ideal = [], 0.0
+        alphabet = getattr(symbolizer, "alphabet", None)
+        try:
+            for start, end in ranges:
+                words, bits = coder.encode_batch(lm.model, segs[start:end], prefix,
+                                                 alphabet=alphabet, device=self.device, on_step=on_step)
+                streams.append(words)
+                ideal += bits
+        finally:
+            if bar is not None:
+                bar.close()
+        header = {
+            "format": "lmcompress",
+            "modality": frontend.name,
+            "frontend": extras,
+            "symbolizer": symbolizer.name if hasattr(symbolizer, "name") else "text-table/v1",
+            "original_length": len(data),
+            "original_sha256": hashlib.sha256(data).hexdigest(),
+            "payload_length": len(payload),
+            "model": {"id": lm.spec, "base_id": lm.base_id, "sha256": lm.base_sha256},
+            "adapter": None if lm.adapter_sha256 is None else {"sha256": lm.adapter_sha256},
+            "tokenizer_sha256": symbolizer.table_sha256(),
+            "vocab_size": vocab,
+            "context": self.context,
+            "batch": self.batch,
+            "dtype": lm.dtype,
+            "device": device_kind(self.device),
+            "threads": self.threads,
+            "prefix_id": prefix,
+            "quantizer": quantize.QUANTIZER_VERSION,
+            "libraries": library_versions(),
+            "segments": [int(len(s)) for s in segs],
+            "batch_crc32": [zlib.crc32(b"".join(seg_bytes[a:b])) for a, b in ranges],
+        }
+        blob = container.pack(header, streams)
+        self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,
+                          ideal_bits=ideal, container_bytes=len(blob))
+        return blob
+
+    # -- decompress ---------------------------------------------------------------------------
+    def check_compatible(self, header: dict, lm: models.LoadedModel, symbolizer) -> None:
+        """Raise MismatchError naming the first setting the loaded model cannot reproduce."""
+        want_model = header["model"]
+        if want_model.get("sha256") != lm.base_sha256:
+            raise MismatchError(
+                f"model mismatch: the container was made with base model {want_model.get('base_id')} "
+                f"(sha256 {str(want_model.get('sha256'))[:16]}…), but {lm.spec} has sha256 "
+                f"{lm.base_sha256[:16]}…; pass the right model with -m"
+            )
+        want_adapter = (header.get("adapter") or {}).get("sha256")
+        if want_adapter != lm.adapter_sha256:
+            have = "no adapter" if lm.adapter_sha256 is None else f"adapter {lm.adapter_sha256[:16]}…"
+            want = "no adapter" if want_adapter is None else f"adapter {want_adapter[:16]}…"
+            raise MismatchError(f"adapter mismatch: the container needs {want}, but {lm.spec} has {have}")
+        if header["tokenizer_sha256"] != symbolizer.table_sha256():
+            raise MismatchError("tokenizer mismatch: the model's vocabulary differs from the container's")
+        if header.get("vocab_size") != model_vocab(lm.model):
+            raise MismatchError("vocabulary size mismatch between the container and the model")
+        if header["quantizer"] != quantize.QUANTIZER_VERSION:
+            raise MismatchError(
+                f"quantizer mismatch: container uses {header['quantizer']}, this lmcompress "
+                f"implements {quantize.QUANTIZER_VERSION}"
+            )
+        if header["prefix_id"] != prefix_token(lm.tokenizer):
+            raise MismatchError("prefix token mismatch between the container and the tokenizer")
+
+    def warnings_for(self, header: dict) -> list[str]:
+        """Differences that may change the bits but cannot be checked before decoding."""
+        out = []
+        have = library_versions()
+        for name in ("torch", "transformers", "constriction"):
+            want = header.get("libraries", {}).get(name)
+            if want and want != have.get(name):
+                out.append(f"container made with {name} {want}, decoding with {have.get(name)}")
+        if header.get("device") and header["device"] != device_kind(self.device):
+            out.append(f"container made on {header['device']}, decoding on {device_kind(self.device)}")
+        return out
+
+    def decompress(self, blob: bytes, *, model: str | None = None) -> bytes:
+        started = time.perf_counter()
+        parsed = container.unpack(blob)
+        header = parsed.header
+        frontend = frontends.get(header["modality"])
+        if header["payload_length"] == 0:
+            payload = b""
+            tokens = 0
+        else:
+            spec = model or header["model"]["id"]
+            lm = self.loaded(spec, header["dtype"])
+            symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
+            self.check_compatible(header, lm, symbolizer)
+            determinism.apply(header["threads"])
+            payload, tokens = self._decode_payload(header, parsed.streams, lm, symbolizer)
+        if len(payload) != header["payload_length"]:
+            raise ChecksumError("decoded payload length differs from the container's")
+        data = frontend.join(payload, header.get("frontend") or {})
+        if len(data) != header["original_length"]:
+            raise ChecksumError("decoded length differs from the container's original length")
+        if hashlib.sha256(data).hexdigest() != header["original_sha256"]:
+            raise ChecksumError("checksum mismatch: decoded bytes differ from the original (sha256)")
+        self.last = Stats(tokens=tokens, seconds=time.perf_counter() - started, container_bytes=len(blob))
+        return data
+
+    def _decode_payload(self, header, streams, lm, symbolizer) -> tuple[bytes, int]:
+        segs_len = header["segments"]
+        prefix = header["prefix_id"]
+        alphabet = getattr(symbolizer, "alphabet", None)
+        bar, on_step = self._progress(header["payload_length"], sum(segs_len), "decompress")
+        out = []
+        try:
+            for b, (start, end) in enumerate(seglib.layout(len(segs_len), header["batch"])):
+                decoded = coder.decode_batch(lm.model, segs_len[start:end], streams[b], prefix,
+                                             alphabet=alphabet, device=self.device, on_step=on_step)
+                where = f"batch {b} (segments {start}-{end - 1})"
+                try:
+                    raw = b"".join(symbolizer.decode(ids) for ids in decoded)
+                except ContainerError as exc:
+                    raise ChecksumError(f"{where} failed to decode: {exc}") from None
+                if zlib.crc32(raw) != header["batch_crc32"][b]:
+                    raise ChecksumError(
+                        f"checksum mismatch in {where}: the payload is damaged or the model's "
+                        "probabilities differ from the encoder's"
+                    )
+                out.append(raw)
+        finally:
+            if bar is not None:
+                bar.close()
+        return b"".join(out), sum(segs_len)
+
+    # -- measurement --------------------------------------------------------------------------
+    def score(self, data: bytes, *, modality: str = "text", batch: int = 8):
+        """Ideal bits of `data` from the fast parallel pass (measurement only, never coding)."""
+        from .scoring import score_bytes
+
+        frontend = frontends.get(modality)
+        payload, _ = frontend.split(bytes(data))
+        lm = self.loaded()
+        determinism.apply(self.threads)
+        symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
+        result = score_bytes(lm.model, symbolizer, payload, context=self.context, batch=batch,
+                             prefix_id=prefix_token(lm.tokenizer), device=self.device)
+        result.bytes = len(data)
+        return result

@@ -1,0 +1,62 @@
+"""Modality front ends: file bytes <-> (payload bytes for a symbolizer, header extras).
+
+The engine codes a payload through a symbolizer; a front end decides what the payload is and keeps
+whatever else the file holds in the header, so that `join(split(x)) == x` byte for byte. Text is
+the identity. Audio, image and video front ends register here with the same interface.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .errors import InputError
+from .symbols import TextSymbolizer
+
+
+class Frontend(Protocol):
+    name: str
+
+    def split(self, data: bytes) -> tuple[bytes, dict]:
+        """(payload, extras): extras must be JSON-serialisable and hold all non-payload bytes."""
+
+    def join(self, payload: bytes, extras: dict) -> bytes:
+        """Inverse of split."""
+
+    def symbolizer(self, tokenizer, vocab_size: int):
+        """The symbolizer that turns this front end's payload into token ids and back."""
+
+
+class TextFrontend:
+    """Bytes as they are, tokenized by the model's own tokenizer (with the byte escape)."""
+
+    name = "text"
+
+    def split(self, data: bytes) -> tuple[bytes, dict]:
+        return data, {}
+
+    def join(self, payload: bytes, extras: dict) -> bytes:
+        return payload
+
+    def symbolizer(self, tokenizer, vocab_size: int):
+        return TextSymbolizer(tokenizer, vocab_size)
+
+
+FRONTENDS: dict[str, type] = {"text": TextFrontend}
+
+
+def get(name: str, **options) -> Frontend:
+    try:
+        cls = FRONTENDS[name]
+    except KeyError:
+        raise InputError(f"unknown modality '{name}' (choose from {', '.join(sorted(FRONTENDS))})") from None
+    return cls(**options)
+
+
+def guess(filename: str | None) -> str:
+    """Modality from a file name's suffix; text (any bytes) when nothing more specific fits."""
+    if filename:
+        suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+        for name, cls in FRONTENDS.items():
+            if suffix in getattr(cls, "suffixes", ()):
+                return name
+    return "text"

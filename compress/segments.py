@@ -1,0 +1,42 @@
+"""Cutting a token stream into segments and segments into batches — shared by coder and scorer.
+
+A segment holds at most `context - 1` tokens (the model sees the prefix token plus the segment, so
+`context` positions in all) and never splits a unit (an escape triple decodes only whole). Batches
+are balanced: ceil(n / batch) batches whose row counts differ by at most one, a pure function of
+(n, batch) so the decoder rebuilds the encoder's layout from the header alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def cut(units: list[list[int]], context: int) -> list[np.ndarray]:
+    limit = context - 1
+    if limit < 3:
+        raise ValueError(f"context must be at least 4 tokens, got {context}")
+    segments: list[np.ndarray] = []
+    current: list[int] = []
+    for unit in units:
+        if len(current) + len(unit) > limit:
+            segments.append(np.array(current, dtype=np.int64))
+            current = []
+        current.extend(unit)
+    if current:
+        segments.append(np.array(current, dtype=np.int64))
+    return segments
+
+
+def layout(n_segments: int, batch: int) -> list[tuple[int, int]]:
+    """[(start, end)) segment ranges of each batch."""
+    if n_segments == 0:
+        return []
+    n_batches = -(-n_segments // batch)
+    base, extra = divmod(n_segments, n_batches)
+    ranges = []
+    start = 0
+    for i in range(n_batches):
+        end = start + base + (1 if i < extra else 0)
+        ranges.append((start, end))
+        start = end
+    return ranges

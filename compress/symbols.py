@@ -1,0 +1,178 @@
+"""Text symbolizer: any bytes <-> token ids of the model's own vocabulary, exactly invertible.
+
+Decoding never calls the tokenizer's `decode` (which normalises, drops invalid UTF-8 and merges
+spaces). Instead every token id maps to a fixed byte string through a table built from the
+vocabulary (byte-level BPE characters, or `<0xNN>` byte-fallback pieces), and decoding is table
+lookup. Encoding tokenizes each valid UTF-8 run, checks that the table reproduces it byte for byte,
+and falls back to byte tokens for anything that does not (invalid UTF-8, binary, normalisation).
+A byte with no single-byte token in the vocabulary is written as ESC + two hex-digit tokens, where
+ESC is a special token the tokenizer never emits for text (special tokens are split as text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+from .errors import ContainerError, ModelLoadError
+
+SYMBOLIZER_VERSION = "text-table/v1"
+_HEX = "0123456789abcdef"
+_SENTENCEPIECE_SPACE = "\u2581"
+_BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
+
+
+@lru_cache(maxsize=1)
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte -> printable character map used by every byte-level BPE vocab."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    bs += list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def _is_byte_level(tokenizer) -> bool:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    return "ByteLevel" in repr(backend.decoder) or "ByteLevel" in repr(backend.pre_tokenizer)
+
+
+def _vocab_size(tokenizer) -> int:
+    return max(tokenizer.get_vocab().values()) + 1
+
+
+class TextSymbolizer:
+    """Bytes <-> ids for one tokenizer; `table[id]` is the exact bytes a token stands for."""
+
+    def __init__(self, tokenizer, vocab_size: int | None = None):
+        self.tokenizer = tokenizer
+        vocab = tokenizer.get_vocab()
+        self.vocab_size = vocab_size or _vocab_size(tokenizer)
+        special = set(getattr(tokenizer, "all_special_ids", []) or [])
+        self.byte_level = _is_byte_level(tokenizer)
+        inverse = {c: b for b, c in bytes_to_unicode().items()}
+        table: list[bytes | None] = [None] * self.vocab_size
+        for piece, idx in vocab.items():
+            if idx >= self.vocab_size or idx in special:
+                continue
+            table[idx] = self._piece_bytes(piece, inverse)
+        self.table = table
+        # single-byte tokens, preferring the canonical piece for each byte
+        byte_token: dict[int, int] = {}
+        for b in range(256):
+            piece = bytes_to_unicode()[b] if self.byte_level else f"<0x{b:02X}>"
+            idx = vocab.get(piece)
+            if idx is not None and idx < self.vocab_size and table[idx] == bytes([b]):
+                byte_token[b] = idx
+        for idx, raw in enumerate(table):  # any other single-byte token fills a gap
+            if raw is not None and len(raw) == 1 and raw[0] not in byte_token:
+                byte_token[raw[0]] = idx
+        self.byte_token = byte_token
+        hex_ids = []
+        for ch in _HEX:
+            idx = byte_token.get(ord(ch))
+            if idx is None:
+                raise ModelLoadError(f"tokenizer has no token for '{ch}'; cannot build byte escape")
+            hex_ids.append(idx)
+        self.hex_ids = hex_ids
+        self.hex_value = {idx: v for v, idx in enumerate(hex_ids)}
+        esc = getattr(tokenizer, "eos_token_id", None)
+        if esc is None or esc >= self.vocab_size:
+            esc = next(iter(sorted(special)), None)
+        if esc is None:
+            raise ModelLoadError("tokenizer has no special token to use as the byte escape")
+        self.esc_id = int(esc)
+        self.table[self.esc_id] = None
+
+    @staticmethod
+    def _piece_bytes(piece: str, inverse: dict[str, int]) -> bytes:
+        if all(c in inverse for c in piece):
+            return bytes(inverse[c] for c in piece)
+        m = _BYTE_PIECE.match(piece)
+        if m:
+            return bytes([int(m.group(1), 16)])
+        return piece.replace(_SENTENCEPIECE_SPACE, " ").encode("utf-8")
+
+    # -- hashing -------------------------------------------------------------------------------
+    def table_sha256(self) -> str:
+        """Identity of the decode table (what decoding depends on), written into the header."""
+        h = hashlib.sha256(SYMBOLIZER_VERSION.encode())
+        h.update(self.vocab_size.to_bytes(4, "little"))
+        h.update(self.esc_id.to_bytes(4, "little"))
+        for raw in self.table:
+            if raw is None:
+                h.update(b"\xff\xff\xff\xff")
+            else:
+                h.update(len(raw).to_bytes(4, "little"))
+                h.update(raw)
+        return h.hexdigest()
+
+    # -- encoding ------------------------------------------------------------------------------
+    def _byte_units(self, data: bytes) -> list[list[int]]:
+        units = []
+        for b in data:
+            idx = self.byte_token.get(b)
+            if idx is not None:
+                units.append([idx])
+            else:
+                units.append([self.esc_id, self.hex_ids[b >> 4], self.hex_ids[b & 15]])
+        return units
+
+    def _text_units(self, text: str, raw: bytes) -> list[list[int]]:
+        ids = self.tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        table = self.table
+        if all(0 <= i < self.vocab_size and table[i] is not None for i in ids):
+            if b"".join(table[i] for i in ids) == raw:
+                return [[i] for i in ids]
+        return self._byte_units(raw)
+
+    def encode_units(self, data: bytes) -> list[list[int]]:
+        """Token units for `data`: a unit is one token, or an escape triple that must stay whole."""
+        text = data.decode("utf-8", errors="surrogateescape")
+        units: list[list[int]] = []
+        pos = 0
+        # split into valid-UTF-8 runs and single undecodable bytes (surrogate escapes)
+        for m in re.finditer(r"[\udc80-\udcff]+", text):
+            if m.start() > pos:
+                chunk = text[pos : m.start()]
+                units += self._text_units(chunk, chunk.encode("utf-8"))
+            units += self._byte_units(m.group().encode("utf-8", errors="surrogateescape"))
+            pos = m.end()
+        if pos < len(text):
+            chunk = text[pos:]
+            units += self._text_units(chunk, chunk.encode("utf-8"))
+        return units
+
+    def encode(self, data: bytes) -> list[int]:
+        return [i for unit in self.encode_units(data) for i in unit]
+
+    # -- decoding ------------------------------------------------------------------------------
+    def decode(self, ids) -> bytes:
+        """Exact bytes for a token id sequence; ContainerError if it is not a valid sequence."""
+        out = bytearray()
+        table = self.table
+        ids = list(ids)
+        i = 0
+        n = len(ids)
+        while i < n:
+            t = ids[i]
+            if t == self.esc_id:
+                if i + 2 >= n or ids[i + 1] not in self.hex_value or ids[i + 2] not in self.hex_value:
+                    raise ContainerError("corrupt token stream: broken byte escape")
+                out.append(self.hex_value[ids[i + 1]] * 16 + self.hex_value[ids[i + 2]])
+                i += 3
+                continue
+            raw = table[t] if 0 <= t < len(table) else None
+            if raw is None:
+                raise ContainerError(f"corrupt token stream: token {t} stands for no bytes")
+            out += raw
+            i += 1
+        return bytes(out)

@@ -1,0 +1,39 @@
+"""Round trips through the real engine with a tiny random LLaMA: every byte string comes back."""
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, given, settings
+
+from compress import container
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_random_bytes_round_trip(tiny_compressor, data):
+    blob = tiny_compressor.compress(data)
+    assert tiny_compressor.decompress(blob) == data
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=200))
+def test_random_text_round_trip(tiny_compressor, text):
+    data = text.encode("utf-8", errors="surrogatepass")
+    assert tiny_compressor.decompress(tiny_compressor.compress(data)) == data
+
+
+def test_edge_cases(tiny_compressor):
+    for data in [b"", b"a", b"\xff", b"\x00" * 100, bytes(range(256)) * 3,
+                 "déjà vu — 日本語 <|endoftext|> <s>".encode(), b"\xc3(\xa0\xa1\xe2\x28\xa1",
+                 b"The quick brown fox " * 50]:
+        blob = tiny_compressor.compress(data)
+        assert tiny_compressor.decompress(blob) == data
+
+
+def test_header_records_settings(tiny_compressor):
+    blob = tiny_compressor.compress(b"The quick brown fox jumps over the lazy dog." * 5)
+    h = container.read_header(blob)
+    assert h["context"] == 16 and h["batch"] == 4 and h["threads"] == 1
+    assert h["dtype"] == "float32"
+    assert len(h["model"]["sha256"]) == 64 and len(h["tokenizer_sha256"]) == 64
+    assert h["adapter"] is None
+    assert all(n <= 15 for n in h["segments"])
+    assert len(h["batches"]) == len(h["batch_crc32"]) == -(-len(h["segments"]) // 4)
