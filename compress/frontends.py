@@ -42,9 +42,33 @@ class TextFrontend:
 
 
 FRONTENDS: dict[str, type] = {"text": TextFrontend}
+_BUILTIN_MODULES = ("audio", "image", "video")  # each calls register() on import, if present
+_loaded = False
+
+
+def register(cls: type) -> type:
+    """Class decorator: make a front end available under `cls.name` (and its `suffixes`)."""
+    FRONTENDS[cls.name] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+
+    for module in _BUILTIN_MODULES:
+        try:
+            importlib.import_module(f"{__package__}.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module}":
+                raise
 
 
 def get(name: str, **options) -> Frontend:
+    _load_builtin()
     try:
         cls = FRONTENDS[name]
     except KeyError:
@@ -54,6 +78,7 @@ def get(name: str, **options) -> Frontend:
 
 def guess(filename: str | None) -> str:
     """Modality from a file name's suffix; text (any bytes) when nothing more specific fits."""
+    _load_builtin()
     if filename:
         suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         for name, cls in FRONTENDS.items():

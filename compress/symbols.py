@@ -176,3 +176,88 @@ class TextSymbolizer:
             out += raw
             i += 1
         return bytes(out)
+
+
+BYTEMAP_VERSION = "bytes-charmap/v1"
+
+
+def byte_charmap(tokenizer, vocab_size: int) -> tuple[list[str], list[int]]:
+    """A fixed bijection byte -> character such that the tokenizer turns each character into
+    exactly one token of its own: the first 256 code points from U+0021 upward that qualify.
+
+    Audio samples and pixels become strings of these characters (the LMCompress recipe), and the
+    coder restricts every distribution to these 256 tokens, so no bits go to impossible tokens.
+    Training and coding use the per-character token ids directly: re-tokenizing the whole string
+    with BPE would merge neighbouring characters into multi-character tokens.
+    """
+    chars: list[str] = []
+    ids: list[int] = []
+    seen: set[int] = set()
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    code = 0x21
+    while len(chars) < 256 and code < 0x3000:
+        c = chr(code)
+        code += 1
+        if not c.isprintable() or c.isspace():
+            continue
+        got = tokenizer(c, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        if len(got) != 1 or got[0] in seen or got[0] in special or got[0] >= vocab_size:
+            continue
+        chars.append(c)
+        ids.append(got[0])
+        seen.add(got[0])
+    if len(chars) < 256:
+        raise ModelLoadError(
+            f"tokenizer has only {len(chars)} single-token characters; need 256 for the byte map"
+        )
+    return chars, ids
+
+
+class ByteSymbolizer:
+    """Raw bytes (PCM samples, pixels) <-> one token per byte, over a 256-token alphabet.
+
+    `alphabet[b]` is the token id standing for byte value b; the coder renormalises the model's
+    distribution over exactly these ids.
+    """
+
+    name = BYTEMAP_VERSION
+
+    def __init__(self, tokenizer, vocab_size: int):
+        import numpy as np
+        import torch
+
+        self.chars, ids = byte_charmap(tokenizer, vocab_size)
+        self.ids = np.array(ids, dtype=np.int64)
+        self.alphabet = torch.tensor(ids, dtype=torch.long)
+        self.value = {t: b for b, t in enumerate(ids)}
+        self._lookup = np.full(vocab_size, -1, dtype=np.int64)
+        self._lookup[self.ids] = np.arange(256)
+
+    def table_sha256(self) -> str:
+        h = hashlib.sha256(BYTEMAP_VERSION.encode())
+        for c, t in zip(self.chars, self.ids.tolist()):
+            h.update(c.encode("utf-8") + b"\x00" + t.to_bytes(4, "little"))
+        return h.hexdigest()
+
+    def to_text(self, data: bytes) -> str:
+        """The character string a training corpus holds for these bytes."""
+        return "".join(self.chars[b] for b in data)
+
+    def encode_ids(self, data: bytes):
+        import numpy as np
+
+        return self.ids[np.frombuffer(data, dtype=np.uint8)]
+
+    def encode_units(self, data: bytes) -> list[list[int]]:
+        return [[t] for t in self.encode_ids(data).tolist()]
+
+    def decode(self, ids) -> bytes:
+        import numpy as np
+
+        arr = np.asarray(ids, dtype=np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() >= len(self._lookup)):
+            raise ContainerError("corrupt token stream: token outside the byte alphabet")
+        values = self._lookup[arr] if arr.size else arr
+        if arr.size and (values < 0).any():
+            raise ContainerError("corrupt token stream: token outside the byte alphabet")
+        return values.astype(np.uint8).tobytes()
