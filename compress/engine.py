@@ -249,9 +249,13 @@ class Compressor:
         out = []
         try:
             for b, (start, end) in enumerate(seglib.layout(len(segs_len), header["batch"])):
-                decoded = coder.decode_batch(lm.model, segs_len[start:end], streams[b], prefix,
-                                             alphabet=alphabet, device=self.device, on_step=on_step)
                 where = f"batch {b} (segments {start}-{end - 1})"
+                try:
+                    decoded = coder.decode_batch(lm.model, segs_len[start:end], streams[b], prefix,
+                                                 alphabet=alphabet, device=self.device,
+                                                 on_step=on_step)
+                except (ValueError, RuntimeError, OverflowError) as exc:  # constriction rejects words
+                    raise ChecksumError(f"{where}: payload is damaged ({exc})") from None
                 try:
                     raw = b"".join(symbolizer.decode(ids) for ids in decoded)
                 except ContainerError as exc:

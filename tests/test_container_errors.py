@@ -1,0 +1,89 @@
+"""Damaged or foreign containers fail with a specific error before producing any output."""
+
+import struct
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compress import container
+from compress.errors import ChecksumError, ContainerError, LMCompressError, MismatchError
+
+DATA = b"The Commission shall adopt implementing acts in accordance with Article 5.\n" * 4
+
+
+@pytest.fixture(scope="module")
+def blob(tiny_compressor):
+    return tiny_compressor.compress(DATA)
+
+
+def test_truncation_anywhere_is_refused(tiny_compressor, blob):
+    hlen = container.stored_header_length(blob)
+    cuts = sorted(set(list(range(0, hlen + 8)) + list(range(hlen, len(blob), 7)) + [len(blob) - 1]))
+    for n in cuts:
+        with pytest.raises(ContainerError):
+            container.unpack(blob[:n])
+
+
+def test_wrong_magic(blob):
+    with pytest.raises(ContainerError, match="bad magic"):
+        container.unpack(b"\x89PNG\r\n\x1a\n" + blob[8:])
+    with pytest.raises(ContainerError, match="bad magic"):
+        container.unpack(b"hello")
+
+
+def test_newer_format_version_is_named(blob):
+    newer = blob[:8] + struct.pack("<H", container.FORMAT_VERSION + 1) + blob[10:]
+    with pytest.raises(ContainerError, match="newer"):
+        container.unpack(newer)
+
+
+def test_garbage_after_payload(blob):
+    with pytest.raises(ContainerError, match="after the payload"):
+        container.unpack(blob + b"\x00")
+
+
+def test_header_bit_flip_caught_by_header_crc(blob):
+    damaged = bytearray(blob)
+    damaged[20] ^= 0x04
+    with pytest.raises(ContainerError, match="header checksum"):
+        container.unpack(bytes(damaged))
+
+
+def test_payload_bit_flips_caught_by_checksums(tiny_compressor, blob):
+    start = container.stored_header_length(blob)
+    for pos in range(start, len(blob), max(1, (len(blob) - start) // 12)):
+        damaged = bytearray(blob)
+        damaged[pos] ^= 0x10
+        with pytest.raises(ChecksumError, match="batch|checksum"):
+            tiny_compressor.decompress(bytes(damaged))
+
+
+def test_other_model_is_refused_before_decoding(blob, other_tiny_model_dir):
+    from compress.engine import Compressor
+
+    with pytest.raises(MismatchError, match="model mismatch"):
+        Compressor(str(other_tiny_model_dir)).decompress(blob, model=str(other_tiny_model_dir))
+
+
+def test_forged_header_with_huge_lengths_is_refused(blob):
+    header = container.read_header(blob)
+    for field, value in [("segments", [10**9]), ("batch", 0), ("context", 1), ("original_length", -1)]:
+        forged = dict(header, **{field: value})
+        with pytest.raises(ContainerError):
+            container.unpack(container.pack(forged, container.unpack(blob).streams))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_mutations_never_return_wrong_bytes(tiny_compressor, blob, data):
+    damaged = bytearray(blob)
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(damaged) - 1))
+        damaged[pos] ^= data.draw(st.integers(1, 255))
+    try:
+        out = tiny_compressor.decompress(bytes(damaged))
+    except LMCompressError:
+        return
+    assert out == DATA  # a flip that changes nothing decodable must still give the exact input
