@@ -1,0 +1,173 @@
+"""Engine benchmark: scoring pass vs arithmetic-coded compress and decompress, side by side.
+
+    python bench/engine.py                       # throughput at batch 1, 8, 32 on alice29.txt
+    python bench/engine.py --overhead FILE       # whole-file container size vs ideal code length
+
+Throughput: for each batch size B the input is the first B full segments of the file (B x
+(context-1) tokens), so every row of the batch is busy; the scoring pass runs on the same tokens.
+Reports tokens/s and bytes/s of each phase and the peak resident memory of the process during it.
+Overhead: compresses a whole file, decompresses it, and compares the container with the ideal code
+length of the same stepper distributions (sum of -log2 p) and with the fast scoring pass.
+Writes JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from compress import container, segments  # noqa: E402
+from compress.engine import Compressor, library_versions, model_vocab, prefix_token  # noqa: E402
+from compress.symbols import TextSymbolizer  # noqa: E402
+
+DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
+
+
+class PeakRSS:
+    """Samples this process's resident memory every 20 ms; `.peak` in bytes."""
+
+    def __init__(self):
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def machine() -> dict:
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "system": platform.platform()}
+
+
+def prefix_of_segments(c: Compressor, data: bytes, n: int) -> bytes:
+    """The shortest prefix of `data` that fills n full segments (or all of it)."""
+    lm = c.loaded()
+    sym = TextSymbolizer(lm.tokenizer, model_vocab(lm.model))
+    units = sym.encode_units(data)
+    segs = segments.cut(units, c.context)[:n]
+    return b"".join(sym.decode(s) for s in segs)
+
+
+def throughput(args) -> dict:
+    data = Path(args.file).read_bytes()
+    rows = []
+    for batch in args.batches:
+        c = Compressor(args.model, context=args.context, batch=batch, threads=args.threads)
+        c.loaded()
+        chunk = prefix_of_segments(c, data, batch)
+        row = {"batch": batch, "bytes": len(chunk)}
+        with PeakRSS() as mem:
+            t = time.perf_counter()
+            s = c.score(chunk, batch=batch)
+            row["score_s"] = time.perf_counter() - t
+        row.update(tokens=s.tokens, score_bpb=s.bits_per_byte, score_peak_mib=mem.peak / 2**20)
+        with PeakRSS() as mem:
+            blob = c.compress(chunk)
+        row.update(compress_s=c.last.seconds, compress_peak_mib=mem.peak / 2**20,
+                   container_bytes=len(blob), actual_bpb=8 * len(blob) / len(chunk))
+        with PeakRSS() as mem:
+            out = c.decompress(blob)
+        row.update(decompress_s=c.last.seconds, decompress_peak_mib=mem.peak / 2**20,
+                   round_trip_ok=out == chunk)
+        for phase in ("score", "compress", "decompress"):
+            row[f"{phase}_tok_s"] = row["tokens"] / row[f"{phase}_s"]
+            row[f"{phase}_B_s"] = row["bytes"] / row[f"{phase}_s"]
+        rows.append(row)
+        print_row(row)
+    best_score = max(r["score_tok_s"] for r in rows)
+    summary = {
+        "best_score_tok_s": best_score,
+        "best_compress_tok_s": max(r["compress_tok_s"] for r in rows),
+        "best_decompress_tok_s": max(r["decompress_tok_s"] for r in rows),
+    }
+    summary["compress_vs_score"] = summary["best_compress_tok_s"] / best_score
+    summary["decompress_vs_score"] = summary["best_decompress_tok_s"] / best_score
+    print(f"best compress = {summary['compress_vs_score']:.0%} of best scoring tok/s, "
+          f"best decompress = {summary['decompress_vs_score']:.0%}")
+    return {"rows": rows, "summary": summary}
+
+
+def print_row(r: dict) -> None:
+    print(f"batch {r['batch']:>3} | {r['tokens']:>6} tok {r['bytes']:>7} B | "
+          f"score {r['score_tok_s']:7.1f} tok/s {r['score_B_s']:8.0f} B/s | "
+          f"compress {r['compress_tok_s']:6.1f} tok/s {r['compress_B_s']:7.0f} B/s | "
+          f"decompress {r['decompress_tok_s']:6.1f} tok/s {r['decompress_B_s']:7.0f} B/s | "
+          f"peak {max(r['score_peak_mib'], r['compress_peak_mib'], r['decompress_peak_mib']):.0f} MiB | "
+          f"ok={r['round_trip_ok']}", flush=True)
+
+
+def overhead(args) -> dict:
+    data = Path(args.overhead).read_bytes()
+    c = Compressor(args.model, context=args.context, batch=args.batches[-1], threads=args.threads)
+    score = c.score(data, batch=8)
+    blob = c.compress(data)
+    comp = c.last
+    out = c.decompress(blob)
+    ideal_bytes = comp.ideal_bits / 8
+    result = {
+        "file": str(args.overhead), "bytes": len(data), "tokens": comp.tokens,
+        "container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),
+        "ideal_bytes_stepper": ideal_bytes, "score_bytes_parallel": score.bits / 8,
+        "overhead_bytes": len(blob) - ideal_bytes,
+        "overhead_vs_ideal": len(blob) / ideal_bytes - 1,
+        "budget_bytes": 1.005 * ideal_bytes + 200,
+        "within_budget": len(blob) <= 1.005 * ideal_bytes + 200,
+        "actual_bpb": 8 * len(blob) / len(data), "ideal_bpb": comp.ideal_bits / len(data),
+        "score_bpb": score.bits_per_byte, "round_trip_ok": out == data,
+        "compress_s": comp.seconds, "decompress_s": c.last.seconds,
+    }
+    for k, v in result.items():
+        print(f"{k:>22}: {v}")
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--file", default=str(DEFAULT_FILE))
+    p.add_argument("--model", default="smollm2-135m")
+    p.add_argument("--context", type=int, default=1024)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batches", default="1,8,32")
+    p.add_argument("--overhead", metavar="FILE", help="measure whole-file overhead instead")
+    p.add_argument("--out", default=None, help="JSON path (default bench/results/engine*.json)")
+    args = p.parse_args()
+    args.batches = [int(b) for b in args.batches.split(",")]
+    meta = {"machine": machine(), "model": args.model, "context": args.context,
+            "threads": args.threads, "libraries": library_versions(),
+            "command": " ".join([Path(sys.executable).name] + sys.argv)}
+    if args.overhead:
+        result = {**meta, **overhead(args)}
+        out = args.out or ROOT / "bench" / "results" / f"engine_overhead_{Path(args.overhead).stem}.json"
+    else:
+        result = {**meta, "file": args.file, **throughput(args)}
+        out = args.out or ROOT / "bench" / "results" / "engine_throughput.json"
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Determinism matrix: what may differ between encoder and decoder without changing the output.
+
+(a) thread count: tests/test_smollm2.py (fresh process, real model); here with the tiny model too.
+(b) --batch/--context given at decode time: the header wins.
+(c) the same weights loaded from another path: identity is by content.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from compress import container
+from compress.engine import Compressor
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ("Les patients atteints de diabète ont été traités à l'insuline. " * 8).encode() + b"\x00\xff"
+
+
+def test_decode_ignores_callers_batch_and_context(tiny_model_dir):
+    blob = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1).compress(DATA)
+    other = Compressor(str(tiny_model_dir), context=64, batch=7, threads=2)
+    assert other.decompress(blob) == DATA
+
+
+def test_same_weights_from_another_path(tiny_model_dir, tmp_path):
+    blob = Compressor(str(tiny_model_dir), context=16, batch=3, threads=1).compress(DATA)
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(tiny_model_dir, copy)
+    assert Compressor(str(copy)).decompress(blob, model=str(copy)) == DATA
+
+
+def test_thread_count_restored_from_header(tiny_model_dir):
+    import torch
+
+    blob = Compressor(str(tiny_model_dir), context=16, batch=3, threads=1).compress(DATA)
+    torch.set_num_threads(2)
+    c = Compressor(str(tiny_model_dir), threads=2)
+    assert c.decompress(blob) == DATA
+    assert torch.get_num_threads() == container.read_header(blob)["threads"] == 1
+
+
+def test_killed_compression_leaves_input_and_no_output(tiny_model_dir, tmp_path):
+    src = tmp_path / "big.txt"
+    payload = DATA * 60
+    src.write_bytes(payload)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "compress", "-m", str(tiny_model_dir), "-q",
+                             "--context", "8", "--batch", "1", "--threads", "1", str(src)], env=env,
+                            stderr=subprocess.PIPE)
+    time.sleep(6)  # past model loading, inside coding (batch 1, context 8: thousands of steps)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "compression finished before it could be killed"
+    assert src.read_bytes() == payload
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt"]
+
+
+def test_interrupted_compression_exits_1_and_writes_nothing(tiny_model_dir, tmp_path):
+    src = tmp_path / "big.txt"
+    src.write_bytes(DATA * 60)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "compress", "-m", str(tiny_model_dir), "-q",
+                             "--context", "8", "--batch", "1", "--threads", "1", str(src)], env=env,
+                            stderr=subprocess.PIPE)
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert err.decode().strip() == "lmcompress: interrupted; no output written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt"]
