@@ -1,0 +1,170 @@
+"""Video front end: YUV4MPEG2 (.y4m) <-> a payload of raw frame planes, byte for byte.
+
+The payload is every frame's planes (Y, then U, V, and A for 444alpha), each plane's rows
+concatenated -- exactly the raster the y4m file holds after each FRAME line. The stream header line
+and every FRAME line (with its parameters) are kept verbatim in the extras, run-length coded.
+
+Frames are coded independently: `segment_breaks` makes the engine end a segment at every frame
+boundary, so no segment spans two frames. Random access to frame k: its payload bytes are
+[k * frame_bytes, (k + 1) * frame_bytes) (`frame_range`), and the segments covering it are those
+whose cumulative lengths (the container header's "segments") fall inside that range; only the
+batches holding them (segments.layout(n, batch)) need decoding. `read_frame` does exactly that.
+"""
+
+from __future__ import annotations
+
+from . import frontends
+from .errors import ChecksumError, ContainerError, InputError
+from .symbols import ByteSymbolizer
+
+MAGIC = b"YUV4MPEG2 "
+FRAME = b"FRAME"
+# colourspace tag -> (planes as (x subsampling, y subsampling)); 8-bit only
+COLOURSPACES = {
+    "420jpeg": ((1, 1), (2, 2), (2, 2)),
+    "420paldv": ((1, 1), (2, 2), (2, 2)),
+    "420mpeg2": ((1, 1), (2, 2), (2, 2)),
+    "420": ((1, 1), (2, 2), (2, 2)),
+    "422": ((1, 1), (2, 1), (2, 1)),
+    "444": ((1, 1), (1, 1), (1, 1)),
+    "444alpha": ((1, 1), (1, 1), (1, 1), (1, 1)),
+    "mono": ((1, 1),),
+}
+
+
+def parse_header(line: bytes) -> tuple[int, int, str, list[tuple[int, int]]]:
+    """(width, height, colourspace, plane sizes) from the stream header line (without newline)."""
+    params = {}
+    for token in line[len(MAGIC):].split(b" "):
+        if token:
+            params[chr(token[0])] = token[1:].decode("latin-1")
+    try:
+        width, height = int(params["W"]), int(params["H"])
+    except (KeyError, ValueError):
+        raise InputError("malformed y4m header: missing or bad W/H") from None
+    if width < 1 or height < 1:
+        raise InputError("malformed y4m header: zero width or height")
+    colour = params.get("C", "420jpeg")
+    if colour not in COLOURSPACES:
+        raise InputError(f"unsupported y4m colourspace C{colour} "
+                         f"(supported: {', '.join('C' + c for c in COLOURSPACES)})")
+    planes = [(-(-width // sx), -(-height // sy)) for sx, sy in COLOURSPACES[colour]]
+    return width, height, colour, planes
+
+
+def _runs(lines: list[str]) -> list[list]:
+    runs: list[list] = []
+    for line in lines:
+        if runs and runs[-1][0] == line:
+            runs[-1][1] += 1
+        else:
+            runs.append([line, 1])
+    return runs
+
+
+def frame_range(extras: dict, k: int) -> tuple[int, int]:
+    """Payload byte range [start, end) of frame k."""
+    if not 0 <= k < extras["frames"]:
+        raise InputError(f"frame {k} out of range (the video has {extras['frames']} frames)")
+    size = extras["frame_bytes"]
+    return k * size, (k + 1) * size
+
+
+@frontends.register
+class VideoFrontend:
+    name = "video"
+    suffixes = ("y4m",)
+
+    def split(self, data: bytes) -> tuple[bytes, dict]:
+        if not data:
+            raise InputError("empty input: not a y4m video")
+        if not data.startswith(MAGIC):
+            raise InputError("not a YUV4MPEG2 (.y4m) video")
+        end = data.find(b"\n")
+        if end < 0:
+            raise InputError("truncated y4m: the stream header has no end of line")
+        width, height, colour, planes = parse_header(data[:end])
+        frame_bytes = sum(w * h for w, h in planes)
+        lines, payload = [], []
+        pos = end + 1
+        while pos < len(data):
+            stop = data.find(b"\n", pos, pos + 4096)
+            if not data.startswith(FRAME, pos) or stop < 0:
+                raise InputError(f"malformed y4m: frame {len(lines)} does not start with a FRAME line")
+            lines.append(data[pos:stop].decode("latin-1"))
+            pos = stop + 1
+            if pos + frame_bytes > len(data):
+                raise InputError(f"truncated y4m: frame {len(lines) - 1} has {len(data) - pos} "
+                                 f"of {frame_bytes} bytes")
+            payload.append(data[pos : pos + frame_bytes])
+            pos += frame_bytes
+        extras = {
+            "format": "y4m",
+            "header": data[: end + 1].decode("latin-1"),
+            "colourspace": colour,
+            "width": width,
+            "height": height,
+            "planes": [list(p) for p in planes],
+            "frames": len(lines),
+            "frame_bytes": frame_bytes,
+            "frame_lines": _runs(lines),
+        }
+        return b"".join(payload), extras
+
+    def join(self, payload: bytes, extras: dict) -> bytes:
+        size = extras["frame_bytes"]
+        if len(payload) != size * extras["frames"]:
+            raise ContainerError("video payload length does not match the header's frame count")
+        out = [extras["header"].encode("latin-1")]
+        k = 0
+        for line, count in extras["frame_lines"]:
+            head = line.encode("latin-1") + b"\n"
+            for _ in range(count):
+                out += [head, payload[k * size : (k + 1) * size]]
+                k += 1
+        return b"".join(out)
+
+    def segment_breaks(self, extras: dict) -> range:
+        """Payload offsets of frame starts: no segment spans two frames (ByteSymbolizer: 1 unit
+        per byte, so byte offsets are unit offsets)."""
+        size = extras["frame_bytes"]
+        return range(size, size * extras["frames"], size) if size else range(0)
+
+    def symbolizer(self, tokenizer, vocab_size: int):
+        return ByteSymbolizer(tokenizer, vocab_size)
+
+
+def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> bytes:
+    """Frame k's planes from a video container, decoding only the batches that hold it."""
+    import zlib
+
+    import numpy as np
+
+    from . import coder, container, determinism, engine
+    from . import segments as seglib
+
+    parsed = container.unpack(blob)
+    header = parsed.header
+    if header["modality"] != VideoFrontend.name:
+        raise InputError(f"not a video container (modality {header['modality']})")
+    start, end = frame_range(header["frontend"], k)
+    lengths = header["segments"]
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    first = int(np.searchsorted(bounds, start, side="right")) - 1
+    last = int(np.searchsorted(bounds, end, side="left"))  # exclusive
+    lm = compressor.loaded(model or header["model"]["id"], header["dtype"])
+    symbolizer = VideoFrontend().symbolizer(lm.tokenizer, engine.model_vocab(lm.model))
+    compressor.check_compatible(header, lm, symbolizer)
+    determinism.apply(header["threads"])
+    out = bytearray()
+    for b, (s0, s1) in enumerate(seglib.layout(len(lengths), header["batch"])):
+        if s1 <= first or s0 >= last:
+            continue
+        decoded = coder.decode_batch(lm.model, lengths[s0:s1], parsed.streams[b], header["prefix_id"],
+                                     alphabet=symbolizer.alphabet, device=compressor.device)
+        raw = [symbolizer.decode(ids) for ids in decoded]
+        if zlib.crc32(b"".join(raw)) != header["batch_crc32"][b]:
+            raise ChecksumError(f"checksum mismatch in batch {b} while reading frame {k}")
+        out += b"".join(raw[max(first, s0) - s0 : min(last, s1) - s0])
+    offset = int(bounds[first])
+    return bytes(out[start - offset : end - offset])
