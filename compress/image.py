@@ -5,9 +5,10 @@ recipe). How the (height, width, channels) samples are laid out in the payload c
 model sees before each byte, so the order is a choice, recorded in the extras:
 
 * planar       every channel in turn, its rows concatenated (the paper's order);
-* interleaved  pixel after pixel, its channels together (RGBRGB...) -- the default: measured better
-               for SmolLM2 (bench/image_order.py), each byte follows its left neighbour's and its
-               own pixel's other channels;
+* interleaved  pixel after pixel, its channels together (RGBRGB...) -- the default: each byte
+               follows its left neighbour and its own pixel's earlier channels. Measured with
+               bench/image_order.py (untuned SmolLM2-135M, fast scoring, 1024-pixel segments,
+               32x32 centre crops of kodim01/05/13/23): 7.005 bits/byte vs planar 7.337, rows 7.379;
 * rows         per image row, each channel's row in turn: a row sees the same row of the
                previous channels and the previous rows.
 

@@ -135,7 +135,7 @@ def decode_samples(data: bytes, header: Header) -> np.ndarray:
     except InputError:
         raise
     except Exception as exc:  # Pillow raises many types for damaged data
-        raise InputError(f"corrupt PNG: {exc}") from None
+        raise InputError(f"cannot decode PNG: {exc}") from None
     h, w = header.height, header.width
     if header.sample_bytes == 2:
         arr = arr.astype(">u2").view(np.uint8)
@@ -143,17 +143,23 @@ def decode_samples(data: bytes, header: Header) -> np.ndarray:
 
 
 # -- filtering (PNG spec section 9) -----------------------------------------------------------------
-def filter_candidates(rows: np.ndarray, bpp: int) -> np.ndarray:
+BLOCK_ROWS = 256  # filter this many rows at a time: bounded memory for large images
+
+
+def filter_candidates(rows: np.ndarray, bpp: int, above: np.ndarray | None = None) -> np.ndarray:
     """All five filtered versions of raw rows (height, rowbytes) -> (5, height, rowbytes) uint8.
 
-    Filtering (unlike unfiltering) only looks at raw neighbours, so it vectorises."""
+    `above` is the raw row just above the first one (None at the top of the image). Filtering
+    (unlike unfiltering) only looks at raw neighbours, so it vectorises."""
     x = rows.astype(np.int16)
     a = np.zeros_like(x)
     a[:, bpp:] = x[:, :-bpp]
     b = np.zeros_like(x)
     b[1:] = x[:-1]
+    if above is not None:
+        b[0] = above
     c = np.zeros_like(x)
-    c[1:, bpp:] = x[:-1, :-bpp]
+    c[:, bpp:] = b[:, :-bpp]
     p = a + b - c
     pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
     paeth = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
@@ -161,17 +167,27 @@ def filter_candidates(rows: np.ndarray, bpp: int) -> np.ndarray:
     return (out & 0xFF).astype(np.uint8)
 
 
+def _blocks(rows: np.ndarray, bpp: int):
+    for start in range(0, rows.shape[0], BLOCK_ROWS):
+        above = rows[start - 1] if start else None
+        yield start, filter_candidates(rows[start : start + BLOCK_ROWS], bpp, above)
+
+
 def filter_rows(rows: np.ndarray, bpp: int, types: np.ndarray) -> bytes:
     """The filtered scanline stream (type byte + filtered row, per row) for given filter types."""
-    cand = filter_candidates(rows, bpp)
-    chosen = cand[types, np.arange(rows.shape[0])]
-    return np.concatenate([types.astype(np.uint8)[:, None], chosen], axis=1).tobytes()
+    out = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint8)
+    out[:, 0] = types
+    for start, cand in _blocks(rows, bpp):
+        n = cand.shape[1]
+        out[start : start + n, 1:] = cand[types[start : start + n], np.arange(n)]
+    return out.tobytes()
 
 
 def heuristic_types(rows: np.ndarray, bpp: int) -> np.ndarray:
     """libpng's default choice: per row, the filter with the least sum of |signed bytes|."""
-    cand = filter_candidates(rows, bpp).view(np.int8).astype(np.int32)
-    return np.abs(cand).sum(axis=2).argmin(axis=0).astype(np.uint8)
+    types = [np.abs(cand.view(np.int8).astype(np.int32)).sum(axis=2).argmin(axis=0)
+             for _, cand in _blocks(rows, bpp)]
+    return np.concatenate(types).astype(np.uint8)
 
 
 # -- deflate replay ---------------------------------------------------------------------------------

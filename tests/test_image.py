@@ -113,6 +113,19 @@ def test_png_keeps_ancillary_chunks_in_place():
         assert round_trip(data, order)[2] == data
 
 
+def test_png_filters_across_row_blocks(monkeypatch):
+    """Filtering runs in blocks of rows; the row above a block must come from the previous one."""
+    monkeypatch.setattr(pngfile, "BLOCK_ROWS", 3)
+    rng = np.random.default_rng(5)
+    arr = (np.cumsum(rng.integers(0, 4, (20, 11, 3)), axis=0) % 256).astype(np.uint8)
+    data = png_bytes("RGB", arr)
+    types = np.frombuffer(zlib.decompress(b"".join(
+        b for k, b in pngfile.read_chunks(data)[0] if k == b"IDAT")), np.uint8)[:: 11 * 3 + 1]
+    assert len(set(types.tolist()) - {0, 1}) > 0  # Up/Average/Paeth rows, which look above
+    _, extras, out = round_trip(data, "rows")
+    assert extras["reencoded"] is False and out == data
+
+
 def test_png_trailing_bytes_and_multiple_idat_chunks():
     data = png_bytes("RGB", make_array("RGB", 9, 7, 0))
     chunks, _ = pngfile.read_chunks(data)
