@@ -1,7 +1,8 @@
 """Split/join every Kodak PNG (also as PPM) and the carphone y4m through the front ends, no model.
 
 Checks what the front ends promise on real files: PPM/PGM and y4m byte-exact, PNG pixel-exact (and
-byte-exact when its deflate stream replays), for every payload order. Prints one line per file and
+byte-exact when its deflate stream replays: the same pixels saved by Pillow/zlib must come back
+byte for byte), for every payload order. Prints one line per file and
 a summary; exits non-zero on any failure.
 
     nice -n 10 python bench/frontend_roundtrip.py
@@ -39,6 +40,9 @@ def main() -> int:
         buf = io.BytesIO()
         Image.open(path).save(buf, "PPM")
         ppm = buf.getvalue()
+        buf = io.BytesIO()
+        Image.open(path).save(buf, "PNG")  # the same pixels written by libz (Pillow): byte-exact?
+        resaved = buf.getvalue()
         notes = []
         for order in image.ORDERS:
             fe = frontends.get("image", order=order)
@@ -51,9 +55,12 @@ def main() -> int:
             ok = ok and (exact or extras["reencoded"])
             p_payload, p_extras = fe.split(ppm)
             ppm_ok = fe.join(p_payload, p_extras) == ppm and p_payload == payload
-            failures += (not ok) + (not ppm_ok)
+            r_payload, r_extras = fe.split(resaved)
+            resaved_ok = fe.join(r_payload, r_extras) == resaved and r_payload == payload
+            failures += (not ok) + (not ppm_ok) + (not resaved_ok)
             notes.append(f"{order}: png {'byte-exact' if exact else 'pixel-exact (re-encoded)' if ok else 'FAIL'}"
-                         f", ppm {'byte-exact' if ppm_ok else 'FAIL'}")
+                         f", ppm {'byte-exact' if ppm_ok else 'FAIL'}"
+                         f", png re-saved by Pillow {'byte-exact' if resaved_ok else 'FAIL'}")
         print(f"{path.name} ({px.shape[1]}x{px.shape[0]} {mode}, {len(data)} B): " + "; ".join(notes))
     clip = DATA / "video" / "carphone_qcif.y4m"
     data = clip.read_bytes()

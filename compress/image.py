@@ -78,8 +78,9 @@ class ImageFrontend:
         return netpbm.join(samples, extras)
 
     def checksum_bytes(self, data: bytes) -> bytes:
-        """Canonical bytes for re-encoded PNGs (see compress.engine): pixels + metadata."""
-        return pngfile.canonical(data)
+        """Canonical bytes for re-encoded PNGs (see compress.engine): pixels + metadata. Only
+        re-encoded PNGs are checked this way; every other file keeps the whole-file check."""
+        return pngfile.canonical(data) if data.startswith(pngfile.SIGNATURE) else data
 
     def symbolizer(self, tokenizer, vocab_size: int):
         return ByteSymbolizer(tokenizer, vocab_size)
