@@ -196,6 +196,8 @@ def _zlib_candidates(stream: bytes):
     if len(stream) < 2 or stream[0] & 0x0F != 8 or stream[1] & 0x20:
         return []
     wbits = (stream[0] >> 4) + 8
+    if wbits > 15:  # not a valid zlib window: nothing can replay it
+        return []
     flevel = stream[1] >> 6
     levels = {0: [1, 0], 1: [5, 2, 3, 4], 2: [6], 3: [9, 7, 8]}[flevel]
     out = [(lv, wbits, mem, st) for lv in levels for st in (0, 1) for mem in (8, 9)]
@@ -209,11 +211,13 @@ def _deflate(raw: bytes, level: int, wbits: int, memlevel: int, strategy: int,
     """zlib stream of `raw`; with `expect`, stops early (None) at the first byte that differs."""
     z = zlib.compressobj(level, zlib.DEFLATED, wbits, memlevel, strategy)
     out = bytearray()
-    step = 1 << 16
+    step, checked = 1 << 16, 0
     for start in range(0, len(raw), step):
         out += z.compress(raw[start : start + step])
-        if expect is not None and out != expect[: len(out)]:
-            return None
+        if expect is not None:
+            if out[checked:] != expect[checked : len(out)]:
+                return None
+            checked = len(out)
     out += z.flush()
     if expect is not None and out != expect:
         return None

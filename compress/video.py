@@ -1,14 +1,20 @@
 """Video front end: YUV4MPEG2 (.y4m) <-> a payload of raw frame planes, byte for byte.
 
-The payload is every frame's planes (Y, then U, V, and A for 444alpha), each plane's rows
-concatenated -- exactly the raster the y4m file holds after each FRAME line. The stream header line
-and every FRAME line (with its parameters) are kept verbatim in the extras, run-length coded.
+The stream header line and every FRAME line (with its parameters) are kept verbatim in the
+extras, run-length coded. The payload holds the planes (Y, then U, V, and A for 444alpha) in one
+of two orders, recorded as extras["order"]:
 
-Frames are coded independently: `segment_breaks` makes the engine end a segment at every frame
-boundary, so no segment spans two frames. Random access to frame k: its payload bytes are
-[k * frame_bytes, (k + 1) * frame_bytes) (`frame_range`), and the segments covering it are those
-whose cumulative lengths (the container header's "segments") fall inside that range; only the
-batches holding them (segments.layout(n, batch)) need decoding. `read_frame` does exactly that.
+* frames (default)  frame after frame, each plane's rows concatenated -- exactly the raster the
+                    y4m file holds after each FRAME line. Frames are coded independently.
+* temporal          groups of `group` frames; within a group, plane by plane and row by row, row r
+                    of every frame of the group in turn, so each row follows the same row of the
+                    previous frame (the previous frame as context, within a segment).
+
+Independent units: `segment_breaks` makes the engine end a segment at every unit boundary (a frame,
+or a group in temporal order), so no segment spans two units. Random access to frame k: its unit
+occupies payload bytes `unit_range(extras, k)`; the segments covering them are those whose
+cumulative lengths (the container header's "segments") fall in that range, and only the batches
+holding those segments (segments.layout(n, batch)) need decoding. `read_frame` does exactly that.
 """
 
 from __future__ import annotations
@@ -62,18 +68,69 @@ def _runs(lines: list[str]) -> list[list]:
     return runs
 
 
-def frame_range(extras: dict, k: int) -> tuple[int, int]:
-    """Payload byte range [start, end) of frame k."""
-    if not 0 <= k < extras["frames"]:
-        raise InputError(f"frame {k} out of range (the video has {extras['frames']} frames)")
+ORDERS = ("frames", "temporal")
+DEFAULT_GROUP = 8
+
+
+def _unit_frames(extras: dict) -> int:
+    return extras.get("group", 1) if extras.get("order", "frames") == "temporal" else 1
+
+
+def unit_range(extras: dict, k: int) -> tuple[int, int]:
+    """Payload byte range [start, end) of the independently coded unit that holds frame k."""
+    frames = extras["frames"]
+    if not 0 <= k < frames:
+        raise InputError(f"frame {k} out of range (the video has {frames} frames)")
+    per = _unit_frames(extras)
+    first = k - k % per
+    return first * extras["frame_bytes"], min(first + per, frames) * extras["frame_bytes"]
+
+
+def _reorder(data: bytes, extras: dict, n: int, forward: bool) -> bytes:
+    """frames -> temporal layout of one group of n frames (or back, forward=False)."""
+    import numpy as np
+
+    arr = np.frombuffer(data, dtype=np.uint8)
+    out, offset = [], 0
+    frame_major = arr.reshape(n, -1)
+    for w, h in extras["planes"]:
+        size = w * h
+        if forward:
+            plane = frame_major[:, offset : offset + size].reshape(n, h, w)
+            out.append(plane.transpose(1, 0, 2).reshape(-1))
+        else:
+            plane = arr[offset * n : (offset + size) * n].reshape(h, n, w)
+            out.append(plane.transpose(1, 0, 2).reshape(n, -1))
+        offset += size
+    if forward:
+        return np.concatenate(out).tobytes()
+    return np.concatenate(out, axis=1).tobytes()
+
+
+def _layout(payload: bytes, extras: dict, forward: bool) -> bytes:
+    per = _unit_frames(extras)
+    if per == 1:
+        return payload
     size = extras["frame_bytes"]
-    return k * size, (k + 1) * size
+    out = []
+    for first in range(0, extras["frames"], per):
+        n = min(per, extras["frames"] - first)
+        out.append(_reorder(payload[first * size : (first + n) * size], extras, n, forward))
+    return b"".join(out)
 
 
 @frontends.register
 class VideoFrontend:
     name = "video"
     suffixes = ("y4m",)
+
+    def __init__(self, order: str = "frames", group: int = DEFAULT_GROUP):
+        if order not in ORDERS:
+            raise InputError(f"unknown video order '{order}' (choose from {', '.join(ORDERS)})")
+        if group < 1:
+            raise InputError("video group must be at least one frame")
+        self.order = order
+        self.group = group
 
     def split(self, data: bytes) -> tuple[bytes, dict]:
         if not data:
@@ -108,13 +165,17 @@ class VideoFrontend:
             "frames": len(lines),
             "frame_bytes": frame_bytes,
             "frame_lines": _runs(lines),
+            "order": self.order,
         }
-        return b"".join(payload), extras
+        if self.order == "temporal":
+            extras["group"] = self.group
+        return _layout(b"".join(payload), extras, forward=True), extras
 
     def join(self, payload: bytes, extras: dict) -> bytes:
         size = extras["frame_bytes"]
         if len(payload) != size * extras["frames"]:
             raise ContainerError("video payload length does not match the header's frame count")
+        payload = _layout(payload, extras, forward=False)
         out = [extras["header"].encode("latin-1")]
         k = 0
         for line, count in extras["frame_lines"]:
@@ -125,17 +186,18 @@ class VideoFrontend:
         return b"".join(out)
 
     def segment_breaks(self, extras: dict) -> range:
-        """Payload offsets of frame starts: no segment spans two frames (ByteSymbolizer: 1 unit
-        per byte, so byte offsets are unit offsets)."""
-        size = extras["frame_bytes"]
-        return range(size, size * extras["frames"], size) if size else range(0)
+        """Payload offsets where a frame (or temporal group) starts: no segment spans two of them
+        (ByteSymbolizer: one unit per byte, so byte offsets are unit offsets)."""
+        size = extras["frame_bytes"] * _unit_frames(extras)
+        return range(size, extras["frame_bytes"] * extras["frames"], size) if size else range(0)
 
     def symbolizer(self, tokenizer, vocab_size: int):
         return ByteSymbolizer(tokenizer, vocab_size)
 
 
 def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> bytes:
-    """Frame k's planes from a video container, decoding only the batches that hold it."""
+    """Frame k's planes (Y, U, V rows concatenated) from a video container, decoding only the
+    batches that hold its unit (the frame, or its temporal group)."""
     import zlib
 
     import numpy as np
@@ -147,7 +209,8 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
     header = parsed.header
     if header["modality"] != VideoFrontend.name:
         raise InputError(f"not a video container (modality {header['modality']})")
-    start, end = frame_range(header["frontend"], k)
+    extras = header["frontend"]
+    start, end = unit_range(extras, k)
     lengths = header["segments"]
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     first = int(np.searchsorted(bounds, start, side="right")) - 1
@@ -167,4 +230,9 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
             raise ChecksumError(f"checksum mismatch in batch {b} while reading frame {k}")
         out += b"".join(raw[max(first, s0) - s0 : min(last, s1) - s0])
     offset = int(bounds[first])
-    return bytes(out[start - offset : end - offset])
+    unit = bytes(out[start - offset : end - offset])
+    size = extras["frame_bytes"]
+    n = len(unit) // size
+    frames = _reorder(unit, extras, n, forward=False) if _unit_frames(extras) > 1 else unit
+    index = k - start // size
+    return frames[index * size : (index + 1) * size]

@@ -30,17 +30,29 @@ def y4m(w, h, colour, frames, seed=0, extra=" F25:1 Ip A1:1", frame_params=None)
        frames=st.integers(0, 4), seed=st.integers(0, 99),
        params=st.lists(st.lists(param, max_size=2).map(lambda ps: "".join(" " + p for p in ps)),
                        min_size=4, max_size=4),
-       extra=st.sampled_from(["", " F30000:1001 It A128:117 XYSCSS=420MPEG2", " Ib"]))
-def test_y4m_round_trip_byte_exact(w, h, colour, frames, seed, params, extra):
+       extra=st.sampled_from(["", " F30000:1001 It A128:117 XYSCSS=420MPEG2", " Ib"]),
+       order=st.sampled_from(video.ORDERS), group=st.integers(1, 3))
+def test_y4m_round_trip_byte_exact(w, h, colour, frames, seed, params, extra, order, group):
     data, raster = y4m(w, h, colour, frames, seed, extra, params)
-    fe = frontends.get("video")
+    fe = frontends.get("video", order=order, group=group)
     payload, extras = fe.split(data)
-    assert payload == b"".join(raster)  # planes Y, U, V per frame, rows concatenated
-    assert extras["frames"] == frames
+    assert extras["frames"] == frames and extras["order"] == order
     assert fe.join(payload, extras) == data
-    for k in range(frames):
-        start, end = video.frame_range(extras, k)
-        assert payload[start:end] == raster[k]
+    assert sorted(payload) == sorted(b"".join(raster))
+    if order == "frames":
+        assert payload == b"".join(raster)  # planes Y, U, V per frame, rows concatenated
+        for k in range(frames):
+            start, end = video.unit_range(extras, k)
+            assert payload[start:end] == raster[k]
+
+
+def test_temporal_order_puts_same_rows_together():
+    data, raster = y4m(2, 2, "mono", 3)
+    payload, extras = frontends.get("video", order="temporal", group=2).split(data)
+    f = [np.frombuffer(r, np.uint8).reshape(2, 2) for r in raster]
+    want = np.concatenate([f[0][0], f[1][0], f[0][1], f[1][1], f[2][0], f[2][1]]).tobytes()
+    assert payload == want
+    assert list(frontends.get("video").segment_breaks(extras)) == [8]
 
 
 def test_plane_sizes_for_odd_dimensions():
@@ -73,6 +85,8 @@ def test_errors_are_clear():
     for data, words in cases.items():
         with pytest.raises(InputError, match=words):
             fe.split(data)
+    with pytest.raises(InputError, match="order"):
+        frontends.get("video", order="zigzag")
 
 
 def test_suffix_picks_video():
@@ -92,9 +106,10 @@ def test_engine_round_trip_and_frame_aligned_segments(tiny_compressor, w, h, col
     assert tiny_compressor.decompress(blob) == data
 
 
-def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch):
+@pytest.mark.parametrize("order", video.ORDERS)
+def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch, order):
     data, raster = y4m(6, 4, "420jpeg", 5, seed=3)  # 36-byte frames, context 16: 3 segments each
-    blob = tiny_compressor.compress(data, modality="video")
+    blob = tiny_compressor.compress(data, modality="video", order=order, group=2)
     from compress import coder
 
     calls = []
