@@ -1,0 +1,130 @@
+"""Video front end: y4m byte-exact round trips, frame-aligned segments, per-frame random access."""
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from compress import container, frontends, segments, video
+from compress.errors import InputError
+
+param = st.text(alphabet="ABCXYZabc0123456789:=", min_size=1, max_size=6)
+
+
+def y4m(w, h, colour, frames, seed=0, extra=" F25:1 Ip A1:1", frame_params=None):
+    planes = video.COLOURSPACES[colour or "420jpeg"]
+    size = sum(-(-w // sx) * -(-h // sy) for sx, sy in planes)
+    rng = np.random.default_rng(seed)
+    tag = f" C{colour}" if colour else ""
+    out = f"YUV4MPEG2 W{w} H{h}{extra}{tag}\n".encode()
+    raster = []
+    for k in range(frames):
+        line = "FRAME" + (frame_params[k] if frame_params else "")
+        raster.append(rng.integers(0, 256, size, dtype=np.uint8).tobytes())
+        out += line.encode() + b"\n" + raster[-1]
+    return out, raster
+
+
+@settings(max_examples=80, deadline=None)
+@given(w=st.integers(1, 9), h=st.integers(1, 9), colour=st.sampled_from([None, *video.COLOURSPACES]),
+       frames=st.integers(0, 4), seed=st.integers(0, 99),
+       params=st.lists(st.lists(param, max_size=2).map(lambda ps: "".join(" " + p for p in ps)),
+                       min_size=4, max_size=4),
+       extra=st.sampled_from(["", " F30000:1001 It A128:117 XYSCSS=420MPEG2", " Ib"]),
+       order=st.sampled_from(video.ORDERS), group=st.integers(1, 3))
+def test_y4m_round_trip_byte_exact(w, h, colour, frames, seed, params, extra, order, group):
+    data, raster = y4m(w, h, colour, frames, seed, extra, params)
+    fe = frontends.get("video", order=order, group=group)
+    payload, extras = fe.split(data)
+    assert extras["frames"] == frames and extras["order"] == order
+    assert fe.join(payload, extras) == data
+    assert sorted(payload) == sorted(b"".join(raster))
+    if order == "frames":
+        assert payload == b"".join(raster)  # planes Y, U, V per frame, rows concatenated
+        for k in range(frames):
+            start, end = video.unit_range(extras, k)
+            assert payload[start:end] == raster[k]
+
+
+def test_temporal_order_puts_same_rows_together():
+    data, raster = y4m(2, 2, "mono", 3)
+    payload, extras = frontends.get("video", order="temporal", group=2).split(data)
+    f = [np.frombuffer(r, np.uint8).reshape(2, 2) for r in raster]
+    want = np.concatenate([f[0][0], f[1][0], f[0][1], f[1][1], f[2][0], f[2][1]]).tobytes()
+    assert payload == want
+    assert list(frontends.get("video").segment_breaks(extras)) == [8]
+
+
+def test_plane_sizes_for_odd_dimensions():
+    _, _, _, planes = video.parse_header(b"YUV4MPEG2 W5 H3 C420mpeg2")
+    assert planes == [(5, 3), (3, 2), (3, 2)]
+    assert video.parse_header(b"YUV4MPEG2 W5 H3 C422")[3] == [(5, 3), (3, 3), (3, 3)]
+    assert video.parse_header(b"YUV4MPEG2 W5 H3 Cmono")[3] == [(5, 3)]
+
+
+def test_segment_cut_respects_breaks():
+    units = [[i] for i in range(20)]
+    segs = segments.cut(units, 6, breaks=[7, 14])
+    assert [len(s) for s in segs] == [5, 2, 5, 2, 5, 1]
+    assert np.concatenate(segs).tolist() == list(range(20))
+
+
+def test_errors_are_clear():
+    fe = frontends.get("video")
+    good, _ = y4m(4, 4, "420jpeg", 2)
+    cases = {
+        b"": "empty",
+        b"RIFF....": "not a YUV4MPEG2",
+        b"YUV4MPEG2 W4 H4 C420p10\nFRAME\n" + b"\x00" * 48: "colourspace C420p10",
+        b"YUV4MPEG2 W4 H4 C411\n": "colourspace C411",
+        b"YUV4MPEG2 W4 C420\n": "W/H",
+        b"YUV4MPEG2 W4 H4": "no end of line",
+        good[:-1]: "truncated y4m: frame 1 has 23 of 24 bytes",
+        good + b"FRAMX\n": "does not start with a FRAME line",
+    }
+    for data, words in cases.items():
+        with pytest.raises(InputError, match=words):
+            fe.split(data)
+    with pytest.raises(InputError, match="order"):
+        frontends.get("video", order="zigzag")
+
+
+def test_suffix_picks_video():
+    assert frontends.guess("clip.y4m") == "video"
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(w=st.integers(1, 6), h=st.integers(1, 5), colour=st.sampled_from(["420jpeg", "444", "mono"]),
+       frames=st.integers(1, 3))
+def test_engine_round_trip_and_frame_aligned_segments(tiny_compressor, w, h, colour, frames):
+    data, raster = y4m(w, h, colour, frames, frame_params=[" Ixyz", "", " XA=1"])
+    blob = tiny_compressor.compress(data, modality="video")
+    header = container.read_header(blob)
+    ends = set(np.cumsum(header["segments"]).tolist())
+    size = header["frontend"]["frame_bytes"]
+    assert all(k * size in ends for k in range(1, frames + 1))  # no segment spans two frames
+    assert tiny_compressor.decompress(blob) == data
+
+
+@pytest.mark.parametrize("order", video.ORDERS)
+def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch, order):
+    data, raster = y4m(6, 4, "420jpeg", 5, seed=3)  # 36-byte frames, context 16: 3 segments each
+    blob = tiny_compressor.compress(data, modality="video", order=order, group=2)
+    from compress import coder
+
+    calls = []
+    real = coder.decode_batch
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(coder, "decode_batch", counting)
+    header = container.read_header(blob)
+    n_batches = len(segments.layout(len(header["segments"]), header["batch"]))
+    for k in range(5):
+        calls.clear()
+        assert video.read_frame(tiny_compressor, blob, k) == raster[k]
+        assert len(calls) < n_batches
+    with pytest.raises(InputError, match="out of range"):
+        video.read_frame(tiny_compressor, blob, 5)
