@@ -44,7 +44,7 @@ def encode_batch(
     for r, seg in enumerate(segments):
         grid[r, : len(seg)] = seg
     encoder = constriction.stream.queue.RangeEncoder()
-    stepper = Stepper(model, rows, device)
+    stepper = Stepper(model, rows, steps, device)
     feed = np.full(rows, prefix_id, dtype=np.int64)
     symbol_map = None
     ideal_bits = 0.0
@@ -86,7 +86,7 @@ def decode_batch(
     steps = int(lengths_arr.max()) if rows else 0
     grid = np.full((rows, max(steps, 1)), prefix_id, dtype=np.int64)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
-    stepper = Stepper(model, rows, device)
+    stepper = Stepper(model, rows, steps, device)
     feed = np.full(rows, prefix_id, dtype=np.int64)
     alpha_np = alphabet.numpy() if alphabet is not None else None
     for t in range(steps):

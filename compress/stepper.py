@@ -14,15 +14,22 @@ import torch
 
 
 class Stepper:
-    """Feed one token per row per call; returns float32 logits [rows, vocab] for the next token."""
+    """Feed one token per row per call; returns float32 logits [rows, vocab] for the next token.
 
-    def __init__(self, model: torch.nn.Module, rows: int, device: str = "cpu"):
-        from transformers import DynamicCache
+    The KV cache is a preallocated StaticCache of `length` positions: a growing DynamicCache
+    re-concatenates every layer's keys and values at each step, which costs quadratic memory
+    traffic over a 1024-token segment. The cache length is part of the computation (attention
+    runs over the masked full length), so both ends size it identically: the batch's longest
+    segment, which the decoder knows from the header.
+    """
+
+    def __init__(self, model: torch.nn.Module, rows: int, length: int, device: str = "cpu"):
+        from transformers import StaticCache
 
         self.model = model
         self.rows = rows
         self.device = device
-        self.cache = DynamicCache()
+        self.cache = StaticCache(config=model.config, max_cache_len=max(length, 1))
         self.steps = 0
 
     @torch.inference_mode()
@@ -30,8 +37,9 @@ class Stepper:
         if tokens.shape != (self.rows,):
             raise ValueError(f"expected {self.rows} tokens, got shape {tokens.shape}")
         ids = torch.as_tensor(tokens, dtype=torch.long, device=self.device).view(self.rows, 1)
-        out = self.model(input_ids=ids, past_key_values=self.cache, use_cache=True)
-        self.cache = out.past_key_values
+        position = torch.tensor([self.steps], dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, past_key_values=self.cache, use_cache=True,
+                         cache_position=position)
         self.steps += 1
         return out.logits[:, -1, :]
 
