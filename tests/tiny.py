@@ -12,9 +12,12 @@ CORPUS = (
     "The quick brown fox jumps over the lazy dog. Patients with diabetes were treated with insulin. "
     "The Commission shall adopt implementing acts in accordance with Article 5. "
 ) * 20
+# One line per character for the first 256 printable code points above U+0020, so that BPE learns
+# a single token for each: ByteSymbolizer (image/audio/video payloads) needs 256 such characters.
+BYTE_CHARS = "\n".join(c for c in map(chr, range(0x21, 0x180)) if c.isprintable() and not c.isspace())
 
 
-def build_tiny_model(directory: str | Path, *, seed: int = 0, vocab_size: int = 320,
+def build_tiny_model(directory: str | Path, *, seed: int = 0, vocab_size: int = 640,
                      hidden: int = 32, layers: int = 2) -> Path:
     import torch
     from tokenizers import ByteLevelBPETokenizer
@@ -23,7 +26,7 @@ def build_tiny_model(directory: str | Path, *, seed: int = 0, vocab_size: int = 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator([CORPUS], vocab_size=vocab_size, min_frequency=2,
+    bpe.train_from_iterator([CORPUS, BYTE_CHARS, BYTE_CHARS], vocab_size=vocab_size, min_frequency=2,
                             special_tokens=["<|endoftext|>", "<s>"], show_progress=False)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>",
                                         eos_token="<|endoftext|>", pad_token="<|endoftext|>")
