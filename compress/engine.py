@@ -5,7 +5,8 @@ segments, lay out batches, drive the coder for each batch, and record in the hea
 that changes the bits. Decoding reads those settings back from the header (the header wins over
 anything the caller passes), checks model/adapter/tokenizer identity before any decoding work, and
 verifies a CRC-32 per batch (one interleaved stream: a divergence anywhere in it corrupts
-the rest of that batch, so the batch is the unit a checksum can name) and a sha256 of the output.
+the rest of that batch, so the batch is the unit a checksum can name) and a sha256 of the output
+(of the front end's canonical bytes instead, for a front end that re-encodes the file layout).
 """
 
 from __future__ import annotations
@@ -71,6 +72,27 @@ def model_vocab(model) -> int:
     return int(model.get_output_embeddings().weight.shape[0])
 
 
+def _segment_breaks(frontend, extras: dict) -> list[int]:
+    """Unit offsets where a segment must end (e.g. video frame boundaries, for random access).
+
+    Optional front-end hook `segment_breaks(extras)`; the decoder needs nothing of it, since the
+    header lists every segment's length."""
+    hook = getattr(frontend, "segment_breaks", None)
+    return list(hook(extras)) if hook is not None else []
+
+
+def _checked_sha256(frontend, data: bytes, extras: dict) -> str | None:
+    """sha256 of what the end-to-end check covers when a front end re-encodes the file layout.
+
+    A front end whose `join` cannot give back the file byte for byte (a PNG re-compressed with other
+    deflate settings) marks `extras["reencoded"] = True` and implements `checksum_bytes(data)`: the
+    canonical bytes (decoded pixels + metadata) that are identical for the original and the rebuilt
+    file. Every other front end keeps the strict whole-file check (None here)."""
+    if not extras.get("reencoded"):
+        return None
+    return hashlib.sha256(frontend.checksum_bytes(data)).hexdigest()
+
+
 @dataclass
 class Stats:
     """What the last compress/decompress did, for benchmarks and -v output."""
@@ -131,7 +153,7 @@ class Compressor:
         symbolizer = frontend.symbolizer(lm.tokenizer, vocab)
         prefix = prefix_token(lm.tokenizer)
         units = symbolizer.encode_units(payload)
-        segs = seglib.cut(units, self.context)
+        segs = seglib.cut(units, self.context, breaks=_segment_breaks(frontend, extras))
         seg_bytes = [symbolizer.decode(s) for s in segs]
         if b"".join(seg_bytes) != payload:  # the symbolizer must be exactly invertible
             raise AssertionError("symbolizer round trip failed; refusing to write a lossy container")
@@ -156,6 +178,7 @@ class Compressor:
             "symbolizer": symbolizer.name if hasattr(symbolizer, "name") else "text-table/v1",
             "original_length": len(data),
             "original_sha256": hashlib.sha256(data).hexdigest(),
+            "checked_sha256": _checked_sha256(frontend, data, extras),
             "payload_length": len(payload),
             "model": {"id": lm.spec, "base_id": lm.base_id, "sha256": lm.base_sha256},
             "adapter": None if lm.adapter_sha256 is None else {"sha256": lm.adapter_sha256},
@@ -233,11 +256,17 @@ class Compressor:
             payload, tokens = self._decode_payload(header, parsed.streams, lm, symbolizer)
         if len(payload) != header["payload_length"]:
             raise ChecksumError("decoded payload length differs from the container's")
-        data = frontend.join(payload, header.get("frontend") or {})
-        if len(data) != header["original_length"]:
-            raise ChecksumError("decoded length differs from the container's original length")
-        if hashlib.sha256(data).hexdigest() != header["original_sha256"]:
-            raise ChecksumError("checksum mismatch: decoded bytes differ from the original (sha256)")
+        extras = header.get("frontend") or {}
+        data = frontend.join(payload, extras)
+        if extras.get("reencoded"):  # the file layout was rebuilt; check what it holds instead
+            if _checked_sha256(frontend, data, extras) != header.get("checked_sha256"):
+                raise ChecksumError("checksum mismatch: decoded content differs from the original "
+                                    "(sha256 of the front end's canonical bytes)")
+        else:
+            if len(data) != header["original_length"]:
+                raise ChecksumError("decoded length differs from the container's original length")
+            if hashlib.sha256(data).hexdigest() != header["original_sha256"]:
+                raise ChecksumError("checksum mismatch: decoded bytes differ from the original (sha256)")
         self.last = Stats(tokens=tokens, seconds=time.perf_counter() - started, container_bytes=len(blob))
         return data
 
@@ -273,11 +302,12 @@ class Compressor:
         from .scoring import score_bytes
 
         frontend = frontends.get(modality)
-        payload, _ = frontend.split(bytes(data))
+        payload, extras = frontend.split(bytes(data))
         lm = self.loaded()
         determinism.apply(self.threads)
         symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
         result = score_bytes(lm.model, symbolizer, payload, context=self.context, batch=batch,
-                             prefix_id=prefix_token(lm.tokenizer), device=self.device)
+                             prefix_id=prefix_token(lm.tokenizer), device=self.device,
+                             breaks=_segment_breaks(frontend, extras))
         result.bytes = len(data)
         return result

@@ -72,10 +72,10 @@ def score_segments(
 
 
 def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: int = 8,
-                prefix_id: int, device: str = "cpu", on_batch=None) -> Score:
+                prefix_id: int, device: str = "cpu", on_batch=None, breaks=()) -> Score:
     """Score raw bytes with a symbolizer (text or any front end's) under the coder's segmentation."""
     units = symbolizer.encode_units(data)
-    segs = seglib.cut(units, context)
+    segs = seglib.cut(units, context, breaks)
     bits = score_segments(model, segs, prefix_id, batch=batch,
                           alphabet=getattr(symbolizer, "alphabet", None), device=device,
                           on_batch=on_batch)

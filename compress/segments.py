@@ -11,14 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def cut(units: list[list[int]], context: int) -> list[np.ndarray]:
+def cut(units: list[list[int]], context: int, breaks=()) -> list[np.ndarray]:
+    """Greedy cut; `breaks` are unit indices before which a segment must also end (a front end's
+    independently decodable pieces, e.g. video frames)."""
     limit = context - 1
     if limit < 3:
         raise ValueError(f"context must be at least 4 tokens, got {context}")
     segments: list[np.ndarray] = []
     current: list[int] = []
-    for unit in units:
-        if len(current) + len(unit) > limit:
+    stops = set(breaks)
+    for index, unit in enumerate(units):
+        if current and (len(current) + len(unit) > limit or index in stops):
             segments.append(np.array(current, dtype=np.int64))
             current = []
         current.extend(unit)
