@@ -1,0 +1,35 @@
+"""One-off check: every WAV under a folder round-trips byte for byte through the audio front end's
+split/join (no model), in every layout; prints one line per file. Measurement, not a test."""
+
+import glob
+import hashlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from compress.audio import BYTE_ORDERS, AudioFrontend  # noqa: E402
+
+
+def main(root: str) -> int:
+    files = sorted(glob.glob(f"{root}/**/*.wav", recursive=True))
+    failures = 0
+    for name in files:
+        data = Path(name).read_bytes()
+        results = []
+        for order in BYTE_ORDERS:
+            for layout in (order, order + "+planar"):
+                fe = AudioFrontend(layout=layout)
+                payload, extras = fe.split(data)
+                ok = AudioFrontend().join(payload, extras) == data
+                failures += not ok
+                results.append(ok)
+        print(f"{'OK  ' if all(results) else 'FAIL'} {name}  {len(data)} bytes  payload {len(payload)}  "
+              f"{extras['channels']} ch {extras['rate']} Hz {extras['bits']}-bit  "
+              f"sha256 {hashlib.sha256(data).hexdigest()[:12]}  layouts {len(results)}")
+    print(f"{len(files)} files, {failures} failures")
+    return 1 if failures or not files else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/audio"))

@@ -1,0 +1,273 @@
+"""Audio front end: WAV (integer PCM) and FLAC files <-> a byte payload of samples + header extras.
+
+Lossless by default, on the file: `join(split(x)) == x` byte for byte for any integer-PCM WAV. The
+payload is the data chunk's sample bytes, serialised in a `layout` (an exact bijection recorded in
+the extras) chosen for a 256-symbol byte model; every other byte of the file (RIFF header, fmt and
+all other chunks, the data chunk's size field as written, pad byte, anything after the samples) is
+kept verbatim, base64 in the extras.
+
+Policies (docs/audio.md has the header fields and the measurements behind the default layout):
+- FLAC input is decoded (libsndfile, through soundfile) and becomes a WAV file with exactly the same
+  samples: a FLAC file's own bytes cannot be rebuilt from PCM. The extras say so (`source: flac`,
+  `reencoded`, a `note`), the end-to-end checksum covers that WAV file, and FLAC tags are not kept.
+- A data chunk whose size field exceeds the bytes present (a truncated file, or a streaming writer
+  that never filled the size in) is coded as it is: the bytes present round-trip exactly, the
+  lying size field stays in the header bytes, and the extras record both sizes so `-l` can say so.
+  A trailing partial frame (e.g. an odd-length 16-bit data chunk) rides at the end of the payload.
+- Non-PCM WAV (float, µ-law, A-law, ADPCM, ...) is refused with one line that names the encoding
+  and suggests `--modality text`; the front end never guesses a different modality by itself.
+- `audio_bits=8` is the LMCompress paper's LOSSY mode: mono, 16 kHz, 8-bit unsigned PCM. The output
+  of decoding is that 8-bit WAV file, not the input; the extras say `lossy: true` and list the steps.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from math import gcd
+
+import numpy as np
+
+from . import frontends, wav
+from .errors import ContainerError, InputError
+from .symbols import ByteSymbolizer
+
+# Measured with SmolLM2-135M base on librivox speech (docs/format.md, bench notes in the report):
+# most significant byte first, sign bit flipped (offset binary, silence at 0x80 0x00).
+DEFAULT_LAYOUT = "hi-lo-offset"
+BYTE_ORDERS = ("stored", "hi-lo", "hi-lo-offset")
+PAPER_RATE = 16000
+FLAC_MAGIC = b"fLaC"
+# libsndfile subtype of a FLAC stream -> WAV subtype with the same samples (8-bit WAV is unsigned)
+FLAC_TO_WAV = {"PCM_S8": "PCM_U8", "PCM_16": "PCM_16", "PCM_24": "PCM_24"}
+
+
+# -- payload layouts ---------------------------------------------------------------------------
+def check_layout(layout: str) -> str:
+    """'stored' | 'hi-lo' | 'hi-lo-offset', optionally '+planar'; InputError for anything else.
+
+    stored: sample bytes as in the file (little-endian, channels interleaved).
+    hi-lo: each sample's bytes most significant first, so the model sees the predictable coarse
+        byte before the noisy fine one (for 16-bit: "le16-hi-lo").
+    hi-lo-offset: hi-lo with the sign bit of the top byte flipped (two's complement -> offset
+        binary, as 8-bit WAV already is), so quiet samples sit around 0x80 instead of jumping
+        between 0x00 and 0xFF, two far-apart symbols.
+    +planar: all of channel 0, then channel 1, ... instead of frame by frame.
+    """
+    order, _, planar = layout.partition("+")
+    if order not in BYTE_ORDERS or planar not in ("", "planar"):
+        raise InputError(f"unknown audio layout '{layout}' (choose from "
+                         f"{', '.join(BYTE_ORDERS)}, each optionally with '+planar')")
+    return layout
+
+
+def _effective_layout(layout: str, channels: int, width: int) -> str:
+    """The layout actually applied: byte order means nothing for 8-bit (already unsigned), planar
+    nothing for mono; record what was done, not what was asked for."""
+    order, _, planar = layout.partition("+")
+    if width == 1:
+        order = "stored"
+    if channels == 1:
+        planar = ""
+    return order + ("+planar" if planar else "")
+
+
+def to_payload(samples: bytes, channels: int, width: int, layout: str) -> bytes:
+    """Serialise sample bytes in `layout`; a trailing partial frame is appended unchanged."""
+    block = channels * width
+    whole = len(samples) - len(samples) % block
+    order, _, planar = layout.partition("+")
+    frames = np.frombuffer(samples, dtype=np.uint8, count=whole).reshape(-1, channels, width)
+    if order != "stored":
+        frames = frames[:, :, ::-1].copy()
+        if order == "hi-lo-offset" and width > 1:
+            frames[:, :, 0] ^= 0x80
+    if planar:
+        frames = frames.transpose(1, 0, 2)
+    return np.ascontiguousarray(frames).tobytes() + samples[whole:]
+
+
+def from_payload(payload: bytes, channels: int, width: int, layout: str) -> bytes:
+    """Inverse of to_payload."""
+    block = channels * width
+    whole = len(payload) - len(payload) % block
+    order, _, planar = layout.partition("+")
+    arr = np.frombuffer(payload, dtype=np.uint8, count=whole)
+    if planar:
+        frames = arr.reshape(channels, -1, width).transpose(1, 0, 2).copy()
+    else:
+        frames = arr.reshape(-1, channels, width).copy()
+    if order != "stored":
+        if order == "hi-lo-offset" and width > 1:
+            frames[:, :, 0] ^= 0x80
+        frames = frames[:, :, ::-1]
+    return np.ascontiguousarray(frames).tobytes() + payload[whole:]
+
+
+# -- decoding to numbers (paper mode) ----------------------------------------------------------
+def pcm_to_float(samples: bytes, channels: int, width: int) -> np.ndarray:
+    """(frames, channels) float64 in [-1, 1) from little-endian integer PCM (8-bit unsigned)."""
+    block = channels * width
+    raw = np.frombuffer(samples, dtype=np.uint8, count=len(samples) - len(samples) % block)
+    raw = raw.reshape(-1, width)
+    if width == 1:
+        values = raw[:, 0].astype(np.float64) - 128.0
+    else:  # left-justify into int32 so the arithmetic shift sign-extends
+        wide = np.zeros((raw.shape[0], 4), dtype=np.uint8)
+        wide[:, 4 - width :] = raw
+        values = (wide.view("<i4")[:, 0] >> (32 - 8 * width)).astype(np.float64)
+    return (values / float(1 << (8 * width - 1))).reshape(-1, channels)
+
+
+def _wav_bytes(samples: np.ndarray, rate: int, subtype: str) -> bytes:
+    """A WAV file written by libsndfile (int32 or int16 samples, converted exactly to `subtype`)."""
+    import soundfile
+
+    out = io.BytesIO()
+    soundfile.write(out, samples, rate, format="WAV", subtype=subtype)
+    return out.getvalue()
+
+
+def flac_to_wav(data: bytes) -> tuple[bytes, dict]:
+    """Decode a FLAC file to a WAV file holding exactly its samples; (wav, what the FLAC was)."""
+    import soundfile
+
+    try:
+        info = soundfile.info(io.BytesIO(data))
+        samples, rate = soundfile.read(io.BytesIO(data), dtype="int32", always_2d=True)
+    except (RuntimeError, ValueError) as exc:  # soundfile.LibsndfileError is a RuntimeError
+        raise InputError(f"damaged FLAC file: {str(exc).splitlines()[0]}") from None
+    subtype = FLAC_TO_WAV.get(info.subtype)
+    if subtype is None:
+        raise InputError(f"unsupported FLAC sample format {info.subtype}")
+    source = {"format": "flac", "channels": info.channels, "rate": rate, "subtype": info.subtype,
+              "frames": int(samples.shape[0])}
+    return _wav_bytes(samples, rate, subtype), source
+
+
+def paper_8bit(data: bytes) -> tuple[bytes, dict]:
+    """The LMCompress paper's preprocessing: mono, 16 kHz, 8-bit unsigned PCM, as a WAV file.
+
+    Mono is the mean of the channels; resampling is scipy's polyphase FIR resampler (Kaiser
+    window, beta 5: anti-aliased, not decimation); requantisation rounds x*128 to the nearest
+    integer and adds 128 (no dither, so it is deterministic), clipping the rare overshoot.
+    """
+    from scipy.signal import resample_poly
+
+    source: dict = {}
+    if data[:4] == FLAC_MAGIC:
+        data, source = flac_to_wav(data)
+    info = wav.parse(data)
+    if not source:
+        source = {"format": "wav", "channels": info.channels, "rate": info.rate, "bits": info.bits,
+                  "frames": info.frames}
+    if info.rate <= 0:
+        raise InputError("damaged WAV file: sample rate 0")
+    x = pcm_to_float(data[info.start : info.start + info.present], info.channels, info.width)
+    partial = info.present % info.block_align
+    x = x.mean(axis=1)
+    g = gcd(PAPER_RATE, info.rate)
+    up, down = PAPER_RATE // g, info.rate // g
+    if (up, down) != (1, 1) and x.size:
+        x = resample_poly(x, up, down, window=("kaiser", 5.0))
+    q = np.rint(x * 128.0) + 128.0
+    clipped = int(np.count_nonzero((q < 0) | (q > 255)))
+    q = np.clip(q, 0, 255).astype(np.int16)
+    out = _wav_bytes((q - 128) << 8, PAPER_RATE, "PCM_U8")  # libsndfile: (v >> 8) + 128 == q
+    steps = [
+        "mix to mono: mean of the channels" if info.channels > 1 else "mono already",
+        f"resample {info.rate} -> {PAPER_RATE} Hz: scipy.signal.resample_poly(up={up}, down={down}, "
+        "window=('kaiser', 5.0))" if (up, down) != (1, 1) else f"{PAPER_RATE} Hz already",
+        "requantise to 8-bit unsigned: round(x * 128) + 128, clipped to 0..255, no dither",
+    ]
+    if partial:
+        steps.insert(0, f"drop the trailing partial frame ({partial} bytes)")
+    return out, {"mode": "paper-8bit", "source": source, "steps": steps, "clipped_samples": clipped}
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+@frontends.register
+class AudioFrontend:
+    """WAV/FLAC <-> sample bytes for a ByteSymbolizer; lossless unless `audio_bits=8`."""
+
+    name = "audio"
+    suffixes = ("wav", "flac")
+
+    def __init__(self, audio_bits: int | None = None, layout: str = DEFAULT_LAYOUT):
+        if audio_bits not in (None, 8):
+            raise InputError(f"--audio-bits {audio_bits} is not supported (only 8, the paper's lossy mode)")
+        self.audio_bits = audio_bits
+        self.layout = check_layout(layout)
+
+    # -- the file the decoder will give back ---------------------------------------------------
+    def _prepare(self, data: bytes) -> tuple[bytes, dict]:
+        """(the WAV file that decoding reproduces, extras describing any conversion)."""
+        if self.audio_bits == 8:
+            out, transform = paper_8bit(data)
+            note = (f"LOSSY paper mode: output is {PAPER_RATE} Hz mono 8-bit WAV, not the original "
+                    f"({transform['source']['format'].upper()}, {transform['source']['rate']} Hz, "
+                    f"{transform['source']['channels']} ch)")
+            return out, {"lossy": True, "reencoded": True, "transform": transform, "note": note}
+        if data[:4] == FLAC_MAGIC:
+            out, source = flac_to_wav(data)
+            note = ("input was FLAC: output is a WAV file with exactly the same samples "
+                    "(the FLAC file's bytes and tags are not kept)")
+            return out, {"lossy": False, "reencoded": True, "source": source, "note": note}
+        return data, {}
+
+    def checksum_bytes(self, data: bytes) -> bytes:
+        """The engine's end-to-end check for re-encoded containers: the whole output file."""
+        return self._prepare(data)[0]
+
+    # -- Frontend protocol ---------------------------------------------------------------------
+    def split(self, data: bytes) -> tuple[bytes, dict]:
+        data, extras = self._prepare(data)
+        info = wav.parse(data)
+        layout = _effective_layout(self.layout, info.channels, info.width)
+        end = info.start + info.present
+        payload = to_payload(data[info.start : end], info.channels, info.width, layout)
+        extras.update({
+            "container": "wav",
+            "channels": info.channels,
+            "rate": info.rate,
+            "bits": info.bits,
+            "width": info.width,
+            "extensible": info.extensible,
+            "layout": layout,
+            "data_declared": info.declared,
+            "data_present": info.present,
+            "head": _b64(data[: info.start]),
+            "tail": _b64(data[end:]),
+        })
+        if info.declared != info.present:
+            truncated = (f"data chunk declares {info.declared} bytes but {info.present} are present "
+                         "(truncated or unfinished file; kept exactly as it is)")
+            extras["note"] = f"{extras['note']}; {truncated}" if extras.get("note") else truncated
+        return payload, extras
+
+    def join(self, payload: bytes, extras: dict) -> bytes:
+        try:
+            head = base64.b64decode(extras["head"], validate=True)
+            tail = base64.b64decode(extras["tail"], validate=True)
+            channels, width, layout = int(extras["channels"]), int(extras["width"]), extras["layout"]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ContainerError(f"damaged audio header in the container ({exc})") from None
+        if channels < 1 or width < 1 or layout.partition("+")[0] not in BYTE_ORDERS:
+            raise ContainerError("damaged audio header in the container (layout)")
+        return head + from_payload(payload, channels, width, layout) + tail
+
+    def symbolizer(self, tokenizer, vocab_size: int):
+        return ByteSymbolizer(tokenizer, vocab_size)
+
+    # -- listing -------------------------------------------------------------------------------
+    @staticmethod
+    def describe(extras: dict) -> list[str]:
+        """Lines for `lmcompress -l`: what the audio is and anything unusual about the container."""
+        lines = [f"WAV PCM {extras.get('bits')}-bit, {extras.get('channels')} ch, "
+                 f"{extras.get('rate')} Hz, payload layout {extras.get('layout')}"]
+        if extras.get("note"):  # FLAC converted, LOSSY paper mode, truncated data chunk
+            lines += extras["note"].split("; ")
+        return lines
