@@ -210,12 +210,14 @@ class AudioFrontend:
             note = (f"LOSSY paper mode: output is {PAPER_RATE} Hz mono 8-bit WAV, not the original "
                     f"({transform['source']['format'].upper()}, {transform['source']['rate']} Hz, "
                     f"{transform['source']['channels']} ch)")
-            return out, {"lossy": True, "reencoded": True, "transform": transform, "note": note}
+            return out, {"lossy": True, "reencoded": True, "transform": transform, "note": note,
+                         "output_suffix": "wav"}
         if data[:4] == FLAC_MAGIC:
             out, source = flac_to_wav(data)
             note = ("input was FLAC: output is a WAV file with exactly the same samples "
                     "(the FLAC file's bytes and tags are not kept)")
-            return out, {"lossy": False, "reencoded": True, "source": source, "note": note}
+            return out, {"lossy": False, "reencoded": True, "source": source, "note": note,
+                         "output_suffix": "wav"}
         return data, {}
 
     def checksum_bytes(self, data: bytes) -> bytes:

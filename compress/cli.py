@@ -103,7 +103,7 @@ class Cli:
         except OSError as exc:
             raise InputError(f"{name}: {exc.strerror or exc}") from None
 
-    def output_path(self, name: str) -> str | None:
+    def output_path(self, name: str, header: dict | None = None) -> str | None:
         """Where the result goes; None means standard output."""
         a = self.args
         if a.stdout or (name == "-" and not a.output):
@@ -113,7 +113,12 @@ class Cli:
         if a.decompress:
             if not name.endswith(SUFFIX):
                 raise InputError(f"{name}: unknown suffix (expected {SUFFIX}); use -o or -c")
-            return name[: -len(SUFFIX)]
+            stem = name[: -len(SUFFIX)]
+            # a front end that rebuilt the file in another format (FLAC in, WAV out) names it so
+            new_suffix = ((header or {}).get("frontend") or {}).get("output_suffix")
+            if new_suffix and not stem.lower().endswith("." + new_suffix):
+                stem = stem.rsplit(".", 1)[0] + "." + new_suffix
+            return stem
         return name + SUFFIX
 
     def write_output(self, target: str | None, data: bytes, source: str) -> None:
@@ -139,15 +144,17 @@ class Cli:
         if a.list:
             return self.list_one(name)
         # resolve the target before any expensive work, so a name clash fails in milliseconds
-        target = None if a.test else self.output_path(name)
-        if target is not None and Path(target).exists() and not a.force:
-            raise InputError(f"{target}: already exists (use -f to overwrite)")
         data = self.read_input(name)
-        c = self.compressor()
+        header = None
         if a.decompress or a.test:
             from .container import read_header
 
             header = read_header(data)
+        target = None if a.test else self.output_path(name, header)
+        if target is not None and Path(target).exists() and not a.force:
+            raise InputError(f"{target}: already exists (use -f to overwrite)")
+        c = self.compressor()
+        if header is not None:
             for message in c.warnings_for(header):
                 self.warn(message)
             if header.get("frontend", {}).get("lossy"):
@@ -220,8 +227,10 @@ class Cli:
             f"{len(h['batches'])} batches, quantizer {h['quantizer']}",
         ]
         extras = h.get("frontend") or {}
-        if extras.get("reencoded"):
-            lines.append("  note         pixels are exact; the file's byte layout is re-encoded")
+        notes = [extras["note"]] if extras.get("note") else []
+        if extras.get("reencoded") and not notes:
+            notes.append("content is exact; the file's byte layout is re-encoded on output")
+        lines += [f"  note         {n}" for n in notes]
         print("\n".join(lines))
 
     def run(self) -> int:

@@ -301,11 +301,11 @@ class Compressor:
         return b"".join(out), sum(segs_len)
 
     # -- measurement --------------------------------------------------------------------------
-    def score(self, data: bytes, *, modality: str = "text", batch: int = 8):
+    def score(self, data: bytes, *, modality: str = "text", batch: int = 8, **frontend_options):
         """Ideal bits of `data` from the fast parallel pass (measurement only, never coding)."""
         from .scoring import score_bytes
 
-        frontend = frontends.get(modality)
+        frontend = frontends.get(modality, **frontend_options)
         payload, extras = frontend.split(bytes(data))
         lm = self.loaded()
         determinism.apply(self.threads)
