@@ -184,8 +184,15 @@ def train(cfg) -> dict:
 
     # set up torch.distributed (gloo on CPU) first: the run name (a timestamp by default) is
     # broadcast from the main process, and the tracker's logging dir needs it
-    run_dir, steps = resolve_run(cfg, PartialState().num_processes)
+    # No CUDA (or ACCELERATE_USE_CPU): run on the CPU. Passing cpu=True also makes processes started
+    # by torchrun / `accelerate launch --multi_gpu` on a CPU-only machine join one gloo group
+    # instead of each training alone (accelerate's own --cpu launcher starts a single process).
+    from accelerate.utils import parse_flag_from_env
+
+    cpu = parse_flag_from_env("ACCELERATE_USE_CPU") or not torch.cuda.is_available()
+    run_dir, steps = resolve_run(cfg, PartialState(cpu=cpu).num_processes)
     accelerator = Accelerator(
+        cpu=cpu,
         mixed_precision=cfg.train.mixed_precision,
         gradient_accumulation_steps=int(cfg.train.grad_accum),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=int(cfg.train.seed)),
@@ -246,8 +253,11 @@ def train(cfg) -> dict:
 
     dataset = data.SegmentDataset(segs, prefix)
     del segs
+    # the loader gets its own generator: creating an iterator then draws nothing from the global
+    # RNG, so a resumed run's dropout masks continue exactly where the saved RNG state left them
     loader = torch.utils.data.DataLoader(dataset, batch_size=int(cfg.train.batch_size), shuffle=True,
-                                         collate_fn=data.collate(prefix))
+                                         collate_fn=data.collate(prefix),
+                                         generator=torch.Generator().manual_seed(int(cfg.train.seed)))
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=float(cfg.train.lr), weight_decay=float(cfg.train.weight_decay))
     batches_per_epoch = math.ceil(len(dataset) / (int(cfg.train.batch_size) * world))
