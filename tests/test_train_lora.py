@@ -275,3 +275,26 @@ def test_bad_input_is_one_line_and_leaves_nothing(case, tiny_model_dir, text_fil
     assert fragment in lines[0]
     assert not run_dirs(ckpt)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"] or not ckpt.exists()
+
+
+@pytest.mark.slow
+def test_ddp_over_gloo_two_processes(tiny_model_dir, text_file, tmp_path):
+    """Two CPU processes in one gloo DDP group (torchrun via accelerate), one checkpoint."""
+    ckpt = tmp_path / "ckpt"
+    args = base_args(tiny_model_dir, text_file, ckpt, run="ddp", **{
+        "train.max_steps": 2, "train.save_every": 2, "train.eval_every": 2, "train.batch_size": 1})
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_port", "29533", str(ROOT / "train" / "lora.py"), *args]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "on 2 process(es)" in proc.stdout
+    run = ckpt / "medal" / "ddp"
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["num_processes"] == 2 and m["step"] == 2
+    # each optimizer step saw batch_size x grad_accum x 2 processes sequences
+    assert m["tokens_seen"] > 0 and len(m["curve"]) == 2
+    states = sorted(p.name for p in (run / "step-2" / checkpoint.STATE_DIR).iterdir())
+    assert "random_states_0.pkl" in states and "random_states_1.pkl" in states
+    assert models.load(str(run)).adapter_sha256 == m["adapter_sha256"]
