@@ -129,7 +129,8 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_model_dir, text_file, tmp_
     assert [c["step"] for c in got["curve"]] == [0, 2, 4]
     assert [c["val_bits_per_byte"] for c in got["curve"]] == [c["val_bits_per_byte"] for c in want["curve"]]
     # extending the budget continues from step 4
-    assert lora.main(args[:-0 or None] + ["train.max_steps=5", "train.resume=true"]) == 0
+    assert lora.main([a for a in args if not a.startswith("train.max_steps=")]
+                     + ["train.max_steps=5", "train.resume=true"]) == 0
     assert json.loads((run / "manifest.json").read_text())["step"] == 5
 
 
@@ -143,6 +144,20 @@ def test_resume_modes(tiny_model_dir, text_file, tmp_path, capsys):
     assert "already holds checkpoints" in capsys.readouterr().err
     assert lora.main(args + ["lora.r=4"]) == 1
     assert "cannot resume: lora" in capsys.readouterr().err
+
+
+def test_tensorboard_tracker(tiny_model_dir, text_file, tmp_path, capsys):
+    from accelerate.utils import is_tensorboard_available
+
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="tb", **{"train.max_steps": 1,
+                                                                       "log.tensorboard": "true"})
+    if not is_tensorboard_available():  # optional dependency: without it, a clear line
+        assert lora.main(args) == 1
+        assert "pip install tensorboard" in capsys.readouterr().err and not run_dirs(tmp_path)
+        return
+    assert lora.main(args) == 0
+    events = list((tmp_path / "medal" / "tb" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
 
 
 def test_stale_temporary_dirs_are_not_checkpoints(tmp_path):

@@ -68,37 +68,54 @@ def compose(overrides: list[str]):
 
 def check(cfg) -> None:
     """Reject values that would fail late (after minutes of loading) with an early, clear line."""
-    try:
-        _check(cfg)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"a config value has the wrong type: {exc}") from None
+    from omegaconf import OmegaConf
 
+    def value(key: str):
+        return OmegaConf.select(cfg, key)
 
-def _check(cfg) -> None:
     def need(ok: bool, message: str):
         if not ok:
             raise ConfigError(message)
 
-    need(cfg.context >= 4, f"context must be at least 4 tokens, got {cfg.context}")
-    need(cfg.data.modality in ("text", "audio") or isinstance(cfg.data.modality, str),
-         "data.modality must be a front-end name (text | audio)")
-    need(cfg.data.sample_by in ("document", "paragraph", "line"),
-         f"data.sample_by must be document, paragraph or line, got '{cfg.data.sample_by}'")
-    s = cfg.split
-    need(s.train_bytes > 0 and s.val_bytes > 0, "split.train_bytes and split.val_bytes must be positive")
-    need(s.total_bytes > s.train_bytes + s.val_bytes,
-         "split.total_bytes must exceed train_bytes + val_bytes (the rest is the test part)")
-    t = cfg.train
-    need(t.batch_size >= 1 and t.grad_accum >= 1, "train.batch_size and train.grad_accum must be >= 1")
-    need(t.max_steps is None or t.max_steps >= 1, "train.max_steps must be >= 1 (or null for epochs)")
-    need(t.save_every >= 1 and t.eval_every >= 1 and t.log_every >= 1,
-         "train.save_every, train.eval_every and train.log_every must be >= 1")
-    need(str(t.resume).lower() in ("auto", "true", "false"), "train.resume must be auto, true or false")
-    need(t.mixed_precision in ("no", "fp16", "bf16"), "train.mixed_precision must be no, fp16 or bf16")
-    need(cfg.model.dtype in ("float32", "bfloat16", "float16"),
-         "model.dtype must be float32, bfloat16 or float16")
-    need(cfg.eval.max_bytes is None or cfg.eval.max_bytes > 0, "eval.max_bytes must be positive or null")
-    need(cfg.lora.r >= 1, "lora.r must be >= 1")
+    def integer(key: str, minimum: int, *, optional: bool = False):
+        v = value(key)
+        if v is None and optional:
+            return
+        need(isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
+             f"{key} must be an integer >= {minimum}{' or null' if optional else ''}, got {v!r}")
+
+    def number(key: str, minimum: float):
+        v = value(key)
+        need(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= minimum,
+             f"{key} must be a number >= {minimum}, got {v!r}")
+
+    def choice(key: str, allowed: tuple):
+        need(value(key) in allowed, f"{key} must be one of {', '.join(map(str, allowed))}, got {value(key)!r}")
+
+    integer("context", 4)
+    for key in ("split.train_bytes", "split.val_bytes", "split.total_bytes", "train.batch_size",
+                "train.grad_accum", "train.epochs", "train.save_every", "train.eval_every",
+                "train.log_every", "eval.batch", "lora.r", "lora.alpha"):
+        integer(key, 1)
+    for key in ("train.seed", "train.warmup_steps"):
+        integer(key, 0)
+    integer("train.max_steps", 1, optional=True)
+    integer("train.threads", 1, optional=True)
+    integer("eval.max_bytes", 1, optional=True)
+    for key in ("train.lr", "train.weight_decay", "train.max_grad_norm", "lora.dropout"):
+        number(key, 0)
+    need(cfg.split.total_bytes > cfg.split.train_bytes + cfg.split.val_bytes,
+         "split.total_bytes must exceed split.train_bytes + split.val_bytes (the rest is the test part)")
+    need(isinstance(cfg.data.modality, str) and cfg.data.modality != "",
+         "data.modality must name a front end (text | audio)")
+    choice("data.sample_by", ("document", "paragraph", "line"))
+    choice("train.mixed_precision", ("no", "fp16", "bf16"))
+    choice("model.dtype", ("float32", "bfloat16", "float16"))
+    need(str(value("train.resume")).lower() in ("auto", "true", "false"),
+         f"train.resume must be auto, true or false, got {value('train.resume')!r}")
+    for key in ("model.load_in_4bit", "model.gradient_checkpointing", "eval.at_start", "log.tensorboard",
+                "log.progress"):
+        need(isinstance(value(key), bool), f"{key} must be true or false, got {value(key)!r}")
     run = cfg.run
     need(run is None or (str(run) and "/" not in str(run) and not str(run).startswith(".")),
          f"run must be a plain directory name, got '{run}'")
