@@ -139,7 +139,10 @@ def resolve_run(cfg, num_processes: int) -> tuple[Path, list]:
     mode = str(cfg.train.resume).lower()
     if mode == "true" and not steps:
         raise CheckpointError(f"train.resume=true but {run_dir} has no step checkpoint to resume from")
-    if mode == "false" and (steps or (run_dir / "manifest.json").exists()):
+    if not steps and (run_dir / "manifest.json").exists():
+        raise CheckpointError(f"{run_dir} holds a finished checkpoint but no step checkpoint to resume "
+                              "from; choose another run=NAME")
+    if mode == "false" and steps:
         raise CheckpointError(f"{run_dir} already holds checkpoints; pass train.resume=true to continue "
                               "it or choose another run=NAME")
     return run_dir, steps
@@ -163,7 +166,8 @@ def check_resumable(cfg_dict: dict, manifest: dict, world: int, split_record: di
 def train(cfg) -> dict:
     """Run one training job described by a composed config; returns a summary dict."""
     _quiet()
-    import numpy as np
+    import hashlib
+
     import torch
     from accelerate import Accelerator, DataLoaderConfiguration, PartialState
     from accelerate.utils import ProjectConfiguration, set_seed
@@ -182,11 +186,11 @@ def train(cfg) -> dict:
         if not is_tensorboard_available():
             raise ConfigError("log.tensorboard=true needs the tensorboard package: pip install tensorboard")
 
-    # set up torch.distributed (gloo on CPU) first: the run name (a timestamp by default) is
-    # broadcast from the main process, and the tracker's logging dir needs it
-    # No CUDA (or ACCELERATE_USE_CPU): run on the CPU. Passing cpu=True also makes processes started
-    # by torchrun / `accelerate launch --multi_gpu` on a CPU-only machine join one gloo group
-    # instead of each training alone (accelerate's own --cpu launcher starts a single process).
+    # torch.distributed comes up first (PartialState): the run name, a timestamp by default, is
+    # broadcast from the main process, and the tracker's logging dir needs it. Without CUDA (or with
+    # ACCELERATE_USE_CPU) run on the CPU; cpu=True also makes processes started by torchrun or
+    # `accelerate launch --multi_gpu` on a CPU-only machine join one gloo group instead of each
+    # training alone (accelerate's own --cpu launcher starts a single process).
     from accelerate.utils import parse_flag_from_env
 
     cpu = parse_flag_from_env("ACCELERATE_USE_CPU") or not torch.cuda.is_available()
@@ -238,7 +242,7 @@ def train(cfg) -> dict:
     val_segs = seglib.cut(symbolizer.encode_units(val_bytes), context)  # exactly score_bytes' cut
     alphabet = getattr(symbolizer, "alphabet", None)
     evaluation = {"max_bytes": cfg.eval.max_bytes, "bytes": len(val_bytes), "segments": len(val_segs),
-                  "sha256": __import__("hashlib").sha256(val_bytes).hexdigest(),
+                  "sha256": hashlib.sha256(val_bytes).hexdigest(),
                   "metric": "bits per byte, compress.scoring.score_segments on compress.segments.cut"}
     del built
 
