@@ -112,6 +112,26 @@ def test_checkpoint_drives_the_engine(trained, tiny_model_dir):
         bare.decompress(blob, model=str(tiny_model_dir))
 
 
+def test_validation_bpb_is_what_the_scorer_measures(trained):
+    """The curve's last point equals compress.scoring on the saved checkpoint and the same bytes."""
+    from omegaconf import OmegaConf
+
+    from compress import engine
+    from compress.scoring import score_bytes
+    from compress.symbols import TextSymbolizer
+    from train import corpus, split
+
+    m = json.loads((trained / "manifest.json").read_text())
+    built = corpus.build(OmegaConf.create(m["recipe"]["data"]), m["recipe"]["split"]["total_bytes"])
+    val = split.part_bytes(m["split"], built.data, "validation")[: m["eval"]["max_bytes"]]
+    lm = models.load(str(trained))
+    sym = TextSymbolizer(lm.tokenizer, engine.model_vocab(lm.model))
+    got = score_bytes(lm.model, sym, val, context=m["context"], batch=4,
+                      prefix_id=engine.prefix_token(lm.tokenizer))
+    assert got.bits_per_byte == pytest.approx(m["curve"][-1]["val_bits_per_byte"], rel=1e-4)
+    assert got.segments == m["eval"]["segments"]
+
+
 def test_resume_reproduces_the_uninterrupted_run(tiny_model_dir, text_file, tmp_path):
     args = base_args(tiny_model_dir, text_file, tmp_path, run="r", **{
         "train.max_steps": 4, "train.save_every": 2, "train.eval_every": 2})

@@ -148,3 +148,32 @@ def test_offline_hub_is_one_line(monkeypatch):
     with pytest.raises(DataError, match="cannot load dataset 'x/y' from the Hugging Face hub") as err:
         corpus.load(cfg, 100, use_cache=False)
     assert "\n" not in str(err.value) and "data.path" in str(err.value)
+
+
+def test_hub_path_with_a_local_dataset_and_cache(tmp_path):
+    """The hub code path (load_dataset(id, config, split, streaming)) on a dataset directory."""
+    import json as _json
+
+    src = tmp_path / "ds"
+    src.mkdir()
+    rows = [{"text": f"abstract number {i} about insulin.", "label": i} for i in range(30)]
+    (src / "train.jsonl").write_text("\n".join(_json.dumps(r) for r in rows) + "\n")
+    cfg = _cfg(None, cache_dir=str(tmp_path / "cache"))
+    cfg.hub.id = str(src)
+    cfg.hub.separator = "\n"
+    built = corpus.load(cfg, limit=200)
+    want = b"".join(f"abstract number {i} about insulin.\n".encode() for i in range(30))
+    assert built.data == want[: len(built.data)] and len(built.data) >= 200
+    assert built.source["kind"] == "hub" and built.source["id"] == str(src)
+    assert len(list((tmp_path / "cache").glob("*.bin"))) == 1
+    (src / "train.jsonl").unlink()  # a second load comes from the cache
+    again = corpus.load(cfg, limit=200)
+    assert again.data == built.data and again.ends == built.ends
+    # the packaged-builder form the pile_of_law recipe uses (json + data_files)
+    (src / "x.jsonl").write_text("\n".join(_json.dumps(r) for r in rows[:3]) + "\n")
+    cfg2 = _cfg(None)
+    cfg2.hub.builder, cfg2.hub.data_files = "json", str(src / "x.jsonl")
+    assert corpus.build(cfg2, limit=10_000).documents == 3
+    cfg2.hub.field = "nope"
+    with pytest.raises(DataError, match="no column 'nope'"):
+        corpus.build(cfg2, limit=10_000)

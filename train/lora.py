@@ -173,7 +173,6 @@ def train(cfg) -> dict:
     from accelerate.utils import ProjectConfiguration, set_seed
 
     from compress import engine
-    from compress import segments as seglib
     from compress.scoring import score_segments
     from train import checkpoint, corpus, data, split
 
@@ -239,7 +238,9 @@ def train(cfg) -> dict:
     val_bytes = built.data[va["offset"] : va["end"]]
     if cfg.eval.max_bytes is not None:
         val_bytes = val_bytes[: int(cfg.eval.max_bytes)]
-    val_segs = seglib.cut(symbolizer.encode_units(val_bytes), context)  # exactly score_bytes' cut
+    # no document pieces here: exactly score_bytes' cut(encode_units(val_bytes)), which for a byte
+    # symbolizer training_segments does in numpy (16M one-token units would cost gigabytes)
+    val_segs = data.training_segments(symbolizer, val_bytes, context)
     alphabet = getattr(symbolizer, "alphabet", None)
     evaluation = {"max_bytes": cfg.eval.max_bytes, "bytes": len(val_bytes), "segments": len(val_segs),
                   "sha256": hashlib.sha256(val_bytes).hexdigest(),
