@@ -1,0 +1,79 @@
+"""Recipes compose through Hydra with the paper's values; hardware=cpu scales them to a 2-core CPU."""
+
+import pytest
+
+from train import config
+from train.errors import ConfigError
+
+RECIPES = ["medal", "pile_of_law", "librispeech", "ljspeech"]
+MiB = 1 << 20
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_paper_scale_recipe(name):
+    cfg = config.compose([f"recipe={name}"])
+    assert cfg.name == name
+    assert cfg.model.id == "meta-llama/Meta-Llama-3-8B"
+    assert cfg.model.dtype == "bfloat16" and cfg.train.mixed_precision == "bf16"
+    assert cfg.model.load_in_4bit is False
+    assert cfg.lora.r == 8 and cfg.lora.alpha == 32
+    assert list(cfg.lora.target_modules) == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert cfg.context == 1024
+    assert cfg.split.train_bytes == 64 * MiB and cfg.split.val_bytes == 16 * MiB
+    assert 175_000_000 <= cfg.split.total_bytes <= 190_000_000  # "the first ~180 MB"
+    assert cfg.data.path is None  # the hub is the default source
+
+
+def test_recipe_domains():
+    hub = {n: config.compose([f"recipe={n}"]).data for n in RECIPES}
+    assert hub["medal"].hub.id == "McGill-NLP/medal" and hub["medal"].modality == "text"
+    assert hub["pile_of_law"].hub.id == "pile-of-law/pile-of-law"
+    assert hub["pile_of_law"].hub.config == "eurlex" and "eurlex" in hub["pile_of_law"].hub.data_files
+    assert hub["librispeech"].hub.id == "openslr/librispeech_asr" and hub["librispeech"].modality == "audio"
+    assert hub["librispeech"].hub.split == "validation" and hub["librispeech"].hub.config == "clean"
+    assert hub["ljspeech"].hub.id == "keithito/lj_speech" and hub["ljspeech"].modality == "audio"
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_cpu_profile(name):
+    cfg = config.compose([f"recipe={name}", "hardware=cpu"])
+    assert cfg.model.id == "smollm2-135m" and cfg.model.dtype == "float32"
+    assert cfg.train.mixed_precision == "no"
+    assert cfg.split.train_bytes == 2 * MiB and cfg.split.val_bytes == MiB // 2
+    assert cfg.split.total_bytes == 2 * MiB + MiB // 2 + MiB
+    assert cfg.train.batch_size == 1 and cfg.train.grad_accum > 1 and cfg.train.max_steps > 0
+    assert cfg.eval.max_bytes is not None
+    assert cfg.lora.r == 8 and cfg.context == 1024  # the method stays the paper's
+
+
+def test_overrides_and_qlora():
+    cfg = config.compose(["recipe=medal", "train.max_steps=200", "data.path=../shared/data/x.txt",
+                          "model.load_in_4bit=true", "run=abc"])
+    assert cfg.train.max_steps == 200 and cfg.data.path == "../shared/data/x.txt"
+    assert cfg.model.load_in_4bit is True and cfg.run == "abc"
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (["recipe=nope"], "unknown recipe 'nope' (choose from librispeech, ljspeech, medal, pile_of_law)"),
+    ([], "choose a recipe"),
+    (["recipe=medal", "hardware=tpu"], "unknown hardware 'tpu'"),
+    (["recipe=medal", "train.nope=1"], "train.nope"),
+    (["recipe=medal", "train.max_steps=0"], "train.max_steps"),
+    (["recipe=medal", "train.max_steps=abc"], "train.max_steps must be an integer >= 1 or null, got 'abc'"),
+    (["recipe=medal", "model.load_in_4bit=maybe"], "model.load_in_4bit must be true or false"),
+    (["recipe=medal", "train.mixed_precision=fp8"], "train.mixed_precision must be one of"),
+    (["recipe=medal", "split.total_bytes=10"], "split.total_bytes"),
+    (["recipe=medal", "run=../x"], "run must be"),
+    (["medal"], "key=value"),
+])
+def test_bad_config_is_one_line(overrides, fragment):
+    with pytest.raises(ConfigError) as err:
+        config.compose(overrides)
+    assert fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_compose_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config.compose(["recipe=medal"])
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,335 @@
+"""End-to-end training with the tiny random LLaMA: loadable checkpoints, engine round trips,
+resume, the byte-symbolizer (audio) data path, and one-line failures that leave nothing behind."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compress import frontends, models
+from compress.engine import Compressor
+from compress.errors import MismatchError
+from compress.symbols import ByteSymbolizer
+from train import checkpoint, lora
+
+ROOT = Path(__file__).resolve().parent.parent
+SENTENCES = [
+    "patients with type <dig> diabetes were treated with insulin for <dig> weeks.",
+    "the commission shall adopt implementing acts in accordance with article <dig>.",
+    "the quick brown fox jumps over the lazy dog.",
+    "member states shall ensure that the competent authorities are informed.",
+    "results showed a significant reduction in blood glucose levels.",
+]
+
+
+@pytest.fixture(scope="module")
+def text_file(tmp_path_factory):
+    """~16 KB of paragraphs: enough for a small train / validation / test split."""
+    import random
+
+    rng = random.Random(0)
+    paras = [" ".join(rng.choice(SENTENCES) for _ in range(rng.randint(1, 4))) for _ in range(220)]
+    path = tmp_path_factory.mktemp("corpus") / "domain.txt"
+    path.write_text("\n\n".join(paras) + "\n")
+    return path
+
+
+def base_args(model_dir, data_path, ckpt_dir, **extra):
+    args = {
+        "recipe": "medal", "hardware": "cpu", "model.id": str(model_dir), "data.path": str(data_path),
+        "split.train_bytes": 6000, "split.val_bytes": 1500, "split.total_bytes": 10000,
+        "context": 32, "train.batch_size": 2, "train.grad_accum": 2, "train.max_steps": 2,
+        "train.save_every": 1, "train.eval_every": 1, "train.warmup_steps": 0, "train.threads": 1,
+        "eval.max_bytes": 600, "eval.batch": 8, "log.progress": "false", "checkpoints_dir": str(ckpt_dir),
+    }
+    args.update(extra)
+    return [f"{k}={v}" for k, v in args.items()]
+
+
+def run_dirs(ckpt_dir):
+    return [p for p in Path(ckpt_dir).glob("*/*")] if Path(ckpt_dir).exists() else []
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model_dir, text_file, tmp_path_factory):
+    ckpt = tmp_path_factory.mktemp("ckpt")
+    assert lora.main(base_args(tiny_model_dir, text_file, ckpt, run="two")) == 0
+    return ckpt / "medal" / "two"
+
+
+def test_two_step_run_writes_loadable_checkpoints(trained, tiny_model_dir):
+    run = trained
+    for d in (run, run / "step-1", run / "step-2"):
+        assert (d / models.ADAPTER_WEIGHTS).is_file() and (d / models.MANIFEST_NAME).is_file()
+    assert (run / "step-2" / checkpoint.STATE_DIR / "optimizer.bin").is_file()
+    assert not list(run.glob(".*")), "temporary directories were left behind"
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["format"] == "lmcompress-checkpoint/1" and m["kind"] == "final" and m["step"] == 2
+    base, tok = models.load_base(str(tiny_model_dir))
+    assert m["base_model"]["id"] == str(tiny_model_dir)
+    assert m["base_model"]["sha256"] == models.sha256_parameters(base)
+    assert m["adapter_sha256"] == models.sha256_file(run / models.ADAPTER_WEIGHTS)
+    from compress.symbols import TextSymbolizer
+
+    assert m["tokenizer_sha256"] == TextSymbolizer(tok, base.get_output_embeddings().weight.shape[0]).table_sha256()
+    assert m["modality"] == "text" and m["recipe"]["name"] == "medal" and m["recipe"]["lora"]["r"] == 8
+    assert m["split"]["format"] == "lmcompress-split/1"
+    assert m["eval"]["max_bytes"] == 600 and m["eval"]["bytes"] == 600
+    assert [c["step"] for c in m["curve"]] == [0, 1, 2]
+    assert m["curve"][0]["train_loss"] is None and m["curve"][-1]["tokens_seen"] == m["tokens_seen"] > 0
+    assert all(c["val_bits_per_byte"] > 0 for c in m["curve"])
+    assert {"torch", "transformers", "peft", "accelerate", "datasets"} <= set(m["libraries"])
+    # the split in the manifest gives back exactly the test bytes of the corpus
+    from train import corpus, split
+
+    from omegaconf import OmegaConf
+
+    rebuilt = corpus.build(OmegaConf.create(m["recipe"]["data"]), m["recipe"]["split"]["total_bytes"])
+    test = split.test_bytes(m, rebuilt.data)
+    assert len(test) == m["split"]["test"]["length"] > 0
+    assert split.test_bytes_of_checkpoint(run) == test
+    # each step checkpoint has its own manifest and is loadable on its own
+    s1 = json.loads((run / "step-1" / "manifest.json").read_text())
+    assert s1["kind"] == "step" and s1["step"] == 1 and [c["step"] for c in s1["curve"]] == [0, 1]
+    assert s1["adapter_sha256"] != m["adapter_sha256"]
+    assert models.load(str(run / "step-1")).adapter_sha256 == s1["adapter_sha256"]
+
+
+def test_checkpoint_drives_the_engine(trained, tiny_model_dir):
+    lm = models.load(str(trained))
+    m = json.loads((trained / "manifest.json").read_text())
+    assert lm.adapter_sha256 == m["adapter_sha256"] and lm.base_sha256 == m["base_model"]["sha256"]
+    tuned = Compressor(str(trained), context=16, batch=2, threads=1)
+    data = b"patients with type <dig> diabetes \xff\x00 were treated."
+    blob = tuned.compress(data)
+    assert tuned.decompress(blob) == data
+    bare = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1)
+    with pytest.raises(MismatchError, match="adapter"):
+        bare.decompress(blob, model=str(tiny_model_dir))
+
+
+def test_validation_bpb_is_what_the_scorer_measures(trained):
+    """The curve's last point equals compress.scoring on the saved checkpoint and the same bytes."""
+    from omegaconf import OmegaConf
+
+    from compress import engine
+    from compress.scoring import score_bytes
+    from compress.symbols import TextSymbolizer
+    from train import corpus, split
+
+    m = json.loads((trained / "manifest.json").read_text())
+    built = corpus.build(OmegaConf.create(m["recipe"]["data"]), m["recipe"]["split"]["total_bytes"])
+    val = split.part_bytes(m["split"], built.data, "validation")[: m["eval"]["max_bytes"]]
+    lm = models.load(str(trained))
+    sym = TextSymbolizer(lm.tokenizer, engine.model_vocab(lm.model))
+    got = score_bytes(lm.model, sym, val, context=m["context"], batch=4,
+                      prefix_id=engine.prefix_token(lm.tokenizer))
+    assert got.bits_per_byte == pytest.approx(m["curve"][-1]["val_bits_per_byte"], rel=1e-4)
+    assert got.segments == m["eval"]["segments"]
+
+
+def test_resume_reproduces_the_uninterrupted_run(tiny_model_dir, text_file, tmp_path):
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="r", **{
+        "train.max_steps": 4, "train.save_every": 2, "train.eval_every": 2})
+    assert lora.main(args) == 0
+    run = tmp_path / "medal" / "r"
+    want = json.loads((run / "manifest.json").read_text())
+    # simulate a kill after step 2: step 4 and the final files never got written
+    shutil.rmtree(run / "step-4")
+    for name in ("manifest.json", models.ADAPTER_WEIGHTS, "adapter_config.json"):
+        (run / name).unlink()
+    assert lora.main(args) == 0  # an existing run with step checkpoints resumes by itself
+    got = json.loads((run / "manifest.json").read_text())
+    assert got["step"] == 4 and got["tokens_seen"] == want["tokens_seen"]
+    assert got["adapter_sha256"] == want["adapter_sha256"]  # same weights, bit for bit
+    assert [c["step"] for c in got["curve"]] == [0, 2, 4]
+    assert [c["val_bits_per_byte"] for c in got["curve"]] == [c["val_bits_per_byte"] for c in want["curve"]]
+    # extending the budget continues from step 4
+    assert lora.main([a for a in args if not a.startswith("train.max_steps=")]
+                     + ["train.max_steps=5", "train.resume=true"]) == 0
+    assert json.loads((run / "manifest.json").read_text())["step"] == 5
+
+
+def test_resume_modes(tiny_model_dir, text_file, tmp_path, capsys):
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="m", **{"train.max_steps": 1})
+    assert lora.main(args + ["train.resume=true"]) == 1
+    assert "no step checkpoint" in capsys.readouterr().err
+    assert not run_dirs(tmp_path)
+    assert lora.main(args) == 0
+    assert lora.main(args + ["train.resume=false"]) == 1
+    assert "already holds checkpoints" in capsys.readouterr().err
+    assert lora.main(args + ["lora.r=4"]) == 1
+    assert "cannot resume: lora" in capsys.readouterr().err
+
+
+def test_tensorboard_tracker(tiny_model_dir, text_file, tmp_path, capsys):
+    from accelerate.utils import is_tensorboard_available
+
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="tb", **{"train.max_steps": 1,
+                                                                       "log.tensorboard": "true"})
+    if not is_tensorboard_available():  # optional dependency: without it, a clear line
+        assert lora.main(args) == 1
+        assert "pip install tensorboard" in capsys.readouterr().err and not run_dirs(tmp_path)
+        return
+    assert lora.main(args) == 0
+    events = list((tmp_path / "medal" / "tb" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+
+
+def test_stale_temporary_dirs_are_not_checkpoints(tmp_path):
+    (tmp_path / ".step-3.tmp").mkdir()
+    (tmp_path / ".step-3.tmp" / "adapter_model.safetensors").write_bytes(b"half")
+    (tmp_path / "step-2").mkdir()  # no manifest: incomplete
+    (tmp_path / "step-1").mkdir()
+    (tmp_path / "step-1" / "manifest.json").write_text("{}")
+    assert checkpoint.step_checkpoints(tmp_path) == [(1, tmp_path / "step-1")]
+
+
+# -- the byte-symbolizer data path (what audio uses) ---------------------------------------------
+def build_byte_tiny_model(directory):
+    """A tiny LLaMA whose tokenizer has a single token for 256+ characters, as ByteSymbolizer needs."""
+    import torch
+    from tiny import CORPUS
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    chars = "\n".join(chr(c) for c in range(0xA1, 0x1A0)) + "\n"  # each its own pre-token
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([CORPUS, chars * 3], vocab_size=700, min_frequency=2,
+                            special_tokens=["<|endoftext|>", "<s>"], show_progress=False)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>",
+                                  eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    tok.save_pretrained(directory)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                      tie_word_embeddings=False, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    LlamaForCausalLM(cfg).save_pretrained(directory)
+    return Path(directory)
+
+
+@frontends.register
+class RawBytesFrontend:
+    """Test front end with the audio interface: payload = file bytes after a 4-byte header."""
+
+    name = "rawbytes-test"
+    suffixes = ("rawtest",)
+
+    def split(self, data):
+        import base64
+
+        return data[4:], {"header": base64.b64encode(data[:4]).decode()}
+
+    def join(self, payload, extras):
+        import base64
+
+        return base64.b64decode(extras["header"]) + payload
+
+    def symbolizer(self, tokenizer, vocab_size):
+        return ByteSymbolizer(tokenizer, vocab_size)
+
+
+def test_byte_symbolizer_segments_match_the_coder(tmp_path):
+    from compress import segments
+    from train import data
+
+    model_dir = build_byte_tiny_model(tmp_path / "m")
+    tok = models.load_tokenizer(str(model_dir))
+    sym = data.symbolizer_for("rawbytes-test", tok, len(tok))
+    payload = bytes(range(256)) * 3
+    segs = data.training_segments(sym, payload, context=16)
+    want = segments.cut(sym.encode_units(payload), 16)
+    assert [s.tolist() for s in segs] == [w.tolist() for w in want]
+    assert [t for s in segs for t in s.tolist()] == sym.encode_ids(payload).tolist()
+
+
+def test_audio_style_modality_trains_and_codes(tmp_path):
+    import random
+
+    model_dir = build_byte_tiny_model(tmp_path / "m")
+    files = tmp_path / "files"
+    files.mkdir()
+    rng = random.Random(1)
+    for i in range(24):  # a slow "waveform": consecutive bytes are close, so there is something to learn
+        x, out = 128, bytearray()
+        for _ in range(rng.randint(150, 300)):
+            x = max(0, min(255, x + rng.randint(-3, 3)))
+            out.append(x)
+        (files / f"clip{i:02d}.rawtest").write_bytes(b"HDR!" + bytes(out))
+    args = base_args(model_dir, files, tmp_path / "ckpt", run="a", **{
+        "data.modality": "rawbytes-test", "split.train_bytes": 3000, "split.val_bytes": 800,
+        "split.total_bytes": 5000, "eval.max_bytes": 400})
+    assert lora.main(args) == 0
+    run = tmp_path / "ckpt" / "medal" / "a"
+    m = json.loads((run / "manifest.json").read_text())
+    tok = models.load_tokenizer(str(model_dir))
+    assert m["modality"] == "rawbytes-test" and m["symbolizer"] == ByteSymbolizer.name
+    assert m["tokenizer_sha256"] == ByteSymbolizer(tok, len(tok)).table_sha256()
+    assert m["split"]["corpus"]["source"]["files"][0]["path"].endswith("clip00.rawtest")
+    assert all(c["val_bits_per_byte"] < 8.5 for c in m["curve"])  # over a 256-symbol alphabet
+    clip = (files / "clip05.rawtest").read_bytes()
+    comp = Compressor(str(run), context=16, batch=2, threads=1)
+    assert comp.decompress(comp.compress(clip, modality="rawbytes-test")) == clip
+
+
+# -- bad input, through the real command line ----------------------------------------------------
+def _cli(args, cwd):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
+    return subprocess.run([sys.executable, str(ROOT / "train" / "lora.py"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("case", ["unknown recipe", "missing data", "corpus too small", "offline hub data",
+                                  "unreachable model"])
+def test_bad_input_is_one_line_and_leaves_nothing(case, tiny_model_dir, text_file, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    args = base_args(tiny_model_dir, text_file, ckpt)
+    if case == "unknown recipe":
+        args[0] = "recipe=nope"
+        fragment = "unknown recipe 'nope'"
+    elif case == "missing data":
+        args.append(f"data.path={tmp_path / 'absent.txt'}")
+        fragment = "does not exist"
+    elif case == "corpus too small":
+        args += ["split.train_bytes=60000", "split.val_bytes=1000", "split.total_bytes=90000"]
+        fragment = "the corpus has only"
+    elif case == "offline hub data":
+        args.append("data.path=null")
+        fragment = "cannot load dataset 'McGill-NLP/medal' from the Hugging Face hub"
+    else:
+        args.append("model.id=nobody/no-such-model")
+        fragment = "cannot load model 'nobody/no-such-model'"
+    proc = _cli(args, cwd=tmp_path)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("lmcompress-train: "), proc.stderr
+    assert fragment in lines[0]
+    assert not run_dirs(ckpt)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"] or not ckpt.exists()
+
+
+@pytest.mark.slow
+def test_ddp_over_gloo_two_processes(tiny_model_dir, text_file, tmp_path):
+    """Two CPU processes in one gloo DDP group (torchrun via accelerate), one checkpoint."""
+    ckpt = tmp_path / "ckpt"
+    args = base_args(tiny_model_dir, text_file, ckpt, run="ddp", **{
+        "train.max_steps": 2, "train.save_every": 2, "train.eval_every": 2, "train.batch_size": 1})
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_port", "29533", str(ROOT / "train" / "lora.py"), *args]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "on 2 process(es)" in proc.stdout
+    run = ckpt / "medal" / "ddp"
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["num_processes"] == 2 and m["step"] == 2
+    # each optimizer step saw batch_size x grad_accum x 2 processes sequences
+    assert m["tokens_seen"] > 0 and len(m["curve"]) == 2
+    states = sorted(p.name for p in (run / "step-2" / checkpoint.STATE_DIR).iterdir())
+    assert "random_states_0.pkl" in states and "random_states_1.pkl" in states
+    assert models.load(str(run)).adapter_sha256 == m["adapter_sha256"]

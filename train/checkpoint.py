@@ -1,0 +1,150 @@
+"""Checkpoint directories: written atomically, each one loadable by `compress.models.load`.
+
+Layout of a run, `checkpoints/<recipe>/<run>/`:
+    adapter_model.safetensors, adapter_config.json, manifest.json   the final adapter
+    step-<N>/  the same three files + training_state/ (accelerate: optimizer, scheduler, RNG, sampler)
+
+A checkpoint is first written into a hidden temporary directory in the same parent and then
+renamed, so a killed run never leaves a directory that looks complete; `manifest.json` is what
+makes a directory a checkpoint, and it goes in last. The manifest pins everything evaluation needs:
+the base model (spec + sha256 of its parameters before PEFT wrapped it), the adapter's sha256, the
+symbolizer table's sha256, the resolved recipe, the split record and the training curve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+from compress.models import ADAPTER_WEIGHTS, MANIFEST_NAME, sha256_file
+
+FORMAT = "lmcompress-checkpoint/1"
+STATE_DIR = "training_state"
+_STEP = re.compile(r"^step-(\d+)$")
+
+
+def step_dir(run_dir: Path, step: int) -> Path:
+    return Path(run_dir) / f"step-{step}"
+
+
+def tmp_dir(target: Path) -> Path:
+    """The temporary sibling a checkpoint is built in (same name on every process)."""
+    target = Path(target)
+    return target.parent / f".{target.name}.tmp"
+
+
+def step_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
+    """Complete step checkpoints (with a manifest), oldest first."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    found = []
+    for child in run_dir.iterdir():
+        m = _STEP.match(child.name)
+        if m and child.is_dir() and (child / MANIFEST_NAME).is_file():
+            found.append((int(m.group(1)), child))
+    return sorted(found)
+
+
+def library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from compress.engine import library_versions as engine_versions
+
+    out = engine_versions()
+    for name in ("peft", "accelerate", "datasets", "hydra-core", "safetensors", "tokenizers"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def manifest(*, kind: str, step: int, adapter_path: Path, base: dict, symbolizer, vocab: int,
+             prefix_id: int, context: int, modality: str, recipe: dict, split: dict, curve: list,
+             evaluation: dict, run: str, recipe_name: str, tokens_seen: int) -> dict:
+    return {
+        "format": FORMAT,
+        "kind": kind,
+        "recipe_name": recipe_name,
+        "run": run,
+        "step": int(step),
+        "tokens_seen": int(tokens_seen),
+        "base_model": base,
+        "adapter_sha256": sha256_file(adapter_path),
+        "tokenizer_sha256": symbolizer.table_sha256(),
+        "symbolizer": getattr(symbolizer, "name", "text-table/v1"),
+        "vocab_size": int(vocab),
+        "prefix_id": int(prefix_id),
+        "context": int(context),
+        "modality": modality,
+        "recipe": recipe,
+        "split": split,
+        "eval": evaluation,
+        "curve": curve,
+        "libraries": library_versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def save_adapter(peft_model, directory: Path, base_id: str) -> Path:
+    """`save_pretrained` the adapter (safetensors) naming the base by its lmcompress spec."""
+    import warnings
+
+    for config in peft_model.peft_config.values():
+        config.base_model_name_or_path = base_id
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peft_model.save_pretrained(str(directory), safe_serialization=True)
+    path = Path(directory) / ADAPTER_WEIGHTS
+    if not path.is_file():
+        raise RuntimeError(f"save_pretrained wrote no {ADAPTER_WEIGHTS} in {directory}")
+    return path
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write JSON through a temporary file and rename, so readers never see half a file."""
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def clear(path: Path) -> None:
+    if Path(path).is_dir():
+        shutil.rmtree(path)
+    elif Path(path).exists():
+        Path(path).unlink()
+
+
+def commit_dir(tmp: Path, target: Path) -> None:
+    """Rename a finished temporary checkpoint into place (replacing an older one of that name)."""
+    target = Path(target)
+    if target.exists():
+        old = target.parent / f".{target.name}.old"
+        clear(old)
+        os.replace(target, old)
+        os.replace(tmp, target)
+        clear(old)
+    else:
+        os.replace(tmp, target)
+
+
+def commit_files(tmp: Path, run_dir: Path) -> None:
+    """Move a finished final checkpoint's files into the run dir: the old manifest goes first and
+    the new one last, so the run dir is a checkpoint only when its adapter and manifest agree."""
+    run_dir = Path(run_dir)
+    (run_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    for item in sorted(Path(tmp).iterdir()):
+        if item.name != MANIFEST_NAME:
+            clear(run_dir / item.name)
+            os.replace(item, run_dir / item.name)
+    os.replace(Path(tmp) / MANIFEST_NAME, run_dir / MANIFEST_NAME)
+    shutil.rmtree(tmp)

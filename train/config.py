@@ -1,0 +1,127 @@
+"""Compose a training config from recipes/ with Hydra, turning every Hydra failure into one line.
+
+The compose API is used rather than @hydra.main: it composes exactly the same config groups and
+command-line overrides (`recipe=medal hardware=cpu train.max_steps=200`), never changes the working
+directory or writes outputs/, and lets a bad recipe name or key be reported as one readable line
+instead of Hydra's multi-line report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ConfigError
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+PRIMARY = "config"
+
+
+def options(group: str) -> list[str]:
+    """The names available in a config group (recipe, hardware)."""
+    return sorted(p.stem for p in (RECIPES_DIR / group).glob("*.yaml"))
+
+
+def _one_line(exc: BaseException) -> str:
+    parts = []
+    while exc is not None and len(parts) < 3:
+        text = " ".join(str(exc).split())
+        if text and text not in parts:
+            parts.append(text)
+        exc = exc.__cause__
+    return "; ".join(parts) or type(exc).__name__
+
+
+def compose(overrides: list[str]):
+    """The resolved DictConfig for command-line overrides; ConfigError (one line) on any problem."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException, MissingConfigException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    for item in overrides:
+        if "=" not in item or item.startswith("-"):
+            raise ConfigError(
+                f"unexpected argument '{item}': give overrides as key=value, e.g. recipe=medal "
+                f"(recipes: {', '.join(options('recipe'))})"
+            )
+    try:
+        with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3", job_name="lora"):
+            cfg = hydra_compose(config_name=PRIMARY, overrides=list(overrides))
+        OmegaConf.resolve(cfg)
+    except MissingConfigException as exc:
+        group = next((g for g in ("recipe", "hardware") if f"'{g}/" in str(exc) or f"'{g}'" in str(exc)), None)
+        if group is not None:
+            wanted = next((o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+") == group), "")
+            raise ConfigError(
+                f"unknown {group} '{wanted}' (choose from {', '.join(options(group))})"
+            ) from None
+        raise ConfigError(_one_line(exc)) from None
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:
+        message = _one_line(exc)
+        if "Missing mandatory value: recipe" in message or "You must specify 'recipe'" in message:
+            message = f"choose a recipe: recipe=NAME (one of {', '.join(options('recipe'))})"
+        raise ConfigError(message) from None
+    check(cfg)
+    return cfg
+
+
+def check(cfg) -> None:
+    """Reject values that would fail late (after minutes of loading) with an early, clear line."""
+    from omegaconf import OmegaConf
+
+    def value(key: str):
+        return OmegaConf.select(cfg, key)
+
+    def need(ok: bool, message: str):
+        if not ok:
+            raise ConfigError(message)
+
+    def integer(key: str, minimum: int, *, optional: bool = False):
+        v = value(key)
+        if v is None and optional:
+            return
+        need(isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
+             f"{key} must be an integer >= {minimum}{' or null' if optional else ''}, got {v!r}")
+
+    def number(key: str, minimum: float):
+        v = value(key)
+        need(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= minimum,
+             f"{key} must be a number >= {minimum}, got {v!r}")
+
+    def choice(key: str, allowed: tuple):
+        need(value(key) in allowed, f"{key} must be one of {', '.join(map(str, allowed))}, got {value(key)!r}")
+
+    integer("context", 4)
+    for key in ("split.train_bytes", "split.val_bytes", "split.total_bytes", "train.batch_size",
+                "train.grad_accum", "train.epochs", "train.save_every", "train.eval_every",
+                "train.log_every", "eval.batch", "lora.r", "lora.alpha"):
+        integer(key, 1)
+    for key in ("train.seed", "train.warmup_steps"):
+        integer(key, 0)
+    integer("train.max_steps", 1, optional=True)
+    integer("train.threads", 1, optional=True)
+    integer("eval.max_bytes", 1, optional=True)
+    for key in ("train.lr", "train.weight_decay", "train.max_grad_norm", "lora.dropout"):
+        number(key, 0)
+    need(cfg.split.total_bytes > cfg.split.train_bytes + cfg.split.val_bytes,
+         "split.total_bytes must exceed split.train_bytes + split.val_bytes (the rest is the test part)")
+    need(isinstance(cfg.data.modality, str) and cfg.data.modality != "",
+         "data.modality must name a front end (text | audio)")
+    choice("data.sample_by", ("document", "paragraph", "line"))
+    choice("train.mixed_precision", ("no", "fp16", "bf16"))
+    choice("model.dtype", ("float32", "bfloat16", "float16"))
+    need(str(value("train.resume")).lower() in ("auto", "true", "false"),
+         f"train.resume must be auto, true or false, got {value('train.resume')!r}")
+    for key in ("model.load_in_4bit", "model.gradient_checkpointing", "eval.at_start", "log.tensorboard",
+                "log.progress"):
+        need(isinstance(value(key), bool), f"{key} must be true or false, got {value(key)!r}")
+    run = cfg.run
+    need(run is None or (str(run) and "/" not in str(run) and not str(run).startswith(".")),
+         f"run must be a plain directory name, got '{run}'")
+
+
+def to_dict(cfg) -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=True)

@@ -1,0 +1,252 @@
+"""The training corpus: documents from the hub or local files, concatenated into one byte string.
+
+Everything downstream (the split, the training segments, evaluation's test bytes) is defined on
+`Corpus.data`, the concatenation of the documents in their source order, and `Corpus.ends`, the
+byte offset where each document ends. Rebuilding a corpus from the same data config gives the same
+bytes, which is what lets a checkpoint's manifest name its test bytes by offset and sha256.
+
+Documents come through `datasets` in both cases, so hub and local data take one path:
+- text: each document is its text in UTF-8 followed by a separator; local files are read with
+  datasets' `text` loader (`sample_by` document | paragraph | line, universal newlines), each
+  document followed by what the loader split on ("\n\n" | "\n" | nothing), hub documents by
+  `data.hub.separator`;
+- audio (any non-text modality): each document is one file's *payload* after the modality's front
+  end, `compress.frontends.get(modality).split(file_bytes)[0]` - the bytes the coder codes.
+Reading stops once `limit` bytes are gathered (the split never looks further), so a streamed hub
+dataset is read only as far as needed.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import DataError
+
+SEPARATORS = {"paragraph": "\n\n", "line": "\n", "document": ""}
+
+
+@dataclass
+class Corpus:
+    data: bytes
+    ends: list[int]  # end offset of each document in `data`
+    source: dict = field(default_factory=dict)
+
+    @property
+    def documents(self) -> int:
+        return len(self.ends)
+
+
+def separator(data_cfg) -> str:
+    """What follows each document: the separator datasets' text loader removed (local text), the
+    hub recipe's `data.hub.separator` (hub text), nothing for audio payloads."""
+    if data_cfg.modality != "text":
+        return ""
+    if data_cfg.get("path"):
+        return SEPARATORS[data_cfg.get("sample_by", "paragraph")]
+    sep = data_cfg.hub.get("separator")
+    return "\n\n" if sep is None else str(sep)
+
+
+def _quiet_datasets():
+    import logging
+
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+
+
+def resolve_files(path: str) -> list[str]:
+    """A file, every file under a directory (sorted, hidden ones skipped), or a glob's matches."""
+    p = Path(path)
+    if p.is_file():
+        return [str(p)]
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*")
+                       if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts))
+        if not files:
+            raise DataError(f"data.path '{path}' is an empty directory")
+        return files
+    if glob.has_magic(path):
+        files = sorted(f for f in glob.glob(path, recursive=True) if os.path.isfile(f))
+        if not files:
+            raise DataError(f"data.path '{path}' matches no files")
+        return files
+    raise DataError(f"data.path '{path}' does not exist")
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _local_rows(data_cfg, files: list[str]):
+    """An IterableDataset over local files: text rows from datasets' text loader, audio rows of
+    raw file bytes shaped like a hub audio column ({"bytes", "path"})."""
+    from datasets import IterableDataset, load_dataset
+
+    if data_cfg.modality == "text":
+        return load_dataset("text", data_files=files, split="train", streaming=True,
+                            sample_by=data_cfg.sample_by), "text"
+
+    def read(files):
+        for f in files:
+            with open(f, "rb") as fh:
+                yield {"audio": {"bytes": fh.read(), "path": f}}
+
+    return IterableDataset.from_generator(read, gen_kwargs={"files": files}), "audio"
+
+
+def _hub_rows(hub):
+    from datasets import load_dataset
+
+    kwargs = {"split": hub.split, "streaming": bool(hub.streaming)}
+    if hub.get("revision"):
+        kwargs["revision"] = hub.revision
+    if hub.get("builder"):
+        rows = load_dataset(hub.builder, data_files=hub.data_files, **kwargs)
+    else:
+        if hub.get("data_files"):
+            kwargs["data_files"] = hub.data_files
+        rows = load_dataset(hub.id, hub.get("config"), **kwargs)
+    if hasattr(rows, "decode"):
+        rows = rows.decode(False)  # audio columns as raw {"bytes", "path"}: no decoder needed
+    return rows
+
+
+def _document_bytes(row, field_name: str, modality: str, frontend, sep: bytes) -> bytes:
+    value = row[field_name]
+    if modality == "text":
+        if not isinstance(value, str):
+            raise DataError(f"column '{field_name}' holds {type(value).__name__}, not text")
+        return value.encode("utf-8") + sep
+    if isinstance(value, dict):
+        raw = value.get("bytes")
+        if raw is None and value.get("path"):
+            with open(value["path"], "rb") as fh:
+                raw = fh.read()
+    else:
+        raw = value
+    if not isinstance(raw, (bytes, bytearray)):
+        raise DataError(f"column '{field_name}' holds no file bytes for modality '{modality}'")
+    payload, _extras = frontend.split(bytes(raw))
+    return payload + sep
+
+
+def build(data_cfg, limit: int) -> Corpus:
+    """Gather documents until `limit` bytes (or the source ends); DataError on any failure."""
+    from compress import frontends
+
+    _quiet_datasets()
+    modality = data_cfg.modality
+    sep = separator(data_cfg).encode("utf-8")
+    frontend = None if modality == "text" else frontends.get(modality, **dict(data_cfg.get("frontend") or {}))
+    if data_cfg.get("path"):
+        files = resolve_files(str(data_cfg.path))
+        source = {"kind": "local", "sample_by": data_cfg.sample_by if modality == "text" else "file",
+                  "files": [{"path": f, "bytes": os.path.getsize(f), "sha256": _sha256_file(f)}
+                            for f in files]}
+        where = f"data.path '{data_cfg.path}'"
+        rows, field_name = _local_rows(data_cfg, files)
+    else:
+        hub = data_cfg.hub
+        source = {"kind": "hub", **{k: hub.get(k) for k in
+                                    ("id", "config", "split", "field", "revision", "builder", "data_files")}}
+        where = f"dataset '{hub.id}'"
+        field_name = hub.field
+        try:
+            rows = _hub_rows(hub)
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(_hub_message(hub, exc)) from None
+    source.update({"modality": modality, "separator": sep.decode("utf-8")})
+    parts: list[bytes] = []
+    ends: list[int] = []
+    total = 0
+    try:
+        for row in rows:
+            doc = _document_bytes(row, field_name, modality, frontend, sep)
+            if not doc:
+                continue
+            parts.append(doc)
+            total += len(doc)
+            ends.append(total)
+            if total >= limit:
+                break
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{where} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        "non-text data needs data.modality") from None
+    except KeyError as exc:
+        raise DataError(f"{where} has no column {exc} (set data.hub.field)") from None
+    except Exception as exc:
+        if source["kind"] == "hub":
+            raise DataError(_hub_message(data_cfg.hub, exc)) from None
+        raise DataError(f"cannot read {where}: {_first_line(exc)}") from None
+    if not ends:
+        raise DataError(f"{where} holds no documents")
+    return Corpus(data=b"".join(parts), ends=ends, source=source)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def _hub_message(hub, exc: BaseException) -> str:
+    return (f"cannot load dataset '{hub.id}' from the Hugging Face hub: {_first_line(exc)} "
+            "(no network? pass local data with data.path=FILE|DIR|GLOB)")
+
+
+# -- cache for hub corpora: read the stream once, share it between processes and runs -----------
+def cache_key(data_cfg, limit: int) -> str:
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(data_cfg, resolve=True) if not isinstance(data_cfg, dict) else data_cfg
+    keep = {k: cfg.get(k) for k in ("modality", "frontend", "hub")}
+    keep["limit"] = limit
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def cache_dir(data_cfg) -> Path:
+    if data_cfg.get("cache_dir"):
+        return Path(str(data_cfg.cache_dir))
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lmcompress" / "corpora"
+
+
+def load(data_cfg, limit: int, *, use_cache: bool = True) -> Corpus:
+    """`build`, with hub corpora cached on disk (written atomically) keyed by their data config."""
+    if data_cfg.get("path") or not use_cache:
+        return build(data_cfg, limit)
+    folder = cache_dir(data_cfg)
+    key = cache_key(data_cfg, limit)
+    blob, meta = folder / f"{key}.bin", folder / f"{key}.json"
+    if blob.is_file() and meta.is_file():
+        info = json.loads(meta.read_text())
+        data = blob.read_bytes()
+        if hashlib.sha256(data).hexdigest() == info["sha256"]:
+            return Corpus(data=data, ends=info["ends"], source=info["source"])
+    corpus = build(data_cfg, limit)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(corpus.data)
+        os.replace(tmp, blob)
+        info = {"sha256": hashlib.sha256(corpus.data).hexdigest(), "ends": corpus.ends,
+                "source": corpus.source}
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, meta)
+    except OSError:
+        pass  # a cache is an optimisation; an unwritable cache dir must not stop training
+    return corpus

@@ -1,0 +1,456 @@
+#!/usr/bin/env python
+"""LoRA fine-tuning of the coder's language model on a domain, with accelerate and hydra recipes.
+
+    accelerate launch train/lora.py recipe=medal                      # paper scale (GPUs)
+    accelerate launch --cpu train/lora.py recipe=medal hardware=cpu data.path=../shared/data/text/medical.txt
+    python train/lora.py recipe=pile_of_law hardware=cpu train.max_steps=200 run=legal-200
+
+Any key of recipes/config.yaml can be overridden as key=value (Hydra's override grammar). The run
+writes `checkpoints/<recipe>/<run>/` (see train/checkpoint.py): the adapter, a manifest that pins
+base model, adapter, tokenizer, split and curve, and step-<N>/ checkpoints every train.save_every
+steps, from which an interrupted run resumes. Validation bits per byte are computed by
+`compress.scoring` on the coder's own segmentation, so they are what the compressor would achieve.
+Every user error ends as one line `lmcompress-train: <message>` on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python train/lora.py` and `accelerate launch train/lora.py`
+    sys.path.insert(0, str(ROOT))
+
+from compress.errors import LMCompressError  # noqa: E402
+from train import config as config_mod  # noqa: E402
+from train.errors import CheckpointError, ConfigError  # noqa: E402
+
+PROG = "lmcompress-train"
+USAGE = f"""usage: accelerate launch train/lora.py recipe=NAME [hardware=cpu|gpu] [key=value ...]
+       python train/lora.py recipe=NAME [key=value ...]
+
+recipes:  {', '.join(config_mod.options('recipe'))}
+hardware: {', '.join(config_mod.options('hardware'))}  (default gpu; cpu = smollm2-135m, fp32, small split)
+keys:     see recipes/config.yaml, e.g. data.path=FILE|DIR|GLOB train.max_steps=200 run=NAME
+          eval.max_bytes=65536 model.load_in_4bit=true log.tensorboard=true train.resume=true
+"""
+
+# the keys a resumed run must share with the checkpoint it continues
+RESUME_KEYS = ("context", "model.id", "model.dtype", "model.load_in_4bit", "lora", "data", "split",
+               "train.seed", "train.batch_size", "train.grad_accum")
+
+
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
+
+
+def _quiet() -> None:
+    """Keep stderr for progress and errors: silence library chatter printed at import or load."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for name in ("bitsandbytes", "transformers", "peft", "datasets", "huggingface_hub", "accelerate",
+                 "torch.distributed"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _get(cfg, dotted: str):
+    node = cfg
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+# -- model --------------------------------------------------------------------------------------
+def load_model(cfg, accelerator):
+    """(base model, tokenizer, base sha256 or None off the main process).
+
+    The sha256 is `compress.models.sha256_parameters` of the base as `compress.models.load` will
+    load it at coding time (model.dtype, unquantized), taken before PEFT wraps it. With
+    model.load_in_4bit the training copy is NF4 (bitsandbytes, QLoRA), so the identity is hashed
+    from a separate unquantized load on the CPU, on the main process only.
+    """
+    import torch
+
+    from compress import models
+
+    spec, dtype = cfg.model.id, cfg.model.dtype
+    if not cfg.model.load_in_4bit:
+        model, tokenizer = models.load_base(spec, dtype=dtype, device="cpu")
+        base_sha = models.sha256_parameters(model) if accelerator.is_main_process else None
+        return model, tokenizer, base_sha
+    if not torch.cuda.is_available():
+        raise ConfigError("model.load_in_4bit=true needs a CUDA GPU (bitsandbytes NF4); drop it on CPU")
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    base_sha = None
+    if accelerator.is_main_process:
+        plain, _ = models.load_base(spec, dtype=dtype, device="cpu")
+        base_sha = models.sha256_parameters(plain)
+        del plain
+    where, gguf = models._base_location(spec)
+    quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                               bnb_4bit_compute_dtype=models.DTYPES[dtype])
+    model = models._from_pretrained(AutoModelForCausalLM, where, gguf, dtype=models.DTYPES[dtype],
+                                    quantization_config=quant,
+                                    device_map={"": accelerator.local_process_index})
+    return model, models.load_tokenizer(spec), base_sha
+
+
+def wrap_lora(model, cfg):
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if cfg.model.load_in_4bit:
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=bool(cfg.model.gradient_checkpointing))
+    elif cfg.model.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.enable_input_require_grads()
+    model.config.use_cache = False
+    lora = LoraConfig(r=int(cfg.lora.r), lora_alpha=int(cfg.lora.alpha), lora_dropout=float(cfg.lora.dropout),
+                      target_modules=list(cfg.lora.target_modules), bias="none", task_type="CAUSAL_LM")
+    try:
+        model = get_peft_model(model, lora)
+    except ValueError as exc:
+        raise ConfigError(f"cannot apply LoRA to {cfg.model.id}: {str(exc).splitlines()[0]}") from None
+    model.train()
+    return model
+
+
+# -- run directory ------------------------------------------------------------------------------
+def resolve_run(cfg, num_processes: int) -> tuple[Path, list]:
+    """(run dir, existing step checkpoints), the run name agreed between processes."""
+    from accelerate.utils import broadcast_object_list
+
+    from train import checkpoint
+
+    name = [cfg.run or time.strftime("%Y%m%d-%H%M%S", time.gmtime())]
+    if num_processes > 1:
+        broadcast_object_list(name, from_process=0)
+    run_dir = Path(cfg.checkpoints_dir) / cfg.name / name[0]
+    steps = checkpoint.step_checkpoints(run_dir)
+    mode = str(cfg.train.resume).lower()
+    if mode == "true" and not steps:
+        raise CheckpointError(f"train.resume=true but {run_dir} has no step checkpoint to resume from")
+    if not steps and (run_dir / "manifest.json").exists():
+        raise CheckpointError(f"{run_dir} holds a finished checkpoint but no step checkpoint to resume "
+                              "from; choose another run=NAME")
+    if mode == "false" and steps:
+        raise CheckpointError(f"{run_dir} already holds checkpoints; pass train.resume=true to continue "
+                              "it or choose another run=NAME")
+    return run_dir, steps
+
+
+def check_resumable(cfg_dict: dict, manifest: dict, world: int, split_record: dict) -> None:
+    saved = manifest.get("recipe", {})
+    for key in RESUME_KEYS:
+        if _get(saved, key) != _get(cfg_dict, key):
+            raise CheckpointError(f"cannot resume: {key} was {_get(saved, key)!r} in the checkpoint, "
+                                  f"now {_get(cfg_dict, key)!r} (start a new run=NAME instead)")
+    if manifest.get("num_processes", world) != world:
+        raise CheckpointError(f"cannot resume: the checkpoint was trained on {manifest.get('num_processes')} "
+                              f"processes, this launch has {world} (the data order depends on it)")
+    for part in ("train", "validation"):
+        if manifest["split"][part]["sha256"] != split_record[part]["sha256"]:
+            raise CheckpointError(f"cannot resume: the {part} data differs from the checkpoint's")
+
+
+# -- training -----------------------------------------------------------------------------------
+def train(cfg) -> dict:
+    """Run one training job described by a composed config; returns a summary dict."""
+    _quiet()
+    import hashlib
+
+    import torch
+    from accelerate import Accelerator, DataLoaderConfiguration, PartialState
+    from accelerate.utils import ProjectConfiguration, set_seed
+
+    from compress import engine
+    from compress.scoring import score_segments
+    from train import checkpoint, corpus, data, split
+
+    if cfg.data.get("path"):
+        cfg.data.path = os.path.abspath(str(cfg.data.path))  # the manifest must name it from anywhere
+    cfg_dict = config_mod.to_dict(cfg)
+    if cfg.log.tensorboard:
+        from accelerate.utils import is_tensorboard_available
+
+        if not is_tensorboard_available():
+            raise ConfigError("log.tensorboard=true needs the tensorboard package: pip install tensorboard")
+
+    # torch.distributed comes up first (PartialState): the run name, a timestamp by default, is
+    # broadcast from the main process, and the tracker's logging dir needs it. Without CUDA (or with
+    # ACCELERATE_USE_CPU) run on the CPU; cpu=True also makes processes started by torchrun or
+    # `accelerate launch --multi_gpu` on a CPU-only machine join one gloo group instead of each
+    # training alone (accelerate's own --cpu launcher starts a single process).
+    from accelerate.utils import parse_flag_from_env
+
+    cpu = parse_flag_from_env("ACCELERATE_USE_CPU") or not torch.cuda.is_available()
+    run_dir, steps = resolve_run(cfg, PartialState(cpu=cpu).num_processes)
+    accelerator = Accelerator(
+        cpu=cpu,
+        mixed_precision=cfg.train.mixed_precision,
+        gradient_accumulation_steps=int(cfg.train.grad_accum),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=int(cfg.train.seed)),
+        log_with="tensorboard" if cfg.log.tensorboard else None,
+        project_config=ProjectConfiguration(project_dir=str(run_dir), logging_dir=str(run_dir / "tensorboard")),
+    )
+    main = accelerator.is_main_process
+    world = accelerator.num_processes
+    set_seed(int(cfg.train.seed))
+    if cfg.train.get("threads"):
+        torch.set_num_threads(int(cfg.train.threads))
+
+    # data: corpus -> split (fails fast, before any model is loaded)
+    limit = int(cfg.split.total_bytes)
+    if cfg.data.get("path"):
+        built = corpus.load(cfg.data, limit)
+    else:
+        with accelerator.main_process_first():  # the main process streams and caches it once
+            built = corpus.load(cfg.data, limit)
+    record = split.make_record(built.data, built.ends, train_bytes=int(cfg.split.train_bytes),
+                               val_bytes=int(cfg.split.val_bytes), total_bytes=limit, source=built.source)
+    resume_from = steps[-1] if steps else None
+    if resume_from is not None:
+        from compress.models import read_manifest
+
+        saved = read_manifest(resume_from[1])
+        check_resumable(cfg_dict, saved, world, record)
+
+    # model, symbolizer, segments
+    base, tokenizer, base_sha = load_model(cfg, accelerator)
+    vocab = engine.model_vocab(base)
+    prefix = engine.prefix_token(tokenizer)
+    symbolizer = data.symbolizer_for(cfg.data.modality, tokenizer, vocab, dict(cfg.data.get("frontend") or {}))
+    context = int(cfg.context)
+    tr = record["train"]
+    train_bytes = built.data[tr["offset"] : tr["end"]]
+    segs = data.training_segments(symbolizer, train_bytes, context,
+                                  data.relative_ends(built.ends, tr["offset"], tr["end"]))
+    va = record["validation"]
+    val_bytes = built.data[va["offset"] : va["end"]]
+    if cfg.eval.max_bytes is not None:
+        val_bytes = val_bytes[: int(cfg.eval.max_bytes)]
+    # no document pieces here: exactly score_bytes' cut(encode_units(val_bytes)), which for a byte
+    # symbolizer training_segments does in numpy (16M one-token units would cost gigabytes)
+    val_segs = data.training_segments(symbolizer, val_bytes, context)
+    alphabet = getattr(symbolizer, "alphabet", None)
+    evaluation = {"max_bytes": cfg.eval.max_bytes, "bytes": len(val_bytes), "segments": len(val_segs),
+                  "sha256": hashlib.sha256(val_bytes).hexdigest(),
+                  "metric": "bits per byte, compress.scoring.score_segments on compress.segments.cut"}
+    del built
+
+    model = wrap_lora(base, cfg)
+    if resume_from is not None:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        from compress.models import ADAPTER_WEIGHTS
+
+        set_peft_model_state_dict(model, load_file(str(resume_from[1] / ADAPTER_WEIGHTS)))
+
+    dataset = data.SegmentDataset(segs, prefix)
+    del segs
+    # the loader gets its own generator: creating an iterator then draws nothing from the global
+    # RNG, so a resumed run's dropout masks continue exactly where the saved RNG state left them
+    loader = torch.utils.data.DataLoader(dataset, batch_size=int(cfg.train.batch_size), shuffle=True,
+                                         collate_fn=data.collate(prefix),
+                                         generator=torch.Generator().manual_seed(int(cfg.train.seed)))
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=float(cfg.train.lr), weight_decay=float(cfg.train.weight_decay))
+    batches_per_epoch = math.ceil(len(dataset) / (int(cfg.train.batch_size) * world))
+    steps_per_epoch = math.ceil(batches_per_epoch / int(cfg.train.grad_accum))
+    total_steps = int(cfg.train.max_steps or int(cfg.train.epochs) * steps_per_epoch)
+    from transformers import get_scheduler
+
+    scheduler = get_scheduler(cfg.train.scheduler, optimizer,
+                              num_warmup_steps=int(cfg.train.warmup_steps) * world,
+                              num_training_steps=total_steps * world)
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    steps_per_epoch = math.ceil(len(loader) / int(cfg.train.grad_accum))
+
+    # accelerate saves optimizer/scheduler/RNG/sampler; the adapter is saved by PEFT next to it,
+    # so keep the (multi-GB) base weights out of the training state.
+    accelerator.register_save_state_pre_hook(lambda models, weights, out: weights.clear())
+    accelerator.register_load_state_pre_hook(lambda models, inp: models.clear())
+
+    step, tokens_seen, curve, elapsed = 0, 0, [], 0.0
+    if resume_from is not None:
+        accelerator.load_state(str(resume_from[1] / checkpoint.STATE_DIR))
+        step = int(saved["step"])
+        tokens_seen = int(saved.get("tokens_seen", 0))
+        curve = list(saved.get("curve", []))
+        elapsed = float(curve[-1]["seconds"]) if curve else 0.0
+    if cfg.log.tensorboard:
+        accelerator.init_trackers(run_dir.name, config={
+            k: v for k, v in _flatten(cfg_dict).items() if isinstance(v, (int, float, str, bool))})
+
+    def evaluate() -> float:
+        model.eval()
+        net = accelerator.unwrap_model(model)
+        with accelerator.autocast():
+            bits = score_segments(net, val_segs[accelerator.process_index :: world], prefix,
+                                  batch=int(cfg.eval.batch), alphabet=alphabet, device=accelerator.device)
+        total = accelerator.reduce(torch.tensor([bits], dtype=torch.float64, device=accelerator.device), "sum")
+        model.train()
+        return float(total.item()) / max(1, len(val_bytes))
+
+    def save(at_step: int, final: bool) -> None:
+        target = checkpoint.step_dir(run_dir, at_step)
+        tmp = checkpoint.tmp_dir(target)
+        if main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            checkpoint.clear(tmp)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(tmp / checkpoint.STATE_DIR))
+        accelerator.wait_for_everyone()
+        if main:
+            net = accelerator.unwrap_model(model)
+            adapter = checkpoint.save_adapter(net, tmp, cfg.model.id)
+            info = checkpoint.manifest(
+                kind="step", step=at_step, adapter_path=adapter, recipe_name=cfg.name, run=run_dir.name,
+                base={"id": cfg.model.id, "sha256": base_sha, "dtype": cfg.model.dtype,
+                      "load_in_4bit": bool(cfg.model.load_in_4bit)},
+                symbolizer=symbolizer, vocab=vocab, prefix_id=prefix, context=context,
+                modality=cfg.data.modality, recipe=cfg_dict, split=record, curve=curve,
+                evaluation=evaluation, tokens_seen=tokens_seen)
+            info["num_processes"] = world
+            checkpoint.write_json(tmp / "manifest.json", info)
+            checkpoint.commit_dir(tmp, target)
+            if final:
+                ftmp = run_dir / ".final.tmp"
+                checkpoint.clear(ftmp)
+                ftmp.mkdir()
+                for item in target.iterdir():
+                    if item.is_file() and item.name != "manifest.json":
+                        (ftmp / item.name).write_bytes(item.read_bytes())
+                checkpoint.write_json(ftmp / "manifest.json", {**info, "kind": "final"})
+                checkpoint.commit_files(ftmp, run_dir)
+        accelerator.wait_for_everyone()
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total_steps, initial=step, desc=f"{cfg.name}/{run_dir.name}", unit="step",
+               disable=not (main and cfg.log.progress), dynamic_ncols=True, file=sys.stderr)
+
+    def note(text: str) -> None:
+        if main:
+            bar.write(text, file=sys.stdout)
+
+    note(f"run {run_dir}: {len(dataset)} training segments ({dataset.num_tokens} tokens, "
+         f"{len(train_bytes)} bytes), {len(val_segs)} validation segments ({len(val_bytes)} bytes), "
+         f"{total_steps} steps on {world} process(es)"
+         + (f", resuming at step {step}" if resume_from is not None else ""))
+    if step == 0 and cfg.eval.at_start:
+        bpb = evaluate()
+        curve.append({"step": 0, "train_loss": None, "val_bits_per_byte": bpb, "tokens_seen": 0,
+                      "seconds": 0.0})
+        accelerator.log({"val/bits_per_byte": bpb}, step=0)
+        note(f"step 0: validation {bpb:.4f} bits/byte (base model)")
+
+    started = time.perf_counter() - elapsed
+    window_loss, window_n, window_tokens, window_t = 0.0, 0, 0, time.perf_counter()
+    model.train()
+    while step < total_steps:
+        epoch = step // steps_per_epoch
+        skip = (step % steps_per_epoch) * int(cfg.train.grad_accum)
+        source = accelerator.skip_first_batches(loader, skip) if skip else loader
+        loader.set_epoch(epoch)
+        if source is not loader:
+            source.set_epoch(epoch)
+        micro_loss, micro_n, micro_tokens = 0.0, 0, 0
+        for batch in source:
+            with accelerator.accumulate(model):
+                loss = model(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and cfg.train.max_grad_norm:
+                    accelerator.clip_grad_norm_(params, float(cfg.train.max_grad_norm))
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            micro_loss += float(loss.detach())
+            micro_n += 1
+            micro_tokens += int(batch["attention_mask"].sum()) - int(batch["attention_mask"].shape[0])
+            if not accelerator.sync_gradients:
+                continue
+            step += 1
+            stats = accelerator.reduce(torch.tensor([micro_loss, micro_n, micro_tokens], dtype=torch.float64,
+                                                    device=accelerator.device), "sum")
+            micro_loss, micro_n, micro_tokens = 0.0, 0, 0
+            step_loss = float(stats[0] / max(1.0, float(stats[1])))
+            tokens_seen += int(stats[2])
+            window_loss += step_loss
+            window_n += 1
+            window_tokens += int(stats[2])
+            now = time.perf_counter()
+            rate = window_tokens / max(1e-9, now - window_t)
+            bar.update(1)
+            bar.set_postfix(loss=f"{step_loss:.3f}", tok_s=f"{rate:.0f}")
+            if step % int(cfg.train.log_every) == 0:
+                accelerator.log({"train/loss": step_loss, "train/tokens_per_second": rate,
+                                 "train/lr": scheduler.get_last_lr()[0]}, step=step)
+            last = step >= total_steps
+            if step % int(cfg.train.eval_every) == 0 or last:
+                bpb = evaluate()
+                curve.append({"step": step, "train_loss": window_loss / max(1, window_n),
+                              "val_bits_per_byte": bpb, "tokens_seen": tokens_seen,
+                              "seconds": round(time.perf_counter() - started, 3)})
+                accelerator.log({"val/bits_per_byte": bpb}, step=step)
+                note(f"step {step}: train loss {window_loss / max(1, window_n):.4f} nats/token, "
+                     f"validation {bpb:.4f} bits/byte, {rate:.0f} tokens/s")
+                window_loss, window_n, window_tokens, window_t = 0.0, 0, 0, time.perf_counter()
+            if step % int(cfg.train.save_every) == 0 or last:
+                save(step, final=last)
+            if last:
+                break
+    bar.close()
+    if resume_from is not None and step == int(saved["step"]) and not (run_dir / "manifest.json").exists():
+        save(step, final=True)  # resumed at the end of an interrupted final save
+    accelerator.end_training()
+    summary = {"run_dir": str(run_dir), "steps": step, "tokens_seen": tokens_seen, "curve": curve}
+    if main:
+        first, final = curve[0]["val_bits_per_byte"] if curve else None, curve[-1]["val_bits_per_byte"] if curve else None
+        note(f"done: {run_dir} ({step} steps, {tokens_seen} tokens, "
+             f"{time.perf_counter() - started:.1f} s); validation bits/byte {first} -> {final}")
+    return summary
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0
+    try:
+        cfg = config_mod.compose(argv)
+        train(cfg)
+    except LMCompressError as exc:
+        if _is_main_process():
+            print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if _is_main_process():
+            print(f"{PROG}: interrupted; resume with the same run=NAME", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
