@@ -29,6 +29,9 @@ MAGIC = b"\x89LMC\r\n\x1a\n"
 FORMAT_VERSION = 1
 MAX_HEADER = 1 << 27
 FLAG_DEFLATED = 1
+MAX_CONTEXT = 1 << 20
+MAX_BATCH = 1 << 16
+MAX_THREADS = 1024
 # Part of format version 1: never change these bytes, only add a new version. A preset dictionary
 # holding the header's keys and usual values lets DEFLATE store a typical header in ~190 bytes
 # (the three sha256 digests are most of it), which matters for small files.
@@ -94,8 +97,12 @@ def _validate(header: dict) -> None:
             raise ContainerError(f"corrupt header: '{name}' holds a non-count")
     if header["original_length"] < 0 or header["payload_length"] < 0:
         raise ContainerError("corrupt header: negative length")
-    if header["context"] < 2 or header["batch"] < 1 or header["threads"] < 1:
+    if not (2 <= header["context"] <= MAX_CONTEXT and 1 <= header["batch"] <= MAX_BATCH
+            and 1 <= header["threads"] <= MAX_THREADS):
         raise ContainerError("corrupt header: context, batch or threads out of range")
+    # a token stands for at least one payload byte, except escapes (3 tokens per byte)
+    if sum(seg) > 3 * header["payload_length"]:
+        raise ContainerError("corrupt header: more tokens than the payload can hold")
     if any(n > header["context"] - 1 for n in seg):
         raise ContainerError("corrupt header: a segment is longer than the context")
     if any(n == 0 for n in seg):

@@ -93,6 +93,25 @@ def _checked_sha256(frontend, data: bytes, extras: dict) -> str | None:
     return hashlib.sha256(frontend.checksum_bytes(data)).hexdigest()
 
 
+def kv_cache_bytes(model, header: dict) -> int:
+    """Bytes the largest batch's preallocated KV cache takes (rows x longest segment)."""
+    cfg = model.config
+    layers = getattr(cfg, "num_hidden_layers", 1)
+    heads = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 1)
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    width = torch.finfo(getattr(torch, header["dtype"], torch.float32)).bits // 8
+    segs = header["segments"]
+    worst = max((len(segs[a:b]) * max(segs[a:b]) for a, b in seglib.layout(len(segs), header["batch"])),
+                default=0)
+    return 2 * layers * heads * head_dim * width * worst
+
+
+def _available_memory() -> int:
+    import psutil
+
+    return psutil.virtual_memory().available
+
+
 @dataclass
 class Stats:
     """What the last compress/decompress did, for benchmarks and -v output."""
@@ -226,6 +245,13 @@ class Compressor:
             )
         if header["prefix_id"] != prefix_token(lm.tokenizer):
             raise MismatchError("prefix token mismatch between the container and the tokenizer")
+        limit = getattr(lm.model.config, "max_position_embeddings", None)
+        if limit is not None and header["context"] > limit:
+            raise MismatchError(f"context {header['context']} exceeds the model's {limit} positions")
+        need = kv_cache_bytes(lm.model, header)
+        if need > _available_memory():
+            raise MismatchError(f"decoding needs about {need / 2**30:.1f} GiB for the KV cache, more "
+                                "than this machine has free")
 
     def warnings_for(self, header: dict) -> list[str]:
         """Differences that may change the bits but cannot be checked before decoding."""

@@ -87,3 +87,17 @@ def test_random_mutations_never_return_wrong_bytes(tiny_compressor, blob, data):
     except LMCompressError:
         return
     assert out == DATA  # a flip that changes nothing decodable must still give the exact input
+
+
+def test_context_beyond_the_models_positions_is_refused(tiny_compressor, blob):
+    header = dict(container.read_header(blob), context=4096)  # tiny model: 512 positions
+    forged = container.pack(header, container.unpack(blob).streams)
+    with pytest.raises(MismatchError, match="positions"):
+        tiny_compressor.decompress(forged)
+
+
+def test_more_tokens_than_payload_is_refused(blob):
+    header = container.read_header(blob)
+    forged = dict(header, segments=[15] * len(header["segments"]), payload_length=1)
+    with pytest.raises(ContainerError):
+        container.unpack(container.pack(forged, container.unpack(blob).streams))
