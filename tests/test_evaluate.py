@@ -165,3 +165,16 @@ def test_two_cpu_processes_match_one(run_dir, corpus_file, tmp_path):
     assert a["roundtrip"]["container_bytes"] == b["roundtrip"]["container_bytes"]
     assert a["roundtrip"]["verified"] and b["roundtrip"]["verified"]
     assert a["scoring"]["bits"] == pytest.approx(b["scoring"]["bits"], rel=1e-12)
+
+
+def test_curve_scores_base_and_every_step_checkpoint(run_dir, corpus_file, tmp_path):
+    args = eval_args(run_dir, corpus_file, tmp_path, **{"curve": "true", "eval.test_bytes": 600})
+    assert evaluate.main(args) == 0
+    r = json.loads((run_dir / "eval" / "curve.json").read_text())
+    m = json.loads((run_dir / "manifest.json").read_text())
+    assert [p["step"] for p in r["points"]] == [0, 1, 2]
+    assert [p["val_bits_per_byte"] for p in r["points"]] == [c["val_bits_per_byte"] for c in m["curve"]]
+    assert r["points"][0]["adapter_sha256"] is None and r["points"][2]["adapter_sha256"] == m["adapter_sha256"]
+    assert all(p["test_bytes"] == 600 and p["test_bits_per_byte"] > 0 for p in r["points"])
+    assert {b["codec"] for b in r["baselines"] if b["status"] == "ok"} >= {"gzip -9", "bzip2 -9", "xz -9e"}
+    assert (run_dir / "eval" / "curve.png").stat().st_size > 1000
