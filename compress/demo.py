@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     ok_baselines = [b for b in base_results if b.status == "ok"]
     verdict = {
         "tuned_beats_base": tuned_bpb < results["base"]["scoring"]["bits_per_byte"],
+        "tuned_container_beats_base": (results["tuned"]["roundtrip"]["container_bytes"]
+                                       < results["base"]["roundtrip"]["container_bytes"]),
         "tuned_beats_every_baseline": all(tuned_bpb < b.bits_per_byte for b in ok_baselines),
         "tuned_container_beats_every_baseline": all(
             results["tuned"]["roundtrip"]["bits_per_byte"] < b.bits_per_byte for b in ok_baselines),
@@ -199,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                "models": results, "baselines": baselines.as_dicts(base_results), "table": rows,
                "verdict": verdict, "timings": timings, "curve_png": str(png)}
     evaluate.write_json(out / "summary.json", summary)
-    console.print(f"tuned beats base: {verdict['tuned_beats_base']}; tuned beats every baseline: "
+    console.print(f"tuned beats base: {verdict['tuned_beats_base']} (container: "
+                  f"{verdict['tuned_container_beats_base']}); tuned beats every baseline: "
                   f"{verdict['tuned_beats_every_baseline']} (container: "
                   f"{verdict['tuned_container_beats_every_baseline']})")
     console.print(f"curve: {png}\nsummary: {out / 'summary.json'}\ntime: "
