@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 STAMP := .setup.stamp
 
-.PHONY: setup test test-fast demo bench clean
+.PHONY: setup baselines-setup test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PIP) install -q torch==2.13.0
@@ -13,6 +13,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# system codecs for the classical baselines (compress/baselines.py, bench/audio_baselines.py,
+# bench/image_baselines.py); Debian/Ubuntu, needs root
+baselines-setup:
+	apt-get install -y xz-utils zstd brotli bzip2 p7zip-full zpaq flac wavpack optipng webp libjxl-tools libopenjp2-tools ffmpeg
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -q tests

@@ -54,7 +54,7 @@ def test_overrides_and_qlora():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    (["recipe=nope"], "unknown recipe 'nope' (choose from librispeech, ljspeech, medal, pile_of_law)"),
+    (["recipe=nope"], "unknown recipe 'nope' (choose from librispeech, ljspeech, medal, pile_of_law, pystdlib)"),
     ([], "choose a recipe"),
     (["recipe=medal", "hardware=tpu"], "unknown hardware 'tpu'"),
     (["recipe=medal", "train.nope=1"], "train.nope"),

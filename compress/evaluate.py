@@ -1,0 +1,351 @@
+#!/usr/bin/env python
+"""Evaluate a checkpoint (or the base model) on its recipe's held-out test bytes.
+
+    accelerate launch compress/evaluate.py recipe=medal checkpoint=checkpoints/medal/RUN [hardware=cpu]
+    python -m compress.evaluate recipe=medal hardware=cpu checkpoint=null data.path=FILE
+    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 compress/evaluate.py ...
+
+Why this exists: training reports validation bits per byte from the fast scoring pass; what a user
+gets is a container. This measures both on bytes the model never saw, the test part of the split
+(train/split.py), rebuilt with the trainer's own config (recipes/config.yaml), corpus loader and
+split function. With a checkpoint, its manifest's split record names the test bytes and their
+sha256; a corpus that does not reproduce them is refused (one line), so a number can never come
+from the wrong data.
+
+Reported: (a) bits per byte of the fast scoring pass (compress.scoring), (b) the real round trip:
+compress with compress.engine.Compressor, decompress, byte-exact check, container bytes, ratio,
+bits per byte and throughput. The test bytes are cut into fixed-size shards at document boundaries
+(`shard_plan`), a list that does not depend on the number of processes; process r takes shards
+r, r+W, r+2W, ... (`assign`), results are gathered on the main process and summed in shard order.
+So 1 or N processes give the same totals by construction (with the same eval.threads: the logits,
+hence the bits, depend on torch's thread count). Any key of recipes/config.yaml can be overridden;
+evaluation's own keys are eval.test_bytes, eval.roundtrip_bytes, eval.shard_bytes, eval.coder_batch,
+eval.threads, eval.output, checkpoint and curve (curve=true: see compress/curves.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "compress":  # run as a script: the package
+    sys.path[0] = str(ROOT)                                          # dir must not shadow anything
+elif str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from compress.errors import LMCompressError  # noqa: E402
+
+PROG = "lmcompress-eval"
+FORMAT = "lmcompress-eval/1"
+USAGE = """usage: accelerate launch compress/evaluate.py recipe=NAME [checkpoint=DIR|null] [key=value ...]
+       python -m compress.evaluate recipe=NAME hardware=cpu checkpoint=DIR [curve=true]
+
+keys: checkpoint=DIR (null = the base model.id) data.path=FILE|DIR|GLOB eval.test_bytes=N
+      eval.roundtrip_bytes=N (0 = scoring only) eval.shard_bytes=N eval.coder_batch=N
+      eval.threads=N eval.output=FILE.json curve=true  (and every key of recipes/config.yaml)
+"""
+
+
+# -- the test bytes -----------------------------------------------------------------------------
+def read_manifest(checkpoint) -> dict:
+    from compress.models import MANIFEST_NAME
+    from train.errors import CheckpointError
+
+    path = Path(str(checkpoint)) / MANIFEST_NAME
+    if not path.is_file():
+        raise CheckpointError(f"{checkpoint} is not an lmcompress checkpoint (no {MANIFEST_NAME})")
+    return json.loads(path.read_text())
+
+
+def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict]:
+    """(test bytes, document ends relative to the test part, split record).
+
+    With a manifest the corpus is rebuilt from the manifest's recorded data config (unless the
+    command line gives data.path) and checked against the manifest's split record: another corpus
+    raises DataError. Without one, the split is computed from the config, exactly as training does."""
+    from omegaconf import OmegaConf
+
+    from train import corpus, split
+
+    if manifest is not None:
+        data_cfg = OmegaConf.create(manifest["recipe"]["data"])
+        if cfg.data.get("path"):
+            data_cfg.path = os.path.abspath(str(cfg.data.path))
+        limit = int(manifest["recipe"]["split"]["total_bytes"])
+        built = corpus.load(data_cfg, limit)
+        record = manifest["split"]
+        data = split.test_bytes(record, built.data)  # DataError unless the sha256 matches
+    else:
+        limit = int(cfg.split.total_bytes)
+        built = corpus.load(cfg.data, limit)
+        record = split.make_record(built.data, built.ends, train_bytes=int(cfg.split.train_bytes),
+                                   val_bytes=int(cfg.split.val_bytes), total_bytes=limit,
+                                   source=built.source)
+        data = split.part_bytes(record, built.data, "test")
+    t = record["test"]
+    ends = [e - t["offset"] for e in built.ends if t["offset"] < e <= t["end"]]
+    return data, ends, record
+
+
+def shard_plan(ends: list[int], total: int, shard_bytes: int) -> list[tuple[int, int]]:
+    """Contiguous (start, end) shards covering [0, total), cut at document ends.
+
+    Each shard ends at the last document end <= start + shard_bytes (or, when one document is
+    longer, at the first end after it); a pure function of (ends, total, shard_bytes), never of the
+    number of processes. `total` is itself a cut (a truncated test part ends mid-document)."""
+    if shard_bytes < 1:
+        raise ValueError("shard_bytes must be >= 1")
+    cuts = sorted({e for e in ends if 0 < e < total} | {total}) if total > 0 else []
+    shards, start = [], 0
+    while start < total:
+        k = bisect.bisect_right(cuts, start + shard_bytes)
+        end = cuts[k - 1] if k and cuts[k - 1] > start else cuts[bisect.bisect_right(cuts, start)]
+        shards.append((start, end))
+        start = end
+    return shards
+
+
+def assign(n_shards: int, rank: int, world: int) -> list[int]:
+    """The shard indices process `rank` of `world` handles: round robin."""
+    if not 0 <= rank < world:
+        raise ValueError(f"rank {rank} outside 0..{world - 1}")
+    return list(range(rank, n_shards, world))
+
+
+# -- per-process work ---------------------------------------------------------------------------
+def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine: list[int], *,
+                    roundtrip: bool, score_batch: int, modality: str = "text", frontend: dict | None = None,
+                    progress=None) -> list[dict]:
+    """Score (and, if `roundtrip`, compress + decompress + verify) the shards this process owns."""
+    out = []
+    for i in mine:
+        start, end = shards[i]
+        chunk = data[start:end]
+        row = {"index": i, "start": start, "end": end, "bytes": len(chunk)}
+        t0 = time.perf_counter()
+        score = compressor.score(chunk, modality=modality, batch=score_batch, **(frontend or {}))
+        row.update(score_bits=score.bits, tokens=score.tokens, score_seconds=time.perf_counter() - t0)
+        if roundtrip:
+            t0 = time.perf_counter()
+            blob = compressor.compress(chunk, modality=modality, **(frontend or {}))
+            t1 = time.perf_counter()
+            back = compressor.decompress(blob)
+            t2 = time.perf_counter()
+            row.update(container_bytes=len(blob), compress_seconds=t1 - t0, decompress_seconds=t2 - t1,
+                       roundtrip_ok=back == chunk)
+        out.append(row)
+        if progress is not None:
+            progress(row)
+    return out
+
+
+def summarize(rows: list[dict], shards: list[tuple[int, int]], *, roundtrip_shards: int) -> dict:
+    """Totals over all shards, summed in shard order (the same for any process count)."""
+    rows = sorted(rows, key=lambda r: r["index"])
+    if [r["index"] for r in rows] != list(range(len(shards))):
+        raise LMCompressError(f"evaluation lost shards: got {len(rows)} of {len(shards)}")
+    nbytes = sum(r["bytes"] for r in rows)
+    bits = sum(r["score_bits"] for r in rows)
+    result = {"scoring": {"bytes": nbytes, "bits": bits, "tokens": sum(r["tokens"] for r in rows),
+                          "bits_per_byte": bits / nbytes if nbytes else 0.0,
+                          "seconds": sum(r["score_seconds"] for r in rows),
+                          "method": "compress.scoring (parallel pass, measurement only), per shard"}}
+    rt = [r for r in rows if "container_bytes" in r]
+    if roundtrip_shards:
+        if len(rt) != roundtrip_shards:
+            raise LMCompressError(f"round trip missing for {roundtrip_shards - len(rt)} shards")
+        b = sum(r["bytes"] for r in rt)
+        c = sum(r["container_bytes"] for r in rt)
+        cs, ds = sum(r["compress_seconds"] for r in rt), sum(r["decompress_seconds"] for r in rt)
+        result["roundtrip"] = {
+            "bytes": b, "container_bytes": c, "shards": len(rt),
+            "verified": all(r["roundtrip_ok"] for r in rt),
+            "failed_shards": [r["index"] for r in rt if not r["roundtrip_ok"]],
+            "ratio": b / c if c else None, "bits_per_byte": 8 * c / b if b else None,
+            "compress_seconds": cs, "decompress_seconds": ds,
+            "compress_bytes_per_s": b / cs if cs else None, "decompress_bytes_per_s": b / ds if ds else None,
+            "method": "compress.engine.Compressor compress -> decompress -> byte-exact comparison, "
+                      "one container per shard; throughput = bytes / summed per-process seconds",
+        }
+    return result
+
+
+# -- driver -------------------------------------------------------------------------------------
+def _state():
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
+
+    cpu = parse_flag_from_env("ACCELERATE_USE_CPU") or not torch.cuda.is_available()
+    return PartialState(cpu=cpu)
+
+
+def _gather(state, rows: list[dict]) -> list[dict]:
+    if state.num_processes == 1:
+        return rows
+    from accelerate.utils import gather_object
+
+    return gather_object(rows)
+
+
+def model_spec(cfg, manifest: dict | None) -> tuple[str, str, int]:
+    """(model spec, dtype, context) for the Compressor: the checkpoint's, else the config's base."""
+    if manifest is not None:
+        return (str(cfg.checkpoint), manifest.get("base_model", {}).get("dtype") or str(cfg.model.dtype),
+                int(manifest.get("context", cfg.context)))
+    return str(cfg.model.id), str(cfg.model.dtype), int(cfg.context)
+
+
+def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: list[int] | None = None,
+             record: dict | None = None, state=None, quiet: bool = False) -> dict | None:
+    """Evaluate one model on the test bytes; the result dict on the main process, None elsewhere.
+
+    `spec`/`data`/`ends`/`record` let a caller (curves, the demo) reuse test bytes already built."""
+    from compress.engine import Compressor
+
+    state = state or _state()
+    manifest = read_manifest(cfg.checkpoint) if cfg.get("checkpoint") else None
+    if data is None:
+        data, ends, record = test_part(cfg, manifest)
+    default_spec, dtype, context = model_spec(cfg, manifest)
+    spec = spec or default_spec
+    n_test = len(data) if cfg.eval.get("test_bytes") is None else min(len(data), int(cfg.eval.test_bytes))
+    n_rt = n_test if cfg.eval.get("roundtrip_bytes") is None else min(n_test, int(cfg.eval.roundtrip_bytes))
+    shard_bytes = int(cfg.eval.get("shard_bytes") or 16384)
+    # round-trip shards first: the prefix [0, n_rt) is planned on its own, the rest after it
+    rt_shards = shard_plan(ends, n_rt, shard_bytes) if n_rt else []
+    rest = [(s + n_rt, e + n_rt) for s, e in shard_plan([e - n_rt for e in ends if e > n_rt],
+                                                          n_test - n_rt, shard_bytes)]
+    shards = rt_shards + rest
+    mine = assign(len(shards), state.process_index, state.num_processes)
+    threads = cfg.eval.get("threads")
+    compressor = Compressor(spec, context=context, batch=int(cfg.eval.get("coder_batch") or 32), dtype=dtype,
+                            device=str(state.device), threads=int(threads) if threads else None)
+    frontend = dict(cfg.data.get("frontend") or {})
+    started = time.perf_counter()
+
+    def note(row):
+        if not quiet:
+            msg = (f"[{state.process_index}] shard {row['index'] + 1}/{len(shards)}: {row['bytes']} B, "
+                   f"{row['score_bits'] / max(1, row['bytes']):.4f} bpb")
+            if "container_bytes" in row:
+                msg += (f", container {row['container_bytes']} B, round trip "
+                        f"{'ok' if row['roundtrip_ok'] else 'FAILED'}")
+            print(msg, file=sys.stderr, flush=True)
+
+    rows = []
+    for i in mine:
+        rows += evaluate_shards(compressor, data, shards, [i], roundtrip=i < len(rt_shards),
+                                score_batch=int(cfg.eval.batch), modality=str(cfg.data.modality),
+                                frontend=frontend, progress=note)
+    wall = time.perf_counter() - started
+    for r in rows:
+        r["process"] = state.process_index
+    gathered = _gather(state, rows)
+    walls = _gather(state, [{"process": state.process_index, "seconds": wall}])
+    if not state.is_main_process:
+        return None
+    lm = compressor.loaded()
+    result = {
+        "format": FORMAT,
+        "model": {"spec": spec, "base_id": lm.base_id, "base_sha256": lm.base_sha256,
+                  "adapter_sha256": lm.adapter_sha256, "dtype": lm.dtype,
+                  "step": (manifest or {}).get("step") if spec == default_spec else None},
+        "checkpoint": str(cfg.checkpoint) if cfg.get("checkpoint") else None,
+        "recipe": str(cfg.name),
+        "test": {"offset": record["test"]["offset"], "length": record["test"]["length"],
+                 "sha256": record["test"]["sha256"], "evaluated_bytes": n_test,
+                 "evaluated_sha256": hashlib.sha256(data[:n_test]).hexdigest(),
+                 "roundtrip_bytes": n_rt, "corpus_sha256": record["corpus"]["sha256"]},
+        "settings": {"context": context, "coder_batch": compressor.batch, "score_batch": int(cfg.eval.batch),
+                     "threads": compressor.threads, "device": str(state.device),
+                     "num_processes": state.num_processes, "shard_bytes": shard_bytes,
+                     "shards": len(shards), "roundtrip_shards": len(rt_shards)},
+        "wall_seconds": max(w["seconds"] for w in walls),
+        "shards": sorted(gathered, key=lambda r: r["index"]),
+    }
+    result.update(summarize(gathered, shards, roundtrip_shards=len(rt_shards)))
+    return result
+
+
+def output_path(cfg, result: dict) -> Path:
+    if cfg.eval.get("output"):
+        return Path(str(cfg.eval.output))
+    who = "base" if not cfg.get("checkpoint") else f"step-{result['model']['step']}"
+    name = f"{who}-{result['test']['evaluated_bytes']}B-p{result['settings']['num_processes']}.json"
+    if cfg.get("checkpoint"):
+        return Path(str(cfg.checkpoint)) / "eval" / name
+    return ROOT / "bench" / "results" / f"eval-{cfg.name}-{name}"
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Atomic write: a reader never sees half a result."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def describe(result: dict) -> str:
+    s = result["scoring"]
+    lines = [f"{result['model']['spec']}: test {s['bytes']} B, scoring {s['bits_per_byte']:.4f} bits/byte"]
+    rt = result.get("roundtrip")
+    if rt:
+        lines.append(f"round trip {rt['bytes']} B -> {rt['container_bytes']} B "
+                     f"({rt['bits_per_byte']:.4f} bits/byte, ratio {rt['ratio']:.3f}), "
+                     f"{'verified' if rt['verified'] else 'FAILED'}; compress "
+                     f"{rt['compress_bytes_per_s']:.0f} B/s, decompress {rt['decompress_bytes_per_s']:.0f} B/s "
+                     f"({result['settings']['num_processes']} process(es))")
+    return "\n".join(lines)
+
+
+def run(cfg) -> dict | None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if cfg.get("curve"):
+        from compress import curves
+
+        return curves.run(cfg)
+    state = _state()
+    result = evaluate(cfg, state=state)
+    if result is None:
+        return None
+    path = output_path(cfg, result)
+    write_json(path, result)
+    print(describe(result))
+    print(f"wrote {path}")
+    if "roundtrip" in result and not result["roundtrip"]["verified"]:
+        raise LMCompressError(f"round trip FAILED for shards {result['roundtrip']['failed_shards']}")
+    return result
+
+
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0
+    from train import config as config_mod
+
+    try:
+        cfg = config_mod.compose(argv)
+        run(cfg)
+    except LMCompressError as exc:
+        if _is_main_process():
+            print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""compress/evaluate.py: test bytes from the trainer's split, a verified round trip whose numbers
+agree with each other, refusal of a corpus the checkpoint was not split from, and sharding that
+does not depend on the number of processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compress import evaluate
+from train import lora
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_train_lora import SENTENCES, base_args  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    import random
+
+    rng = random.Random(0)
+    paras = [" ".join(rng.choice(SENTENCES) for _ in range(rng.randint(1, 4))) for _ in range(220)]
+    path = tmp_path_factory.mktemp("evcorpus") / "domain.txt"
+    path.write_text("\n\n".join(paras) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_model_dir, corpus_file, tmp_path_factory):
+    ckpt = tmp_path_factory.mktemp("evckpt")
+    assert lora.main(base_args(tiny_model_dir, corpus_file, ckpt, run="ev")) == 0
+    return ckpt / "medal" / "ev"
+
+
+def eval_args(run, data, tmp, **extra):
+    args = {"recipe": "medal", "hardware": "cpu", "checkpoint": str(run), "data.path": str(data),
+            "eval.test_bytes": 1200, "eval.roundtrip_bytes": 600, "eval.shard_bytes": 300,
+            "eval.coder_batch": 4, "eval.threads": 1, "eval.batch": 4,
+            "eval.output": str(tmp / "out.json"), "log.progress": "false"}
+    args.update(extra)
+    return [f"{k}={v}" for k, v in args.items()]
+
+
+def test_checkpoint_round_trip_is_verified_and_consistent(run_dir, corpus_file, tmp_path, capsys):
+    assert evaluate.main(eval_args(run_dir, corpus_file, tmp_path)) == 0
+    r = json.loads((tmp_path / "out.json").read_text())
+    m = json.loads((run_dir / "manifest.json").read_text())
+    assert r["format"] == "lmcompress-eval/1"
+    assert r["model"]["adapter_sha256"] == m["adapter_sha256"] and r["model"]["step"] == m["step"]
+    assert r["test"]["sha256"] == m["split"]["test"]["sha256"]
+    assert r["test"]["evaluated_bytes"] == 1200 and r["scoring"]["bytes"] == 1200
+    rt = r["roundtrip"]
+    assert rt["verified"] is True and rt["failed_shards"] == []
+    assert 0 < rt["bytes"] <= 600 and rt["shards"] == r["settings"]["roundtrip_shards"] >= 2
+    assert rt["bits_per_byte"] == pytest.approx(rt["container_bytes"] * 8 / rt["bytes"])
+    assert rt["ratio"] == pytest.approx(rt["bytes"] / rt["container_bytes"])
+    assert rt["container_bytes"] == sum(s.get("container_bytes", 0) for s in r["shards"])
+    assert r["scoring"]["bits_per_byte"] == pytest.approx(r["scoring"]["bits"] / 1200)
+    assert rt["compress_bytes_per_s"] > 0 and rt["decompress_bytes_per_s"] > 0
+    # the evaluated bytes are the first 1200 bytes of the split's test part
+    from train import split
+
+    test = split.test_bytes_of_checkpoint(run_dir)
+    import hashlib
+
+    assert r["test"]["evaluated_sha256"] == hashlib.sha256(test[:1200]).hexdigest()
+    assert "verified" in capsys.readouterr().out
+
+
+def test_base_model_without_checkpoint(tiny_model_dir, corpus_file, tmp_path):
+    args = eval_args("null", corpus_file, tmp_path, **{
+        "model.id": str(tiny_model_dir), "split.train_bytes": 6000, "split.val_bytes": 1500,
+        "split.total_bytes": 10000, "context": 32, "eval.roundtrip_bytes": 300})
+    assert evaluate.main(args) == 0
+    r = json.loads((tmp_path / "out.json").read_text())
+    assert r["checkpoint"] is None and r["model"]["adapter_sha256"] is None
+    assert r["roundtrip"]["verified"] and r["settings"]["context"] == 32
+
+
+def test_refuses_a_corpus_whose_test_part_differs(run_dir, corpus_file, tmp_path, capsys):
+    text = corpus_file.read_text()
+    other = tmp_path / "other.txt"
+    # same length and paragraphs, one byte changed inside the test part
+    m = json.loads((run_dir / "manifest.json").read_text())
+    i = m["split"]["test"]["offset"] + 10
+    other.write_text(text[:i] + ("X" if text[i] != "X" else "Y") + text[i + 1:])
+    rc = evaluate.main(eval_args(run_dir, other, tmp_path))
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("lmcompress-eval")]
+    assert rc == 1 and len(err) == 1 and "sha256" in err[0]
+    assert not (tmp_path / "out.json").exists()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 400), min_size=0, max_size=40), st.integers(1, 500), st.integers(0, 300))
+def test_shard_plan_is_a_partition_at_document_ends(doc_sizes, shard_bytes, trim):
+    ends, pos = [], 0
+    for s in doc_sizes:
+        pos += s
+        ends.append(pos)
+    total = max(0, pos - trim)
+    shards = evaluate.shard_plan(ends, total, shard_bytes)
+    if total == 0:
+        assert shards == []
+        return
+    assert [s for s, _ in shards] == [0] + [e for _, e in shards[:-1]]
+    assert (shards[-1][1] if shards else 0) == total
+    for s, e in shards[:-1]:
+        assert e in ends  # every cut but the last is a document end
+    for s, e in shards:
+        assert e > s
+        inner = [x for x in ends if s < x < e]
+        assert e - s <= shard_bytes or not inner  # too long only when one document is
+
+
+@given(st.integers(0, 60), st.integers(1, 7))
+def test_assignment_covers_every_shard_once_for_any_process_count(n, world):
+    got = sorted(i for r in range(world) for i in evaluate.assign(n, r, world))
+    assert got == list(range(n))
+
+
+def test_one_and_two_processes_give_the_same_totals_simulated(run_dir, corpus_file):
+    """The shard list is fixed, so summing per-shard results of 2 'processes' equals 1 process."""
+    from compress.engine import Compressor
+    from train import config as config_mod
+
+    cfg = config_mod.compose(eval_args(run_dir, corpus_file, Path("/tmp")))
+    data, ends, _ = evaluate.test_part(cfg, evaluate.read_manifest(run_dir))
+    data = data[:900]
+    shards = evaluate.shard_plan(ends, 900, 300)
+    comp = Compressor(str(run_dir), context=32, batch=4, threads=1)
+    one = evaluate.evaluate_shards(comp, data, shards, evaluate.assign(len(shards), 0, 1),
+                                   roundtrip=True, score_batch=4)
+    two = [row for r in range(2) for row in evaluate.evaluate_shards(
+        comp, data, shards, evaluate.assign(len(shards), r, 2), roundtrip=True, score_batch=4)]
+    a = evaluate.summarize(one, shards, roundtrip_shards=len(shards))
+    b = evaluate.summarize(two, shards, roundtrip_shards=len(shards))
+    assert a["roundtrip"]["container_bytes"] == b["roundtrip"]["container_bytes"]
+    assert a["roundtrip"]["verified"] and b["roundtrip"]["verified"]
+    assert a["scoring"]["bits"] == b["scoring"]["bits"]
+
+
+@pytest.mark.slow
+def test_two_cpu_processes_match_one(run_dir, corpus_file, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    one = subprocess.run([sys.executable, "-m", "compress.evaluate",
+                          *eval_args(run_dir, corpus_file, tmp_path, **{"eval.output": tmp_path / "p1.json"})],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)
+    assert one.returncode == 0, one.stderr[-3000:]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_port", "29547", str(ROOT / "compress" / "evaluate.py"),
+           *eval_args(run_dir, corpus_file, tmp_path, **{"eval.output": tmp_path / "p2.json"})]
+    two = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150)
+    assert two.returncode == 0, two.stderr[-3000:]
+    a = json.loads((tmp_path / "p1.json").read_text())
+    b = json.loads((tmp_path / "p2.json").read_text())
+    assert a["settings"]["num_processes"] == 1 and b["settings"]["num_processes"] == 2
+    assert {s["process"] for s in b["shards"]} == {0, 1}
+    assert a["roundtrip"]["container_bytes"] == b["roundtrip"]["container_bytes"]
+    assert a["roundtrip"]["verified"] and b["roundtrip"]["verified"]
+    assert a["scoring"]["bits"] == pytest.approx(b["scoring"]["bits"], rel=1e-12)
+
+
+def test_curve_scores_base_and_every_step_checkpoint(run_dir, corpus_file, tmp_path):
+    args = eval_args(run_dir, corpus_file, tmp_path, **{"curve": "true", "eval.test_bytes": 600})
+    assert evaluate.main(args) == 0
+    r = json.loads((run_dir / "eval" / "curve.json").read_text())
+    m = json.loads((run_dir / "manifest.json").read_text())
+    assert [p["step"] for p in r["points"]] == [0, 1, 2]
+    assert [p["val_bits_per_byte"] for p in r["points"]] == [c["val_bits_per_byte"] for c in m["curve"]]
+    assert r["points"][0]["adapter_sha256"] is None and r["points"][2]["adapter_sha256"] == m["adapter_sha256"]
+    assert all(p["test_bytes"] == 600 and p["test_bits_per_byte"] > 0 for p in r["points"])
+    assert {b["codec"] for b in r["baselines"] if b["status"] == "ok"} >= {"gzip -9", "bzip2 -9", "xz -9e"}
+    assert (run_dir / "eval" / "curve.png").stat().st_size > 1000
