@@ -144,6 +144,8 @@ class Cli:
         if a.list:
             return self.list_one(name)
         # resolve the target before any expensive work, so a name clash fails in milliseconds
+        if a.decompress and not (a.stdout or a.output or name == "-") and not name.endswith(SUFFIX):
+            raise InputError(f"{name}: unknown suffix (expected {SUFFIX}); use -o or -c")
         data = self.read_input(name)
         header = None
         if a.decompress or a.test:
