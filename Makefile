@@ -16,8 +16,9 @@ setup: $(STAMP)
 
 # system codecs for the classical baselines (compress/baselines.py, bench/audio_baselines.py,
 # bench/image_baselines.py); Debian/Ubuntu, needs root
+CODECS := xz-utils zstd brotli bzip2 p7zip-full zpaq flac wavpack optipng webp libjxl-tools libopenjp2-tools ffmpeg
 baselines-setup:
-	apt-get install -y xz-utils zstd brotli bzip2 p7zip-full zpaq flac wavpack optipng webp libjxl-tools libopenjp2-tools ffmpeg
+	apt-get install -y -qq $(CODECS) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(CODECS))
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -q tests
@@ -25,7 +26,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PYTHON) -m pytest -q -m "not slow" tests
 
+# the demo compares against every codec it finds; a codec that cannot be installed shows as missing
 demo: $(STAMP)
+	-@$(MAKE) -s baselines-setup
 	$(PYTHON) -m compress.demo
 
 bench: $(STAMP)
