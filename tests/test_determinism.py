@@ -72,3 +72,31 @@ def test_interrupted_compression_exits_1_and_writes_nothing(tiny_model_dir, tmp_
     assert proc.returncode == 1, err
     assert err.decode().strip() == "lmcompress: interrupted; no output written"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt"]
+
+
+def test_corrupt_adapter_is_detected_by_its_sha256(tiny_model_dir, tmp_path):
+    import json
+
+    import pytest
+    from peft import LoraConfig, get_peft_model
+
+    from compress import models
+    from compress.errors import ModelLoadError
+
+    base, _ = models.load_base(str(tiny_model_dir))
+    base_sha = models.sha256_parameters(base)
+    peft_model = get_peft_model(base, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"]))
+    ckpt = tmp_path / "ckpt"
+    peft_model.save_pretrained(ckpt)
+    weights = ckpt / models.ADAPTER_WEIGHTS
+    (ckpt / models.MANIFEST_NAME).write_text(json.dumps({
+        "format": "lmcompress-checkpoint/1",
+        "base_model": {"id": str(tiny_model_dir), "sha256": base_sha},
+        "adapter_sha256": models.sha256_file(weights),
+    }))
+    assert models.load(str(ckpt)).adapter_sha256 == models.sha256_file(weights)
+    raw = bytearray(weights.read_bytes())
+    raw[-3] ^= 0x01  # one flipped bit inside a LoRA weight
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        models.load(str(ckpt))
