@@ -54,18 +54,19 @@ def score_segments(
         for r, s in enumerate(chunk):
             ids[r, 1 : len(s) + 1] = torch.as_tensor(s)
             mask[r, : len(s) + 1] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        logits = logits[:, :-1].to("cpu", torch.float64)
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, :-1]
+        targets = ids[:, 1:]
         if alphabet is not None:
             index = torch.zeros(logits.shape[-1], dtype=torch.long)
             index[alphabet] = torch.arange(len(alphabet))
-            logits = logits.index_select(2, alphabet)
-            targets = index[ids[:, 1:]]
-        else:
-            targets = ids[:, 1:]
-        logp = torch.log_softmax(logits, dim=-1).gather(2, targets.unsqueeze(-1)).squeeze(-1)
+            targets = index[targets]
         valid = mask[:, 1:].bool()
-        total += float(-logp[valid].sum()) / math.log(2)
+        for r in range(len(chunk)):  # one row at a time: float64 [T, vocab] per row, not per batch
+            row = logits[r].to("cpu", torch.float64)
+            if alphabet is not None:
+                row = row.index_select(1, alphabet)
+            logp = torch.log_softmax(row, dim=-1).gather(1, targets[r].unsqueeze(-1)).squeeze(-1)
+            total += float(-logp[valid[r]].sum()) / math.log(2)
         if on_batch is not None:
             on_batch(int(valid.sum()))
     return total
