@@ -226,7 +226,8 @@ class Cli:
             f"  settings     context {h['context']}, batch {h['batch']}, {h['dtype']}, "
             f"{h['threads']} threads, {h.get('device', '?')}",
             f"  coding       {len(h['segments'])} segments, {sum(h['segments'])} tokens, "
-            f"{len(h['batches'])} batches, quantizer {h['quantizer']}",
+            f"{len(h['batches'])} batches, quantizer {h['quantizer']}, "
+            f"stepper {h.get('stepper', 'kv-static/1')}",
         ]
         extras = h.get("frontend") or {}
         notes = [extras["note"]] if extras.get("note") else []

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import quantize
+from .stepper import DEFAULT as STEPPER_DEFAULT
 from .stepper import Stepper, coding_probabilities
 
 
@@ -34,6 +35,7 @@ def encode_batch(
     *,
     alphabet: torch.Tensor | None = None,
     device: str = "cpu",
+    stepper_kind: str = STEPPER_DEFAULT,
     on_step: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, float]:
     """(compressed uint32 words, ideal code length in bits of the same float distributions)."""
@@ -44,7 +46,7 @@ def encode_batch(
     for r, seg in enumerate(segments):
         grid[r, : len(seg)] = seg
     encoder = constriction.stream.queue.RangeEncoder()
-    stepper = Stepper(model, rows, steps, device)
+    stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
     feed = np.full(rows, prefix_id, dtype=np.int64)
     symbol_map = None
     ideal_bits = 0.0
@@ -78,6 +80,7 @@ def decode_batch(
     *,
     alphabet: torch.Tensor | None = None,
     device: str = "cpu",
+    stepper_kind: str = STEPPER_DEFAULT,
     on_step: Callable[[int], None] | None = None,
 ) -> list[np.ndarray]:
     """Token ids of every segment of the batch, decoded from `words`."""
@@ -86,7 +89,7 @@ def decode_batch(
     steps = int(lengths_arr.max()) if rows else 0
     grid = np.full((rows, max(steps, 1)), prefix_id, dtype=np.int64)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
-    stepper = Stepper(model, rows, steps, device)
+    stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
     feed = np.full(rows, prefix_id, dtype=np.int64)
     alpha_np = alphabet.numpy() if alphabet is not None else None
     for t in range(steps):

@@ -32,10 +32,13 @@ FLAG_DEFLATED = 1
 MAX_CONTEXT = 1 << 20
 MAX_BATCH = 1 << 16
 MAX_THREADS = 1024
-# Part of format version 1: never change these bytes, only add a new version. A preset dictionary
-# holding the header's keys and usual values lets DEFLATE store a typical header in ~190 bytes
-# (the three sha256 digests are most of it), which matters for small files.
+# Part of format version 1. A preset dictionary holding the header's keys and usual values lets
+# DEFLATE store a typical header in ~190 bytes (the three sha256 digests are most of it), which
+# matters for small files. Raw DEFLATE back-references count backwards from the output, so bytes
+# may only ever be *prepended* (older headers still find what they referenced at the same
+# distance); never change or append: tests/test_golden.py decodes headers made before each change.
 HEADER_DICTIONARY = (
+    b'"stepper":"kv-growing/2",'
     b'{"adapter":null,"batch":32,"batch_crc32":[],"batches":[],"context":1024,"device":'
     b'"cpu:x86_64","dtype":"float32","format":"lmcompress","frontend":{},"libraries":'
     b'{"constriction":"0.5.0","lmcompress":"0.1.0","numpy":"2.4.6","python":"3.11.7",'
@@ -91,6 +94,8 @@ def _validate(header: dict) -> None:
             raise ContainerError(f"corrupt header: field '{key}' is missing")
         if not isinstance(header[key], kind) or (kind is int and isinstance(header[key], bool)):
             raise ContainerError(f"corrupt header: field '{key}' has the wrong type")
+    if not isinstance(header.get("stepper", ""), str):
+        raise ContainerError("corrupt header: field 'stepper' has the wrong type")
     seg, crc, words = header["segments"], header["batch_crc32"], header["batches"]
     for name, values in (("segments", seg), ("batch_crc32", crc), ("batches", words)):
         if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):

@@ -27,7 +27,8 @@ def points(cfg, state=None) -> dict | None:
     data, ends, record = evaluate.test_part(cfg, manifest)
     cfg.eval.roundtrip_bytes = 0  # scoring only
     val = {c["step"]: c["val_bits_per_byte"] for c in manifest.get("curve", [])}
-    models = [(0, str(manifest["base_model"]["id"]))]
+    base_id = manifest["base_model"].get("id")
+    models = [] if base_id is None else [(0, str(base_id))]  # a model trained from scratch has no base
     models += [(step, str(path)) for step, path in ckpt_mod.step_checkpoints(run_dir)]
     rows = []
     for step, spec in models:

@@ -23,6 +23,7 @@ import torch
 
 from . import __version__, coder, container, determinism, frontends, models, quantize
 from . import segments as seglib
+from . import stepper
 from .errors import ChecksumError, ContainerError, MismatchError
 
 DEFAULT_CONTEXT = 1024
@@ -93,6 +94,11 @@ def _checked_sha256(frontend, data: bytes, extras: dict) -> str | None:
     return hashlib.sha256(frontend.checksum_bytes(data)).hexdigest()
 
 
+def header_stepper(header: dict) -> str:
+    """The stepper kind a container was coded with (containers before the field: kv-static/1)."""
+    return str(header.get("stepper", stepper.STATIC))
+
+
 def kv_cache_bytes(model, header: dict) -> int:
     """Bytes the largest batch's preallocated KV cache takes (rows x longest segment)."""
     cfg = model.config
@@ -128,7 +134,8 @@ class Compressor:
 
     def __init__(self, model: str = models.DEFAULT_MODEL, *, context: int = DEFAULT_CONTEXT,
                  batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
-                 threads: int | None = None, progress: bool = False):
+                 threads: int | None = None, progress: bool = False,
+                 stepper_kind: str = stepper.DEFAULT):
         if context < 4:
             raise ValueError("context must be at least 4 tokens")
         if batch < 1:
@@ -140,6 +147,7 @@ class Compressor:
         self.device = device
         self.threads = threads or determinism.default_threads()
         self.progress = progress
+        self.stepper = stepper.check_kind(stepper_kind)  # new containers: DEFAULT; decode: the header's
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
         self.last = Stats()
 
@@ -184,7 +192,8 @@ class Compressor:
         try:
             for start, end in ranges:
                 words, bits = coder.encode_batch(lm.model, segs[start:end], prefix,
-                                                 alphabet=alphabet, device=self.device, on_step=on_step)
+                                                 alphabet=alphabet, device=self.device,
+                                                 stepper_kind=self.stepper, on_step=on_step)
                 streams.append(words)
                 ideal += bits
         finally:
@@ -210,6 +219,7 @@ class Compressor:
             "threads": self.threads,
             "prefix_id": prefix,
             "quantizer": quantize.QUANTIZER_VERSION,
+            "stepper": self.stepper,
             "libraries": library_versions(),
             "segments": [int(len(s)) for s in segs],
             "batch_crc32": [zlib.crc32(b"".join(seg_bytes[a:b])) for a, b in ranges],
@@ -243,6 +253,10 @@ class Compressor:
                 f"quantizer mismatch: container uses {header['quantizer']}, this lmcompress "
                 f"implements {quantize.QUANTIZER_VERSION}"
             )
+        kind = header_stepper(header)
+        if kind not in stepper.KINDS:
+            raise MismatchError(f"stepper mismatch: container uses {kind}, this lmcompress implements "
+                                f"{', '.join(stepper.KINDS)}")
         if header["prefix_id"] != prefix_token(lm.tokenizer):
             raise MismatchError("prefix token mismatch between the container and the tokenizer")
         limit = getattr(lm.model.config, "max_position_embeddings", None)
@@ -308,6 +322,7 @@ class Compressor:
                 try:
                     decoded = coder.decode_batch(lm.model, segs_len[start:end], streams[b], prefix,
                                                  alphabet=alphabet, device=self.device,
+                                                 stepper_kind=header_stepper(header),
                                                  on_step=on_step)
                 except (ValueError, RuntimeError, OverflowError) as exc:  # constriction rejects words
                     raise ChecksumError(f"{where}: payload is damaged ({exc})") from None

@@ -182,6 +182,8 @@ def describe(spec: str) -> dict:
     if spec in ALIASES or spec.endswith(".gguf") or not path.is_dir():
         return {"base": spec, "adapter_dir": None, "manifest": None}
     manifest = read_manifest(path)
+    if manifest is not None and manifest.get("model_sha256"):  # a whole model trained from scratch
+        return {"base": str(path), "adapter_dir": None, "manifest": manifest}
     if manifest is not None:
         return {"base": manifest["base_model"]["id"], "adapter_dir": str(path), "manifest": manifest}
     config = path / "adapter_config.json"
@@ -210,6 +212,11 @@ def load(spec: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu")
             )
     model, tokenizer = load_base(info["base"], dtype=dtype, device=device)
     base_sha = sha256_parameters(model)
+    if manifest is not None and manifest.get("model_sha256") not in (None, base_sha):
+        raise ModelLoadError(
+            f"checkpoint {spec} is corrupt: its weights have sha256 {base_sha[:16]}…, the manifest "
+            f"says {manifest['model_sha256'][:16]}…"
+        )
     if manifest is not None:
         want = manifest["base_model"].get("sha256")
         if want and want != base_sha:

@@ -13,29 +13,83 @@ import numpy as np
 import torch
 
 
+# Every stepper kind is part of the format: a container names the one that made it ("stepper" in the
+# header; containers without the field predate it and used STATIC). Kinds compute the same
+# distributions up to float rounding, but only the same kind reproduces the bits.
+STATIC = "kv-static/1"    # attention over the whole preallocated cache, unused positions masked
+GROWING = "kv-growing/2"  # attention over the positions written so far: no mask, half the KV reads
+DEFAULT = GROWING
+KINDS = (STATIC, GROWING)
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown stepper '{kind}' (this lmcompress implements {', '.join(KINDS)})")
+    return kind
+
+
+def _growing_cache(model: torch.nn.Module, length: int):
+    """A preallocated KV cache whose layers hand attention only the positions filled so far.
+
+    Every row of a batch advances in lockstep (finished rows are fed the prefix token), so at step
+    t all rows attend to exactly positions 0..t: no padding, no mask. transformers then skips the
+    mask and lets SDPA read grouped-query keys directly instead of repeating them per head, and the
+    keys and values read per step average half the cache instead of all of it. Measured on the
+    2-core CPU with SmolLM2-135M at batch 32: 163 ms per step against 294 ms for the static cache
+    over the first 300 positions (1 thread, machine shared with a training run).
+    """
+    from transformers.cache_utils import Cache, StaticLayer
+
+    class GrowingLayer(StaticLayer):
+        def __init__(self, max_cache_len: int):
+            super().__init__(max_cache_len)
+            self.filled = 0
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            keys, values = super().update(key_states, value_states, *args, **kwargs)
+            self.filled += key_states.shape[-2]
+            return keys[:, :, : self.filled], values[:, :, : self.filled]
+
+        def get_mask_sizes(self, query, *args, **kwargs):
+            # transformers 5.x passes the query length (older releases: its cache positions)
+            n = query if isinstance(query, int) else int(query.shape[-1])
+            return self.filled + n, 0
+
+    layers = int(model.config.num_hidden_layers)
+    return Cache(layers=[GrowingLayer(max(length, 1)) for _ in range(layers)])
+
+
 class Stepper:
     """Feed one token per row per call; returns float32 logits [rows, vocab] for the next token.
 
-    The KV cache is a preallocated StaticCache of `length` positions: a growing DynamicCache
-    re-concatenates every layer's keys and values at each step, which costs quadratic memory
-    traffic over a 1024-token segment. The cache length is part of the computation (attention
-    runs over the masked full length), so both ends size it identically: the batch's longest
-    segment, which the decoder knows from the header.
+    The KV cache is preallocated for `length` positions (the batch's longest segment, which the
+    decoder knows from the header): a growing DynamicCache re-concatenates every layer's keys and
+    values at each step, which costs quadratic memory traffic over a 1024-token segment. `kind`
+    says how attention reads it (STATIC or GROWING above); encoder and decoder use the kind the
+    container names, so they run identical kernels on identical shapes.
     """
 
-    def __init__(self, model: torch.nn.Module, rows: int, length: int, device: str = "cpu"):
+    def __init__(self, model: torch.nn.Module, rows: int, length: int, device: str = "cpu",
+                 kind: str = DEFAULT):
         from transformers import StaticCache
 
         self.model = model
         self.rows = rows
         self.device = device
-        self.cache = StaticCache(config=model.config, max_cache_len=max(length, 1))
+        self.kind = check_kind(kind)
+        if kind == STATIC:
+            self.cache = StaticCache(config=model.config, max_cache_len=max(length, 1))
+        else:
+            self.cache = _growing_cache(model, length)
+        self.length = max(length, 1)
         self.steps = 0
 
     @torch.inference_mode()
     def step(self, tokens: np.ndarray) -> torch.Tensor:
         if tokens.shape != (self.rows,):
             raise ValueError(f"expected {self.rows} tokens, got shape {tokens.shape}")
+        if self.steps >= self.length:
+            raise ValueError(f"the KV cache holds {self.length} positions; all are used")
         ids = torch.as_tensor(tokens, dtype=torch.long, device=self.device).view(self.rows, 1)
         position = torch.tensor([self.steps], dtype=torch.long, device=self.device)
         out = self.model(input_ids=ids, past_key_values=self.cache, use_cache=True,

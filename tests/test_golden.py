@@ -1,8 +1,10 @@
 """Golden containers checked into the repo must keep decoding, and encoding must keep its bits.
 
 tests/golden/tiny-llama is a committed tiny random LLaMA, so these pins do not depend on RNG
-behaviour of the installed torch. If an intentional format change breaks them, bump
-FORMAT_VERSION or QUANTIZER_VERSION and regenerate — never silently.
+behaviour of the installed torch. text.lmc and empty.lmc predate the header's "stepper" field
+(they were coded with kv-static/1 and must keep decoding through it); text-growing.lmc pins the
+current default stepper, kv-growing/2. If an intentional change breaks a pin, add a new stepper,
+quantizer or format version and a new golden file beside the old ones — never regenerate silently.
 """
 
 from pathlib import Path
@@ -10,11 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compress import container
+from compress import container, stepper
 from compress.engine import Compressor
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MODEL = str(GOLDEN / "tiny-llama")
+
+
+# (container file, original file, stepper it was coded with)
+CASES = [("text", "text", stepper.STATIC), ("empty", "empty", stepper.STATIC),
+         ("text-growing", "text", stepper.GROWING)]
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +29,53 @@ def golden_compressor():
     return Compressor(MODEL, context=16, batch=3, threads=1)
 
 
-@pytest.mark.parametrize("name", ["text", "empty"])
-def test_golden_decodes(golden_compressor, name):
+@pytest.mark.parametrize("name,original,kind", CASES)
+def test_golden_decodes(golden_compressor, name, original, kind):
     blob = (GOLDEN / f"{name}.lmc").read_bytes()
-    assert golden_compressor.decompress(blob, model=MODEL) == (GOLDEN / f"{name}.bin").read_bytes()
+    assert container.read_header(blob).get("stepper", stepper.STATIC) == kind
+    assert golden_compressor.decompress(blob, model=MODEL) == (GOLDEN / f"{original}.bin").read_bytes()
 
 
-@pytest.mark.parametrize("name", ["text", "empty"])
-def test_encoder_reproduces_golden_bits(golden_compressor, name):
+def test_new_containers_use_the_growing_stepper(golden_compressor):
+    blob = golden_compressor.compress((GOLDEN / "text.bin").read_bytes())
+    assert container.read_header(blob)["stepper"] == stepper.DEFAULT == stepper.GROWING
+
+
+def test_steppers_compute_the_same_distributions(golden_compressor):
+    """kv-growing/2 attends to the filled positions only; kv-static/1 to the whole cache with a
+    mask. Same distributions up to float rounding (on SmolLM2-135M they differ in the 4th decimal
+    of the logits, which is why the kind is recorded and a container is decoded by its own)."""
+    import torch
+
+    from compress.stepper import Stepper
+
+    lm = golden_compressor.loaded(MODEL)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, lm.model.config.vocab_size, size=(3, 12))
+    static = Stepper(lm.model, 3, 12, kind=stepper.STATIC)
+    growing = Stepper(lm.model, 3, 12, kind=stepper.GROWING)
+    for t in range(12):
+        a, b = static.step(tokens[:, t]), growing.step(tokens[:, t])
+        assert torch.allclose(a, b, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="all are used"):
+        growing.step(tokens[:, 0])
+
+
+def test_unknown_stepper_is_refused_before_decoding(golden_compressor):
+    from compress.errors import MismatchError
+
+    growing = container.unpack((GOLDEN / "text-growing.lmc").read_bytes())
+    forged = dict(growing.header)
+    forged["stepper"] = "kv-paged/9"
+    with pytest.raises(MismatchError, match="stepper mismatch: container uses kv-paged/9"):
+        golden_compressor.decompress(container.pack(forged, growing.streams), model=MODEL)
+
+
+@pytest.mark.parametrize("name,original,kind", CASES)
+def test_encoder_reproduces_golden_bits(name, original, kind):
+    compressor = Compressor(MODEL, context=16, batch=3, threads=1, stepper_kind=kind)
     golden = container.unpack((GOLDEN / f"{name}.lmc").read_bytes())
-    fresh = container.unpack(golden_compressor.compress((GOLDEN / f"{name}.bin").read_bytes()))
+    fresh = container.unpack(compressor.compress((GOLDEN / f"{original}.bin").read_bytes()))
     assert len(fresh.streams) == len(golden.streams)
     for a, b in zip(fresh.streams, golden.streams):
         assert np.array_equal(a, b)

@@ -77,3 +77,22 @@ def test_compose_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config.compose(["recipe=medal"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_training_threads_auto_shares_the_cores(monkeypatch):
+    """`accelerate launch` exports OMP_NUM_THREADS=1; train.threads=auto (the default) gives each
+    process its share of the machine's cores instead."""
+    import os
+
+    from train.lora import intra_op_threads
+
+    assert config.compose(["recipe=medal", "hardware=cpu"]).train.threads == "auto"
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert intra_op_threads("auto", 1) == 8
+    assert intra_op_threads("auto", 2) == 4
+    assert intra_op_threads("auto", 16) == 1
+    assert intra_op_threads(3, 2) == 3
+    assert intra_op_threads(None, 2) is None
+    for bad in ("many", 0, -2):
+        with pytest.raises(ConfigError, match="train.threads"):
+            intra_op_threads(bad, 1)

@@ -276,6 +276,81 @@ def test_audio_style_modality_trains_and_codes(tmp_path):
     assert comp.decompress(comp.compress(clip, modality="rawbytes-test")) == clip
 
 
+def _wave_files(directory, n=24, seed=1):
+    import random
+
+    directory.mkdir()
+    rng = random.Random(seed)
+    for i in range(n):  # a slow "waveform": consecutive bytes are close, so there is something to learn
+        x, out = 128, bytearray()
+        for _ in range(rng.randint(150, 300)):
+            x = max(0, min(255, x + rng.randint(-3, 3)))
+            out.append(x)
+        (directory / f"clip{i:02d}.rawtest").write_bytes(b"HDR!" + bytes(out))
+    return directory
+
+
+SCRATCH_ARCH = {"model.init": "scratch", "model.arch.hidden_size": 32, "model.arch.intermediate_size": 64,
+                "model.arch.num_hidden_layers": 2, "model.arch.num_attention_heads": 4,
+                "model.arch.num_key_value_heads": 2, "model.id": "null", "data.modality": "rawbytes-test",
+                "split.train_bytes": 3000, "split.val_bytes": 800, "split.total_bytes": 5000,
+                "eval.max_bytes": 400, "train.lr": 0.01}
+
+
+def test_scratch_byte_model_trains_saves_codes_and_resumes(tmp_path):
+    """model.init=scratch: a new byte-level LLaMA (compress.bytemodel), every weight trained, saved
+    as a whole model the engine loads like any checkpoint; resume continues it bit for bit."""
+    files = _wave_files(tmp_path / "files")
+    args = base_args("unused", files, tmp_path / "ckpt", run="s", **{
+        **SCRATCH_ARCH, "train.max_steps": 4, "train.save_every": 2, "train.eval_every": 2})
+    args = [a for a in args if not a.startswith("model.id=")] + ["model.id=null"]
+    assert lora.main(args) == 0
+    run = tmp_path / "ckpt" / "medal" / "s"
+    m = json.loads((run / "manifest.json").read_text())
+    assert m["base_model"]["init"] == "scratch" and m["adapter_sha256"] is None
+    assert (run / "model.safetensors").is_file() and (run / "tokenizer.json").is_file()
+    assert not (run / models.ADAPTER_WEIGHTS).exists()
+    curve = [c["val_bits_per_byte"] for c in m["curve"]]
+    assert curve[-1] < curve[0] < 8.5  # learns from a random start over the 256-symbol alphabet
+    lm = models.load(str(run))
+    assert lm.base_sha256 == m["model_sha256"] and lm.adapter_sha256 is None
+    clip = (files / "clip05.rawtest").read_bytes()
+    comp = Compressor(str(run), context=16, batch=2, threads=1)
+    blob = comp.compress(clip, modality="rawbytes-test")
+    assert comp.decompress(blob) == clip
+    assert len(blob) < len(clip) + 400
+
+    # resume: drop the final step and the final files, run again, same weights bit for bit
+    shutil.rmtree(run / "step-4")
+    for name in ("manifest.json", "model.safetensors"):
+        (run / name).unlink()
+    assert lora.main(args) == 0
+    again = json.loads((run / "manifest.json").read_text())
+    assert again["model_sha256"] == m["model_sha256"] and again["step"] == 4
+
+    # a damaged weight file is refused by the manifest's sha256, not decoded into garbage
+    weights = run / "model.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-3] ^= 0x40
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(models.ModelLoadError, match="is corrupt"):
+        models.load(str(run))
+
+
+@pytest.mark.parametrize("override,fragment", [
+    ({"data.modality": "text"}, "use it with a byte modality"),
+    ({"model.arch.num_hidden_layers": "null"}, "model.arch.num_hidden_layers must be an integer"),
+    ({"model.arch.hidden_size": 30}, "must divide"),
+])
+def test_scratch_config_errors_are_one_line(override, fragment, tmp_path, capsys):
+    files = _wave_files(tmp_path / "files", n=4)
+    args = base_args("unused", files, tmp_path / "ckpt", **{**SCRATCH_ARCH, **override})
+    assert lora.main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and len(err.splitlines()) == 1
+    assert run_dirs(tmp_path / "ckpt") == []
+
+
 # -- bad input, through the real command line ----------------------------------------------------
 def _cli(args, cwd):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}

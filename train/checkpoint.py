@@ -2,6 +2,7 @@
 
 Layout of a run, `checkpoints/<recipe>/<run>/`:
     adapter_model.safetensors, adapter_config.json, manifest.json   the final adapter
+      (model.init=scratch: model.safetensors, config.json, tokenizer files - the whole model)
     step-<N>/  the same three files + training_state/ (accelerate: optimizer, scheduler, RNG, sampler)
 
 A checkpoint is first written into a hidden temporary directory in the same parent and then
@@ -64,9 +65,12 @@ def library_versions() -> dict:
     return out
 
 
-def manifest(*, kind: str, step: int, adapter_path: Path, base: dict, symbolizer, vocab: int,
+def manifest(*, kind: str, step: int, adapter_path: Path | None, base: dict, symbolizer, vocab: int,
              prefix_id: int, context: int, modality: str, recipe: dict, split: dict, curve: list,
-             evaluation: dict, run: str, recipe_name: str, tokens_seen: int) -> dict:
+             evaluation: dict, run: str, recipe_name: str, tokens_seen: int,
+             model_sha256: str | None = None) -> dict:
+    """The manifest of a LoRA checkpoint (adapter_path, base model pinned by sha256) or of a model
+    trained from scratch (no adapter; `model_sha256` pins the checkpoint's own weights)."""
     return {
         "format": FORMAT,
         "kind": kind,
@@ -75,7 +79,8 @@ def manifest(*, kind: str, step: int, adapter_path: Path, base: dict, symbolizer
         "step": int(step),
         "tokens_seen": int(tokens_seen),
         "base_model": base,
-        "adapter_sha256": sha256_file(adapter_path),
+        "adapter_sha256": None if adapter_path is None else sha256_file(adapter_path),
+        "model_sha256": model_sha256,
         "tokenizer_sha256": symbolizer.table_sha256(),
         "symbolizer": getattr(symbolizer, "name", "text-table/v1"),
         "vocab_size": int(vocab),
@@ -104,6 +109,22 @@ def save_adapter(peft_model, directory: Path, base_id: str) -> Path:
     if not path.is_file():
         raise RuntimeError(f"save_pretrained wrote no {ADAPTER_WEIGHTS} in {directory}")
     return path
+
+
+def save_full_model(model, tokenizer, directory: Path) -> str:
+    """`save_pretrained` a whole model (safetensors) and its tokenizer; returns the sha256 of its
+    parameters as `compress.models.load` will compute it when the checkpoint is loaded."""
+    import warnings
+
+    from compress.models import sha256_parameters
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save_pretrained(str(directory), safe_serialization=True)
+        tokenizer.save_pretrained(str(directory))
+    if not (Path(directory) / "model.safetensors").is_file():
+        raise RuntimeError(f"save_pretrained wrote no model.safetensors in {directory}")
+    return sha256_parameters(model)
 
 
 def write_json(path: Path, data: dict) -> None:

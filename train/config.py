@@ -100,7 +100,22 @@ def check(cfg) -> None:
     for key in ("train.seed", "train.warmup_steps"):
         integer(key, 0)
     integer("train.max_steps", 1, optional=True)
-    integer("train.threads", 1, optional=True)
+    choice("model.init", ("pretrained", "scratch"))
+    if value("model.init") == "scratch":
+        need(value("data.modality") != "text",
+             "model.init=scratch builds a byte-level model: use it with a byte modality "
+             "(data.modality=audio, image or video), not text")
+        for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                    "num_key_value_heads"):
+            integer(f"model.arch.{key}", 1)
+        need(value("model.arch.hidden_size") % value("model.arch.num_attention_heads") == 0
+             and value("model.arch.num_attention_heads") % value("model.arch.num_key_value_heads") == 0,
+             "model.arch: hidden_size must divide into num_attention_heads, and those into "
+             "num_key_value_heads")
+        need(not value("model.load_in_4bit"), "model.load_in_4bit applies to a pretrained base, not "
+             "to model.init=scratch")
+    if value("train.threads") != "auto":
+        integer("train.threads", 1, optional=True)
     integer("eval.max_bytes", 1, optional=True)
     for key in ("train.lr", "train.weight_decay", "train.max_grad_norm", "lora.dropout"):
         number(key, 0)

@@ -42,7 +42,8 @@ keys:     see recipes/config.yaml, e.g. data.path=FILE|DIR|GLOB train.max_steps=
 """
 
 # the keys a resumed run must share with the checkpoint it continues
-RESUME_KEYS = ("context", "model.id", "model.dtype", "model.load_in_4bit", "lora", "data", "split",
+RESUME_KEYS = ("context", "model.id", "model.init", "model.arch", "model.dtype", "model.load_in_4bit",
+               "lora", "data", "split",
                "train.seed", "train.batch_size", "train.grad_accum")
 
 
@@ -68,6 +69,26 @@ def _get(cfg, dotted: str):
     return node
 
 
+def intra_op_threads(setting, local_processes: int) -> int | None:
+    """torch threads per process for train.threads: an int, "auto" or null (torch's default).
+
+    `accelerate launch` exports OMP_NUM_THREADS=1 unless --num_cpu_threads_per_process is given,
+    so on a CPU the documented command would train on one core of many; "auto" shares the
+    machine's cores among the processes of this node instead.
+    """
+    if setting is None or setting == "":
+        return None
+    if str(setting).lower() == "auto":
+        return max(1, (os.cpu_count() or 1) // max(1, local_processes))
+    try:
+        threads = int(setting)
+    except (TypeError, ValueError):
+        raise ConfigError(f"train.threads must be a positive integer, auto or null, not {setting!r}") from None
+    if threads < 1:
+        raise ConfigError(f"train.threads must be a positive integer, auto or null, not {setting!r}")
+    return threads
+
+
 # -- model --------------------------------------------------------------------------------------
 def load_model(cfg, accelerator):
     """(base model, tokenizer, base sha256 or None off the main process).
@@ -82,6 +103,17 @@ def load_model(cfg, accelerator):
     from compress import models
 
     spec, dtype = cfg.model.id, cfg.model.dtype
+    if from_scratch(cfg):
+        from compress import bytemodel
+
+        from omegaconf import OmegaConf
+
+        arch = OmegaConf.to_container(cfg.model.arch, resolve=True) if cfg.model.get("arch") else {}
+        try:
+            model = bytemodel.new_model(arch, context=int(cfg.context), seed=int(cfg.train.seed), dtype=dtype)
+        except LMCompressError as exc:
+            raise ConfigError(str(exc)) from None
+        return model, bytemodel.byte_tokenizer(), None
     if not cfg.model.load_in_4bit:
         model, tokenizer = models.load_base(spec, dtype=dtype, device="cpu")
         base_sha = models.sha256_parameters(model) if accelerator.is_main_process else None
@@ -102,6 +134,22 @@ def load_model(cfg, accelerator):
                                     quantization_config=quant,
                                     device_map={"": accelerator.local_process_index})
     return model, models.load_tokenizer(spec), base_sha
+
+
+def from_scratch(cfg) -> bool:
+    """model.init=scratch: a new byte-level model (compress.bytemodel), every weight trained."""
+    return str(cfg.model.get("init", "pretrained")) == "scratch"
+
+
+def prepare_model(model, cfg):
+    """LoRA on the pretrained base, or the whole freshly initialised byte model in train mode."""
+    if not from_scratch(cfg):
+        return wrap_lora(model, cfg)
+    if cfg.model.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    model.config.use_cache = False
+    model.train()
+    return model
 
 
 def wrap_lora(model, cfg):
@@ -205,8 +253,9 @@ def train(cfg) -> dict:
     main = accelerator.is_main_process
     world = accelerator.num_processes
     set_seed(int(cfg.train.seed))
-    if cfg.train.get("threads"):
-        torch.set_num_threads(int(cfg.train.threads))
+    threads = intra_op_threads(cfg.train.get("threads"), int(os.environ.get("LOCAL_WORLD_SIZE", world)))
+    if threads:
+        torch.set_num_threads(threads)
 
     # data: corpus -> split (fails fast, before any model is loaded)
     limit = int(cfg.split.total_bytes)
@@ -247,8 +296,14 @@ def train(cfg) -> dict:
                   "metric": "bits per byte, compress.scoring.score_segments on compress.segments.cut"}
     del built
 
-    model = wrap_lora(base, cfg)
-    if resume_from is not None:
+    model = prepare_model(base, cfg)
+    if resume_from is not None and from_scratch(cfg):
+        from transformers import AutoModelForCausalLM
+
+        saved_model = AutoModelForCausalLM.from_pretrained(str(resume_from[1]), dtype=next(model.parameters()).dtype)
+        model.load_state_dict(saved_model.state_dict())
+        del saved_model
+    elif resume_from is not None:
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
@@ -313,11 +368,17 @@ def train(cfg) -> dict:
         accelerator.wait_for_everyone()
         if main:
             net = accelerator.unwrap_model(model)
-            adapter = checkpoint.save_adapter(net, tmp, cfg.model.id)
+            if from_scratch(cfg):
+                adapter, model_sha = None, checkpoint.save_full_model(net, tokenizer, tmp)
+                base = {"id": None, "init": "scratch", "sha256": None, "dtype": cfg.model.dtype,
+                        "load_in_4bit": False, "parameters": sum(p.numel() for p in net.parameters())}
+            else:
+                adapter, model_sha = checkpoint.save_adapter(net, tmp, cfg.model.id), None
+                base = {"id": cfg.model.id, "sha256": base_sha, "dtype": cfg.model.dtype,
+                        "load_in_4bit": bool(cfg.model.load_in_4bit)}
             info = checkpoint.manifest(
-                kind="step", step=at_step, adapter_path=adapter, recipe_name=cfg.name, run=run_dir.name,
-                base={"id": cfg.model.id, "sha256": base_sha, "dtype": cfg.model.dtype,
-                      "load_in_4bit": bool(cfg.model.load_in_4bit)},
+                kind="step", step=at_step, adapter_path=adapter, model_sha256=model_sha,
+                recipe_name=cfg.name, run=run_dir.name, base=base,
                 symbolizer=symbolizer, vocab=vocab, prefix_id=prefix, context=context,
                 modality=cfg.data.modality, recipe=cfg_dict, split=record, curve=curve,
                 evaluation=evaluation, tokens_seen=tokens_seen)
