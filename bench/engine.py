@@ -27,7 +27,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from compress import container, segments  # noqa: E402
+from compress import container, segments, stepper  # noqa: E402
 from compress.engine import Compressor, library_versions, model_vocab, prefix_token  # noqa: E402
 from compress.symbols import TextSymbolizer  # noqa: E402
 
@@ -156,7 +156,7 @@ def main() -> None:
     args = p.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
     meta = {"machine": machine(), "model": args.model, "context": args.context,
-            "threads": args.threads, "libraries": library_versions(),
+            "threads": args.threads, "stepper": stepper.DEFAULT, "libraries": library_versions(),
             "command": " ".join([Path(sys.executable).name] + sys.argv)}
     if args.overhead:
         result = {**meta, **overhead(args)}

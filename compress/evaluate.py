@@ -76,7 +76,7 @@ def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict
     if manifest is not None:
         data_cfg = OmegaConf.create(manifest["recipe"]["data"])
         if cfg.data.get("path"):
-            data_cfg.path = os.path.abspath(str(cfg.data.path))
+            data_cfg.path = corpus.absolute_paths(cfg.data.path)
         limit = int(manifest["recipe"]["split"]["total_bytes"])
         built = corpus.load(data_cfg, limit)
         record = manifest["split"]

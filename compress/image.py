@@ -10,9 +10,14 @@ model sees before each byte, so the order is a choice, recorded in the extras:
                bench/image_order.py (untuned SmolLM2-135M, fast scoring, 1024-pixel segments,
                32x32 centre crops of kodim01/05/13/23): 7.005 bits/byte vs planar 7.337, rows 7.379;
 * rows         per image row, each channel's row in turn: a row sees the same row of the
-               previous channels and the previous rows.
+               previous channels and the previous rows;
+* strips       the image cut into vertical strips `strip` pixels wide (default 16), each strip
+               scanned row by row with the channels interleaved: the pixel above is 3*strip
+               bytes back instead of 3*width, so a context of a few hundred symbols holds several
+               rows of 2-D neighbourhood. Made for small byte models with short contexts
+               (compress/bytemodel.py); the strip width is recorded in the extras.
 
-All three are exact bijections of the sample array. For single-channel images they coincide.
+All four are exact bijections of the sample array. For single-channel images they coincide.
 Two-byte samples (16-bit PNG greyscale, PGM/PPM with maxval > 255) stay big-endian byte pairs.
 """
 
@@ -24,19 +29,36 @@ from . import frontends, netpbm, pngfile
 from .errors import ContainerError, InputError
 from .symbols import ByteSymbolizer
 
-ORDERS = ("interleaved", "planar", "rows")
+ORDERS = ("interleaved", "planar", "rows", "strips")
 DEFAULT_ORDER = "interleaved"
-# samples array axes: (height, width, channel, byte); each order is an axis permutation
+DEFAULT_STRIP = 16
+# samples array axes: (height, width, channel, byte); each order but strips is an axis permutation
 _AXES = {"interleaved": (0, 1, 2, 3), "planar": (2, 0, 1, 3), "rows": (0, 2, 1, 3)}
 
 
-def to_payload(samples: np.ndarray, order: str) -> bytes:
+def to_payload(samples: np.ndarray, order: str, strip: int = DEFAULT_STRIP) -> bytes:
+    if order == "strips":
+        width = samples.shape[1]
+        return b"".join(np.ascontiguousarray(samples[:, x : x + strip]).tobytes()
+                        for x in range(0, width, strip))
     return np.ascontiguousarray(samples.transpose(_AXES[order])).tobytes()
 
 
-def from_payload(payload: bytes, shape: tuple[int, int, int, int], order: str) -> np.ndarray:
+def from_payload(payload: bytes, shape: tuple[int, int, int, int], order: str,
+                 strip: int = DEFAULT_STRIP) -> np.ndarray:
+    flat = np.frombuffer(payload, dtype=np.uint8)
+    if order == "strips":
+        height, width, channels, nbytes = shape
+        out = np.empty(shape, dtype=np.uint8)
+        pos = 0
+        for x in range(0, width, strip):
+            w = min(strip, width - x)
+            n = height * w * channels * nbytes
+            out[:, x : x + w] = flat[pos : pos + n].reshape(height, w, channels, nbytes)
+            pos += n
+        return out
     axes = _AXES[order]
-    permuted = np.frombuffer(payload, dtype=np.uint8).reshape([shape[a] for a in axes])
+    permuted = flat.reshape([shape[a] for a in axes])
     return permuted.transpose(np.argsort(axes))
 
 
@@ -51,10 +73,13 @@ class ImageFrontend:
     name = "image"
     suffixes = ("png", "ppm", "pgm", "pnm")
 
-    def __init__(self, order: str = DEFAULT_ORDER):
+    def __init__(self, order: str = DEFAULT_ORDER, strip: int = DEFAULT_STRIP):
         if order not in ORDERS:
             raise InputError(f"unknown image order '{order}' (choose from {', '.join(ORDERS)})")
+        if not isinstance(strip, int) or isinstance(strip, bool) or strip < 1:
+            raise InputError(f"image strip width must be a positive integer, not {strip!r}")
         self.order = order
+        self.strip = strip
 
     def split(self, data: bytes) -> tuple[bytes, dict]:
         if not data:
@@ -66,13 +91,19 @@ class ImageFrontend:
         else:
             raise InputError("not a PNG or binary PGM/PPM image")
         extras["order"] = self.order
-        return to_payload(samples, self.order), extras
+        if self.order == "strips":
+            extras["strip"] = self.strip
+        return to_payload(samples, self.order, self.strip), extras
 
     def join(self, payload: bytes, extras: dict) -> bytes:
         shape = _shape(extras)
         if len(payload) != int(np.prod(shape)):
             raise ContainerError("image payload length does not match the header's dimensions")
-        samples = from_payload(payload, shape, extras["order"])
+        order = extras.get("order")
+        strip = extras.get("strip", DEFAULT_STRIP)
+        if order not in ORDERS or not isinstance(strip, int) or isinstance(strip, bool) or strip < 1:
+            raise ContainerError("corrupt header: unknown image order or strip width")
+        samples = from_payload(payload, shape, order, strip)
         if extras["format"] == "png":
             return pngfile.join(samples, extras)
         return netpbm.join(samples, extras)

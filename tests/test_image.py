@@ -298,3 +298,27 @@ def test_engine_reencoded_png_checks_canonical_bytes(tiny_compressor):
     header["frontend"] = extras
     with pytest.raises(ChecksumError, match="canonical"):
         tiny_compressor.decompress(container.pack(header, parsed.streams))
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 23), c=st.sampled_from([1, 3, 4]), nbytes=st.sampled_from([1, 2]),
+       strip=st.integers(1, 25), seed=st.integers(0, 999))
+def test_strips_order_is_a_bijection(h, w, c, nbytes, strip, seed):
+    samples = np.random.default_rng(seed).integers(0, 256, (h, w, c, nbytes), dtype=np.uint8)
+    payload = image.to_payload(samples, "strips", strip)
+    assert len(payload) == samples.size
+    assert np.array_equal(image.from_payload(payload, samples.shape, "strips", strip), samples)
+
+
+def test_strips_put_the_pixel_above_one_strip_row_back():
+    arr = make_array("RGB", 40, 6, 3)
+    data = png_bytes("RGB", arr)
+    fe = frontends.get("image", order="strips", strip=8)
+    payload, extras = fe.split(data)
+    assert extras["strip"] == 8
+    p = np.frombuffer(payload, dtype=np.uint8)
+    # first strip: rows of 8 pixels x 3 channels; byte 24 is pixel (row 1, col 0)
+    assert list(p[24:27]) == list(arr[1, 0]) and list(p[:24]) == list(arr[0, :8].ravel())
+    assert fe.join(payload, extras) == data or fe.checksum_bytes(fe.join(payload, extras)) == fe.checksum_bytes(data)
+    with pytest.raises(Exception, match="strip width"):
+        frontends.get("image", order="strips", strip=0)

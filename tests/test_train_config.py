@@ -43,7 +43,8 @@ def test_cpu_profile(name):
     assert cfg.split.total_bytes == 2 * MiB + MiB // 2 + MiB
     assert cfg.train.batch_size == 1 and cfg.train.grad_accum > 1 and cfg.train.max_steps > 0
     assert cfg.eval.max_bytes is not None
-    assert cfg.lora.r == 8 and cfg.context == 1024  # the method stays the paper's
+    assert cfg.lora.r == 8 and cfg.lora.alpha == 32 and cfg.context == 1024  # the paper's rank and context
+    assert {"q_proj", "k_proj", "v_proj", "o_proj"} <= set(cfg.lora.target_modules)  # (+ MLP on CPU)
 
 
 def test_overrides_and_qlora():

@@ -1,6 +1,8 @@
 """The byte split: document boundaries, determinism, no overlap, a record that gives the bytes back."""
 
 import hashlib
+import os
+from pathlib import Path
 
 import hypothesis.strategies as st
 import pytest
@@ -177,3 +179,21 @@ def test_hub_path_with_a_local_dataset_and_cache(tmp_path):
     cfg2.hub.field = "nope"
     with pytest.raises(DataError, match="no column 'nope'"):
         corpus.build(cfg2, limit=10_000)
+
+
+def test_data_path_list_concatenates_sources_in_order(tmp_path):
+    """data.path may list sources: [training files, test files] puts the second at the end, where
+    the split's test part is (used by the image recipe: train on one folder, test on Kodak)."""
+    from train import corpus
+
+    (tmp_path / "b_train").mkdir()
+    (tmp_path / "a_test").mkdir()
+    for name in ("2.txt", "1.txt"):
+        (tmp_path / "b_train" / name).write_text(name)
+    (tmp_path / "a_test" / "t.txt").write_text("t")
+    files = corpus.resolve_files([str(tmp_path / "b_train"), str(tmp_path / "a_test" / "*.txt")])
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in files] == ["b_train/1.txt", "b_train/2.txt",
+                                                                         "a_test/t.txt"]
+    with pytest.raises(DataError, match="empty list"):
+        corpus.resolve_files([])
+    assert corpus.absolute_paths(["x", "y"]) == [os.path.abspath("x"), os.path.abspath("y")]

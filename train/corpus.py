@@ -62,8 +62,21 @@ def _quiet_datasets():
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
-def resolve_files(path: str) -> list[str]:
-    """A file, every file under a directory (sorted, hidden ones skipped), or a glob's matches."""
+def absolute_paths(path):
+    """data.path made absolute (a manifest must name it from anywhere): a string or a list."""
+    if isinstance(path, (list, tuple)) or type(path).__name__ == "ListConfig":
+        return [os.path.abspath(str(p)) for p in path]
+    return os.path.abspath(str(path))
+
+
+def resolve_files(path) -> list[str]:
+    """A file, every file under a directory (sorted, hidden ones skipped), or a glob's matches; or
+    a list of those, concatenated in the order given (e.g. [train images, test images], so the
+    split's test part is the second source: data.path='[images/train,images/kodak]')."""
+    if isinstance(path, (list, tuple)) or type(path).__name__ == "ListConfig":
+        if not path:
+            raise DataError("data.path is an empty list")
+        return [f for p in path for f in resolve_files(str(p))]
     p = Path(path)
     if p.is_file():
         return [str(p)]
@@ -151,7 +164,7 @@ def build(data_cfg, limit: int) -> Corpus:
     sep = separator(data_cfg).encode("utf-8")
     frontend = None if modality == "text" else frontends.get(modality, **dict(data_cfg.get("frontend") or {}))
     if data_cfg.get("path"):
-        files = resolve_files(str(data_cfg.path))
+        files = resolve_files(data_cfg.path)
         source = {"kind": "local", "sample_by": data_cfg.sample_by if modality == "text" else "file",
                   "files": [{"path": f, "bytes": os.path.getsize(f), "sha256": _sha256_file(f)}
                             for f in files]}

@@ -225,7 +225,9 @@ def train(cfg) -> dict:
     from train import checkpoint, corpus, data, split
 
     if cfg.data.get("path"):
-        cfg.data.path = os.path.abspath(str(cfg.data.path))  # the manifest must name it from anywhere
+        from train.corpus import absolute_paths
+
+        cfg.data.path = absolute_paths(cfg.data.path)  # the manifest must name it from anywhere
     cfg_dict = config_mod.to_dict(cfg)
     if cfg.log.tensorboard:
         from accelerate.utils import is_tensorboard_available

@@ -1,0 +1,123 @@
+"""Kodak through a trained pixel model: the full coded round trip, beside the classical codecs.
+
+    python bench/image_model.py CHECKPOINT [--images kodim01,kodim05 | --count N] [--batch 1024]
+
+For each Kodak PNG: `Compressor.compress` with the checkpoint (image front end with the pixel
+order the checkpoint was trained with, read from its manifest), `decompress` in the same process,
+pixels compared with the source through PIL, and the container size, compress and decompress
+seconds and pixels/s recorded. Ratio = raw RGB bytes (w*h*3) / container bytes, as in the
+LMCompress paper's image table. The classical codecs' sizes for the same images are read from
+bench/results/image_baselines.json (bench/image_baselines.py measured them on this machine, each
+output decoded and checked), so both sides of the table cover exactly the same images.
+
+Prints a table and writes bench/results/image_model.json (machine, model, command, per image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from compress import container  # noqa: E402
+from compress.engine import Compressor, library_versions  # noqa: E402
+from compress.models import read_manifest  # noqa: E402
+
+KODAK = ROOT.parent / "shared" / "data" / "images" / "kodak"
+BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
+
+
+def pixels(data: bytes) -> np.ndarray:
+    import io
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--images", default=None, help="comma-separated names (default: all 24)")
+    p.add_argument("--count", type=int, default=None, help="the first N Kodak images")
+    p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
+    args = p.parse_args()
+
+    manifest = read_manifest(args.checkpoint)
+    if manifest is None:
+        print(f"image_model: {args.checkpoint} is not a checkpoint (no manifest.json)", file=sys.stderr)
+        return 1
+    options = dict(manifest["recipe"]["data"].get("frontend") or {})
+    files = sorted(KODAK.glob("kodim*.png"))
+    if args.images:
+        wanted = set(args.images.split(","))
+        files = [f for f in files if f.stem in wanted]
+    if args.count:
+        files = files[: args.count]
+    baselines = {r["image"]: r["sizes"] for r in json.loads(BASELINES.read_text())["kodak"]["rows"]}
+
+    comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
+                      threads=args.threads)
+    lm = comp.loaded()
+    params = sum(t.numel() for t in lm.model.parameters())
+    rows = []
+    for f in files:
+        data = f.read_bytes()
+        src = pixels(data)
+        blob = comp.compress(data, modality="image", **options)
+        c_s = comp.last.seconds
+        out = comp.decompress(blob)
+        d_s = comp.last.seconds
+        ok = bool(np.array_equal(pixels(out), src))
+        raw = int(src.size)
+        row = {"image": f.stem, "raw_bytes": raw, "container_bytes": len(blob),
+               "header_bytes": container.stored_header_length(blob),
+               "ratio": raw / len(blob), "bits_per_subpixel": 8 * len(blob) / raw,
+               "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
+               "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get(f.stem, {})}
+        rows.append(row)
+        print(f"{f.stem}: {len(blob):>8} B ratio {row['ratio']:.3f} ({row['bits_per_subpixel']:.3f} bits/subpixel) "
+              f"compress {c_s:6.1f} s ({row['compress_px_s']:.0f} subpixels/s) "
+              f"decompress {d_s:6.1f} s exact={ok}", flush=True)
+
+    raw_total = sum(r["raw_bytes"] for r in rows)
+    table = {"lmcompress (this checkpoint)": sum(r["container_bytes"] for r in rows)}
+    names = sorted({k for r in rows for k in r["baselines"]})
+    for name in names:
+        if all(name in r["baselines"] for r in rows):
+            table[name] = sum(r["baselines"][name] for r in rows)
+    print(f"\n{len(rows)} Kodak image(s), {raw_total} raw RGB bytes; ratio = raw / compressed")
+    print(f"{'codec':<30} {'bytes':>10} {'ratio':>7} {'bits/subpixel':>14}")
+    for name, size in sorted(table.items(), key=lambda kv: kv[1]):
+        print(f"{name:<30} {size:>10} {raw_total / size:>7.3f} {8 * size / raw_total:>14.3f}")
+    result = {
+        "what": "Kodak PNGs coded by a pixel-model checkpoint; ratio = raw RGB bytes / container bytes",
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "system": platform.platform()},
+        "command": " ".join(["python"] + sys.argv),
+        "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256, "parameters": params,
+        "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,
+        "frontend": options, "libraries": library_versions(),
+        "baselines_from": str(BASELINES.relative_to(ROOT)),
+        "totals": {name: {"bytes": size, "ratio": raw_total / size} for name, size in table.items()},
+        "all_exact": all(r["pixels_exact"] for r in rows),
+        "rows": rows,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0 if result["all_exact"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
