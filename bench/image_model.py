@@ -48,6 +48,7 @@ def main() -> int:
     p.add_argument("checkpoint")
     p.add_argument("--images", default=None, help="comma-separated names (default: all 24)")
     p.add_argument("--count", type=int, default=None, help="the first N Kodak images")
+    p.add_argument("--dir", default=str(KODAK), help="folder of PNGs (default: the Kodak set)")
     p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
@@ -58,13 +59,15 @@ def main() -> int:
         print(f"image_model: {args.checkpoint} is not a checkpoint (no manifest.json)", file=sys.stderr)
         return 1
     options = dict(manifest["recipe"]["data"].get("frontend") or {})
-    files = sorted(KODAK.glob("kodim*.png"))
+    files = sorted(Path(args.dir).glob("*.png"))
     if args.images:
         wanted = set(args.images.split(","))
         files = [f for f in files if f.stem in wanted]
     if args.count:
         files = files[: args.count]
-    baselines = {r["image"]: r["sizes"] for r in json.loads(BASELINES.read_text())["kodak"]["rows"]}
+    # measured sizes of the very same files: matched by name and raw size (another folder's
+    # kodim05 crop must not borrow the full image's figures)
+    baselines = {(r["image"], r["raw_bytes"]): r["sizes"] for r in json.loads(BASELINES.read_text())["kodak"]["rows"]}
 
     comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
                       threads=args.threads)
@@ -84,7 +87,7 @@ def main() -> int:
                "header_bytes": container.stored_header_length(blob),
                "ratio": raw / len(blob), "bits_per_subpixel": 8 * len(blob) / raw,
                "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
-               "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get(f.stem, {})}
+               "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((f.stem, raw), {})}
         rows.append(row)
         print(f"{f.stem}: {len(blob):>8} B ratio {row['ratio']:.3f} ({row['bits_per_subpixel']:.3f} bits/subpixel) "
               f"compress {c_s:6.1f} s ({row['compress_px_s']:.0f} subpixels/s) "

@@ -55,7 +55,7 @@ def test_overrides_and_qlora():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    (["recipe=nope"], "unknown recipe 'nope' (choose from librispeech, ljspeech, medal, pile_of_law, pystdlib)"),
+    (["recipe=nope"], "unknown recipe 'nope' (choose from clic, ilsvrc, kodak_igpt, librispeech, librispeech_bgpt, ljspeech, medal, pile_of_law, pystdlib)"),
     ([], "choose a recipe"),
     (["recipe=medal", "hardware=tpu"], "unknown hardware 'tpu'"),
     (["recipe=medal", "train.nope=1"], "train.nope"),
@@ -97,3 +97,22 @@ def test_training_threads_auto_shares_the_cores(monkeypatch):
     for bad in ("many", 0, -2):
         with pytest.raises(ConfigError, match="train.threads"):
             intra_op_threads(bad, 1)
+
+
+SCRATCH_RECIPES = {"ilsvrc": "image", "clic": "image", "kodak_igpt": "image", "librispeech_bgpt": "audio"}
+
+
+@pytest.mark.parametrize("name", sorted(SCRATCH_RECIPES))
+def test_scratch_recipes_compose(name):
+    """bGPT / image-GPT recipes train a byte-level model from scratch; hardware=cpu picks up their
+    recipes/tuning/<recipe>_cpu.yaml (model and split sized for 2 cores) where one exists."""
+    cfg = config.compose([f"recipe={name}"])
+    assert cfg.model.init == "scratch" and cfg.data.modality == SCRATCH_RECIPES[name]
+    assert cfg.model.arch.hidden_size >= 256 and cfg.context == 1024
+    cpu = config.compose([f"recipe={name}", "hardware=cpu"])
+    assert cpu.model.init == "scratch" and cpu.model.dtype == "float32"
+    if name in ("kodak_igpt", "librispeech_bgpt"):
+        assert cpu.model.arch.hidden_size < cfg.model.arch.hidden_size and cpu.context == 512
+        assert cpu.split.train_bytes != config.compose(["recipe=medal", "hardware=cpu"]).split.train_bytes
+    if SCRATCH_RECIPES[name] == "image":
+        assert cfg.data.frontend.order == "strips"
