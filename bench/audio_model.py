@@ -70,7 +70,7 @@ def main() -> int:
         out = comp.decompress(blob)
         d_s = comp.last.seconds
         samples = len(payload) // max(1, int(extras.get("width", 2)))
-        base = by_sha.get(hashlib.sha256(data).hexdigest(), {})
+        base = by_sha.get(hashlib.sha256(expected).hexdigest(), {})  # the file that comes back
         row = {"file": f.name, "payload_bytes": len(payload), "samples": samples,
                "container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),
                "ratio": len(payload) / len(blob), "bits_per_sample": 8 * len(blob) / max(1, samples),
