@@ -137,8 +137,11 @@ def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine
             t1 = time.perf_counter()
             back = compressor.decompress(blob)
             t2 = time.perf_counter()
-            row.update(container_bytes=len(blob), compress_seconds=t1 - t0, decompress_seconds=t2 - t1,
-                       roundtrip_ok=back == chunk)
+            from compress.container import stored_header_length
+
+            row.update(container_bytes=len(blob), header_bytes=stored_header_length(blob),
+                       stream_bits=8 * (len(blob) - stored_header_length(blob)),
+                       compress_seconds=t1 - t0, decompress_seconds=t2 - t1, roundtrip_ok=back == chunk)
         out.append(row)
         if progress is not None:
             progress(row)
@@ -163,8 +166,15 @@ def summarize(rows: list[dict], shards: list[tuple[int, int]], *, roundtrip_shar
         b = sum(r["bytes"] for r in rt)
         c = sum(r["container_bytes"] for r in rt)
         cs, ds = sum(r["compress_seconds"] for r in rt), sum(r["decompress_seconds"] for r in rt)
+        h = sum(r.get("header_bytes", 0) for r in rt)
+        scored = sum(r["score_bits"] for r in rt)
         result["roundtrip"] = {
             "bytes": b, "container_bytes": c, "shards": len(rt),
+            # the coded streams alone against the scoring pass on the same shards: how faithful
+            # the coder is; the headers (~200-250 B per container, one per shard) come on top
+            "header_bytes": h, "stream_bits_per_byte": 8 * (c - h) / b if b else None,
+            "scoring_bits_per_byte_same_bytes": scored / b if b else None,
+            "stream_vs_scoring": (8 * (c - h) / scored - 1) if scored else None,
             "verified": all(r["roundtrip_ok"] for r in rt),
             "failed_shards": [r["index"] for r in rt if not r["roundtrip_ok"]],
             "ratio": b / c if c else None, "bits_per_byte": 8 * c / b if b else None,
@@ -302,6 +312,11 @@ def describe(result: dict) -> str:
                      f"{'verified' if rt['verified'] else 'FAILED'}; compress "
                      f"{rt['compress_bytes_per_s']:.0f} B/s, decompress {rt['decompress_bytes_per_s']:.0f} B/s "
                      f"({result['settings']['num_processes']} process(es))")
+        if rt.get("stream_vs_scoring") is not None:
+            lines.append(f"coded streams {rt['stream_bits_per_byte']:.4f} bits/byte against scoring "
+                         f"{rt['scoring_bits_per_byte_same_bytes']:.4f} on the same bytes "
+                         f"({rt['stream_vs_scoring']:+.3%}); headers {rt['header_bytes']} B in "
+                         f"{rt['shards']} container(s)")
     return "\n".join(lines)
 
 
