@@ -359,7 +359,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        _close_process_group()
     return 0
+
+
+def _close_process_group() -> None:
+    """Leave the torch.distributed group together. A rank that just exits while another is still
+    writing results tears gloo's threads down at interpreter exit, which was seen to abort
+    ("terminate called without an active exception") under load."""
+    try:
+        import torch.distributed as dist
+    except ImportError:  # pragma: no cover
+        return
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":
