@@ -45,7 +45,7 @@ def test_thread_count_restored_from_header(tiny_model_dir):
 
 def test_killed_compression_leaves_input_and_no_output(tiny_model_dir, tmp_path):
     src = tmp_path / "big.txt"
-    payload = DATA * 60
+    payload = DATA * 600  # long enough that no machine finishes before the signal (batch 1, context 8)
     src.write_bytes(payload)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "compress", "-m", str(tiny_model_dir), "-q",
@@ -61,7 +61,7 @@ def test_killed_compression_leaves_input_and_no_output(tiny_model_dir, tmp_path)
 
 def test_interrupted_compression_exits_1_and_writes_nothing(tiny_model_dir, tmp_path):
     src = tmp_path / "big.txt"
-    src.write_bytes(DATA * 60)
+    src.write_bytes(DATA * 600)  # long enough that no machine finishes before the signal
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "compress", "-m", str(tiny_model_dir), "-q",
                              "--context", "8", "--batch", "1", "--threads", "1", str(src)], env=env,
