@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from compress import container, frontends  # noqa: E402
+from compress.bytemodel import parameter_count  # noqa: E402
 from compress.engine import Compressor, library_versions  # noqa: E402
 from compress.models import read_manifest  # noqa: E402
 
@@ -102,7 +103,7 @@ def main() -> int:
                     "system": platform.platform()},
         "command": " ".join(["python"] + sys.argv),
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
-        "parameters": sum(t.numel() for t in lm.model.parameters()),
+        "parameters": parameter_count(lm.model),
         "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,
         "frontend": options, "lossy": bool(args.audio_bits), "libraries": library_versions(),
         "baselines_from": f"{BASELINES.relative_to(ROOT)} ({variant})",

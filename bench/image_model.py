@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from compress import container  # noqa: E402
+from compress.bytemodel import parameter_count  # noqa: E402
 from compress.engine import Compressor, library_versions  # noqa: E402
 from compress.models import read_manifest  # noqa: E402
 
@@ -72,7 +73,7 @@ def main() -> int:
     comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
                       threads=args.threads)
     lm = comp.loaded()
-    params = sum(t.numel() for t in lm.model.parameters())
+    params = parameter_count(lm.model)
     rows = []
     for f in files:
         data = f.read_bytes()

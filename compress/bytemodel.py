@@ -23,15 +23,26 @@ ARCH_KEYS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_atten
 
 
 def alphabet_chars() -> list[str]:
-    """The 256 characters standing for byte values 0..255 (byte_charmap's rule, in order)."""
-    chars: list[str] = []
-    code = 0x21
-    while len(chars) < 256:
-        c = chr(code)
-        code += 1
-        if c.isprintable() and not c.isspace():
-            chars.append(c)
-    return chars
+    """The 256 characters standing for byte values 0..255: byte_charmap's first candidates."""
+    from itertools import islice
+
+    from .symbols import charmap_candidates
+
+    return list(islice(charmap_candidates(), 256))
+
+
+def check_arch(arch: dict, where: str = "model.arch") -> None:
+    """ModelLoadError naming the first bad shape value (integers >= 1; heads dividing evenly)."""
+    unknown = sorted(set(arch) - set(ARCH_KEYS))
+    if unknown:
+        raise ModelLoadError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(ARCH_KEYS)})")
+    for key in ARCH_KEYS[:5]:
+        v = arch.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ModelLoadError(f"{where}.{key} must be an integer >= 1, got {v!r}")
+    if arch["hidden_size"] % arch["num_attention_heads"] or arch["num_attention_heads"] % arch["num_key_value_heads"]:
+        raise ModelLoadError(f"{where}: hidden_size must divide into num_attention_heads, and those "
+                             "into num_key_value_heads")
 
 
 def byte_tokenizer():
@@ -55,15 +66,7 @@ def new_model(arch: dict, *, context: int, seed: int, dtype: str = "float32"):
     from .models import DTYPES
 
     arch = dict(arch or {})
-    unknown = sorted(set(arch) - set(ARCH_KEYS))
-    if unknown:
-        raise ModelLoadError(f"model.arch: unknown key(s) {', '.join(unknown)} (known: {', '.join(ARCH_KEYS)})")
-    for key in ARCH_KEYS[:5]:
-        if not isinstance(arch.get(key), int) or arch[key] < 1:
-            raise ModelLoadError(f"model.arch.{key} must be a positive integer, got {arch.get(key)!r}")
-    if arch["hidden_size"] % arch["num_attention_heads"] or arch["num_attention_heads"] % arch["num_key_value_heads"]:
-        raise ModelLoadError("model.arch: hidden_size must divide into num_attention_heads, and those "
-                             "into num_key_value_heads")
+    check_arch(arch)
     config = LlamaConfig(vocab_size=len(SPECIALS) + 256, max_position_embeddings=int(context),
                          bos_token_id=1, eos_token_id=2, pad_token_id=None, tie_word_embeddings=True,
                          rope_theta=float(arch.pop("rope_theta", 10000.0)), attn_implementation="sdpa",

@@ -195,7 +195,7 @@ class Cli:
                   f"{stats.seconds:.1f} s ({speed:.0f} B/s)")
 
     def list_one(self, name: str) -> None:
-        from .container import read_header, stored_header_length
+        from .container import header_stepper, read_header, stored_header_length
 
         blob = self.read_input(name)
         header = read_header(blob)
@@ -227,7 +227,7 @@ class Cli:
             f"{h['threads']} threads, {h.get('device', '?')}",
             f"  coding       {len(h['segments'])} segments, {sum(h['segments'])} tokens, "
             f"{len(h['batches'])} batches, quantizer {h['quantizer']}, "
-            f"stepper {h.get('stepper', 'kv-static/1')}",
+            f"stepper {header_stepper(h)}",
         ]
         extras = h.get("frontend") or {}
         notes = [extras["note"]] if extras.get("note") else []

@@ -70,6 +70,16 @@ REQUIRED = {
 }
 
 
+# Containers written before the header had a "stepper" field were all coded with this stepper
+# (compress/stepper.py names it STATIC); the decoder must keep using it for them.
+STEPPER_BEFORE_FIELD = "kv-static/1"
+
+
+def header_stepper(header: dict) -> str:
+    """The stepper kind a container was coded with."""
+    return str(header.get("stepper", STEPPER_BEFORE_FIELD))
+
+
 @dataclass
 class Container:
     header: dict

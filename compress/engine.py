@@ -94,11 +94,6 @@ def _checked_sha256(frontend, data: bytes, extras: dict) -> str | None:
     return hashlib.sha256(frontend.checksum_bytes(data)).hexdigest()
 
 
-def header_stepper(header: dict) -> str:
-    """The stepper kind a container was coded with (containers before the field: kv-static/1)."""
-    return str(header.get("stepper", stepper.STATIC))
-
-
 def kv_cache_bytes(model, header: dict) -> int:
     """Bytes the largest batch's preallocated KV cache takes (rows x longest segment)."""
     cfg = model.config
@@ -253,7 +248,7 @@ class Compressor:
                 f"quantizer mismatch: container uses {header['quantizer']}, this lmcompress "
                 f"implements {quantize.QUANTIZER_VERSION}"
             )
-        kind = header_stepper(header)
+        kind = container.header_stepper(header)
         if kind not in stepper.KINDS:
             raise MismatchError(f"stepper mismatch: container uses {kind}, this lmcompress implements "
                                 f"{', '.join(stepper.KINDS)}")
@@ -322,7 +317,7 @@ class Compressor:
                 try:
                     decoded = coder.decode_batch(lm.model, segs_len[start:end], streams[b], prefix,
                                                  alphabet=alphabet, device=self.device,
-                                                 stepper_kind=header_stepper(header),
+                                                 stepper_kind=container.header_stepper(header),
                                                  on_step=on_step)
                 except (ValueError, RuntimeError, OverflowError) as exc:  # constriction rejects words
                     raise ChecksumError(f"{where}: payload is damaged ({exc})") from None

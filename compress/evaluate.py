@@ -123,6 +123,8 @@ def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine
                     roundtrip: bool, score_batch: int, modality: str = "text", frontend: dict | None = None,
                     progress=None) -> list[dict]:
     """Score (and, if `roundtrip`, compress + decompress + verify) the shards this process owns."""
+    from compress import container
+
     out = []
     for i in mine:
         start, end = shards[i]
@@ -137,10 +139,7 @@ def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine
             t1 = time.perf_counter()
             back = compressor.decompress(blob)
             t2 = time.perf_counter()
-            from compress.container import stored_header_length
-
-            row.update(container_bytes=len(blob), header_bytes=stored_header_length(blob),
-                       stream_bits=8 * (len(blob) - stored_header_length(blob)),
+            row.update(container_bytes=len(blob), header_bytes=container.stored_header_length(blob),
                        compress_seconds=t1 - t0, decompress_seconds=t2 - t1, roundtrip_ok=back == chunk)
         out.append(row)
         if progress is not None:
@@ -339,29 +338,17 @@ def run(cfg) -> dict | None:
     return result
 
 
-def _is_main_process() -> bool:
-    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0
     from train import config as config_mod
 
+    return config_mod.run_command(PROG, USAGE, _run_in_group, argv)
+
+
+def _run_in_group(cfg) -> None:
     try:
-        cfg = config_mod.compose(argv)
         run(cfg)
-    except LMCompressError as exc:
-        if _is_main_process():
-            print(f"{PROG}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
     finally:
         _close_process_group()
-    return 0
 
 
 def _close_process_group() -> None:

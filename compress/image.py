@@ -36,6 +36,10 @@ DEFAULT_STRIP = 16
 _AXES = {"interleaved": (0, 1, 2, 3), "planar": (2, 0, 1, 3), "rows": (0, 2, 1, 3)}
 
 
+def valid_strip(strip) -> bool:
+    return isinstance(strip, int) and not isinstance(strip, bool) and strip >= 1
+
+
 def to_payload(samples: np.ndarray, order: str, strip: int = DEFAULT_STRIP) -> bytes:
     if order == "strips":
         width = samples.shape[1]
@@ -76,7 +80,7 @@ class ImageFrontend:
     def __init__(self, order: str = DEFAULT_ORDER, strip: int = DEFAULT_STRIP):
         if order not in ORDERS:
             raise InputError(f"unknown image order '{order}' (choose from {', '.join(ORDERS)})")
-        if not isinstance(strip, int) or isinstance(strip, bool) or strip < 1:
+        if not valid_strip(strip):
             raise InputError(f"image strip width must be a positive integer, not {strip!r}")
         self.order = order
         self.strip = strip
@@ -101,7 +105,7 @@ class ImageFrontend:
             raise ContainerError("image payload length does not match the header's dimensions")
         order = extras.get("order")
         strip = extras.get("strip", DEFAULT_STRIP)
-        if order not in ORDERS or not isinstance(strip, int) or isinstance(strip, bool) or strip < 1:
+        if order not in ORDERS or not valid_strip(strip):
             raise ContainerError("corrupt header: unknown image order or strip width")
         samples = from_payload(payload, shape, order, strip)
         if extras["format"] == "png":

@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .container import STEPPER_BEFORE_FIELD
+
 
 # Every stepper kind is part of the format: a container names the one that made it ("stepper" in the
 # header; containers without the field predate it and used STATIC). Kinds compute the same
 # distributions up to float rounding, but only the same kind reproduces the bits.
-STATIC = "kv-static/1"    # attention over the whole preallocated cache, unused positions masked
+STATIC = STEPPER_BEFORE_FIELD  # kv-static/1: attention over the whole preallocated cache, masked
 GROWING = "kv-growing/2"  # attention over the positions written so far: no mask, half the KV reads
 DEFAULT = GROWING
 KINDS = (STATIC, GROWING)

@@ -181,6 +181,16 @@ class TextSymbolizer:
 BYTEMAP_VERSION = "bytes-charmap/v1"
 
 
+def charmap_candidates():
+    """Code points from U+0021 upward that may stand for a byte: printable and not whitespace, in
+    order. byte_charmap keeps the first 256 the tokenizer gives single tokens of their own;
+    compress.bytemodel builds its tokenizer from the first 256, so both agree by construction."""
+    for code in range(0x21, 0x3000):
+        c = chr(code)
+        if c.isprintable() and not c.isspace():
+            yield c
+
+
 def byte_charmap(tokenizer, vocab_size: int) -> tuple[list[str], list[int]]:
     """A fixed bijection byte -> character such that the tokenizer turns each character into
     exactly one token of its own: the first 256 code points from U+0021 upward that qualify.
@@ -194,12 +204,9 @@ def byte_charmap(tokenizer, vocab_size: int) -> tuple[list[str], list[int]]:
     ids: list[int] = []
     seen: set[int] = set()
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
-    code = 0x21
-    while len(chars) < 256 and code < 0x3000:
-        c = chr(code)
-        code += 1
-        if not c.isprintable() or c.isspace():
-            continue
+    for c in charmap_candidates():
+        if len(chars) == 256:
+            break
         got = tokenizer(c, add_special_tokens=False, split_special_tokens=True)["input_ids"]
         if len(got) != 1 or got[0] in seen or got[0] in special or got[0] >= vocab_size:
             continue

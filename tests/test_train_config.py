@@ -116,3 +116,14 @@ def test_scratch_recipes_compose(name):
         assert cpu.split.train_bytes != config.compose(["recipe=medal", "hardware=cpu"]).split.train_bytes
     if SCRATCH_RECIPES[name] == "image":
         assert cfg.data.frontend.order == "strips"
+
+
+def test_tuning_applies_only_to_its_recipe_and_hardware():
+    """recipes/tuning/pile_of_law_cpu.yaml gives legal text 90 steps on CPU; other recipes keep the
+    profile's 60, the GPU profile is untouched, and a command-line override still wins."""
+    legal = config.compose(["recipe=pile_of_law", "hardware=cpu"])
+    medal = config.compose(["recipe=medal", "hardware=cpu"])
+    assert (legal.train.max_steps, legal.train.save_every) == (90, 18)
+    assert (medal.train.max_steps, medal.train.save_every) == (60, 12)
+    assert config.compose(["recipe=pile_of_law", "hardware=gpu"]).train.max_steps != 90
+    assert config.compose(["recipe=pile_of_law", "hardware=cpu", "train.max_steps=7"]).train.max_steps == 7

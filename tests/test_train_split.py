@@ -182,8 +182,8 @@ def test_hub_path_with_a_local_dataset_and_cache(tmp_path):
 
 
 def test_data_path_list_concatenates_sources_in_order(tmp_path):
-    """data.path may list sources: [training files, test files] puts the second at the end, where
-    the split's test part is (used by the image recipe: train on one folder, test on Kodak)."""
+    """data.path may list sources, concatenated in the order given (the audio byte-model recipe
+    trains on codec2 and keeps the alsa files, listed second, for the end of the split)."""
     from train import corpus
 
     (tmp_path / "b_train").mkdir()

@@ -8,6 +8,8 @@ instead of Hydra's multi-line report.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from .errors import ConfigError
@@ -105,13 +107,13 @@ def check(cfg) -> None:
         need(value("data.modality") != "text",
              "model.init=scratch builds a byte-level model: use it with a byte modality "
              "(data.modality=audio, image or video), not text")
-        for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-                    "num_key_value_heads"):
-            integer(f"model.arch.{key}", 1)
-        need(value("model.arch.hidden_size") % value("model.arch.num_attention_heads") == 0
-             and value("model.arch.num_attention_heads") % value("model.arch.num_key_value_heads") == 0,
-             "model.arch: hidden_size must divide into num_attention_heads, and those into "
-             "num_key_value_heads")
+        from compress.bytemodel import check_arch
+        from compress.errors import ModelLoadError
+
+        try:
+            check_arch(OmegaConf.to_container(cfg.model.arch, resolve=True) or {})
+        except ModelLoadError as exc:
+            raise ConfigError(str(exc)) from None
         need(not value("model.load_in_4bit"), "model.load_in_4bit applies to a pretrained base, not "
              "to model.init=scratch")
     if value("train.threads") != "auto":
@@ -140,3 +142,33 @@ def to_dict(cfg) -> dict:
     from omegaconf import OmegaConf
 
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun/accelerate launch (or a plain single process)."""
+    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
+
+
+def run_command(prog: str, usage: str, job, argv: list[str] | None = None, *,
+                interrupted: str | None = None) -> int:
+    """The shared `main` of the recipe-driven scripts (train/lora.py, compress/evaluate.py): `--help`
+    prints `usage`; otherwise compose the config from `argv` and call `job(cfg)`. Any lmcompress
+    error becomes one line `<prog>: <message>` on the main process and exit status 1; Ctrl-C is
+    130, with the `interrupted` hint if one is given."""
+    from compress.errors import LMCompressError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(usage, end="")
+        return 0
+    try:
+        job(compose(argv))
+    except LMCompressError as exc:
+        if is_main_process():
+            print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if interrupted and is_main_process():
+            print(f"{prog}: {interrupted}", file=sys.stderr)
+        return 130
+    return 0

@@ -62,18 +62,23 @@ def _quiet_datasets():
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
+def _is_list(path) -> bool:
+    from omegaconf import ListConfig
+
+    return isinstance(path, (list, tuple, ListConfig))
+
+
 def absolute_paths(path):
     """data.path made absolute (a manifest must name it from anywhere): a string or a list."""
-    if isinstance(path, (list, tuple)) or type(path).__name__ == "ListConfig":
+    if _is_list(path):
         return [os.path.abspath(str(p)) for p in path]
     return os.path.abspath(str(path))
 
 
 def resolve_files(path) -> list[str]:
     """A file, every file under a directory (sorted, hidden ones skipped), or a glob's matches; or
-    a list of those, concatenated in the order given (e.g. [train images, test images], so the
-    split's test part is the second source: data.path='[images/train,images/kodak]')."""
-    if isinstance(path, (list, tuple)) or type(path).__name__ == "ListConfig":
+    a list of those, concatenated in the order given (data.path='[a_dir,b_dir/*.wav]')."""
+    if _is_list(path):
         if not path:
             raise DataError("data.path is an empty list")
         return [f for p in path for f in resolve_files(str(p))]

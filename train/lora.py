@@ -47,10 +47,6 @@ RESUME_KEYS = ("context", "model.id", "model.init", "model.arch", "model.dtype",
                "train.seed", "train.batch_size", "train.grad_accum")
 
 
-def _is_main_process() -> bool:
-    return os.environ.get("RANK", "0") == "0" and os.environ.get("LOCAL_RANK", "0") == "0"
-
-
 def _quiet() -> None:
     """Keep stderr for progress and errors: silence library chatter printed at import or load."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -371,9 +367,11 @@ def train(cfg) -> dict:
         if main:
             net = accelerator.unwrap_model(model)
             if from_scratch(cfg):
+                from compress import bytemodel
+
                 adapter, model_sha = None, checkpoint.save_full_model(net, tokenizer, tmp)
                 base = {"id": None, "init": "scratch", "sha256": None, "dtype": cfg.model.dtype,
-                        "load_in_4bit": False, "parameters": sum(p.numel() for p in net.parameters())}
+                        "load_in_4bit": False, "parameters": bytemodel.parameter_count(net)}
             else:
                 adapter, model_sha = checkpoint.save_adapter(net, tmp, cfg.model.id), None
                 base = {"id": cfg.model.id, "sha256": base_sha, "dtype": cfg.model.dtype,
@@ -497,22 +495,8 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0
-    try:
-        cfg = config_mod.compose(argv)
-        train(cfg)
-    except LMCompressError as exc:
-        if _is_main_process():
-            print(f"{PROG}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        if _is_main_process():
-            print(f"{PROG}: interrupted; resume with the same run=NAME", file=sys.stderr)
-        return 130
-    return 0
+    return config_mod.run_command(PROG, USAGE, train, argv,
+                                  interrupted="interrupted; resume with the same run=NAME")
 
 
 if __name__ == "__main__":
