@@ -6,8 +6,8 @@
 2. LoRA-fine-tune `smollm2-135m` on it with the trainer (train/lora.py, recipe `pystdlib`,
    hardware=cpu, a small step budget).
 3. Evaluate the base and the tuned model on the held-out test bytes with compress/evaluate.py
-   (fast scoring pass on `--test-bytes`, the full verified round trip on `--roundtrip-bytes`), and
-   the classical compressors (compress/baselines.py) on the same test bytes.
+   (fast scoring pass and the full verified round trip, both on the first `--test-bytes`), and the
+   classical compressors (compress/baselines.py) on the same test bytes: one set of bytes per table.
 4. Print one table (rich), save the validation curve as PNG (matplotlib) and a JSON summary.
 
     python -m compress.demo [--out demo_out] [--steps 12]
@@ -112,9 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--context", type=int, default=512)
     ap.add_argument("--model", default="smollm2-135m", help="base model spec (default smollm2-135m)")
     ap.add_argument("--test-bytes", type=int, default=65536, help="scored test bytes (default 64 KiB)")
-    ap.add_argument("--roundtrip-bytes", type=int, default=16384, help="round-tripped test bytes (16 KiB)")
+    ap.add_argument("--roundtrip-bytes", type=int, default=None,
+                    help="round-trip only the first N test bytes (default: all --test-bytes)")
     ap.add_argument("--val-bytes", type=int, default=16384, help="validation bytes per eval (16 KiB)")
     args = ap.parse_args(argv)
+    if args.roundtrip_bytes is None:
+        args.roundtrip_bytes = args.test_bytes
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from rich.console import Console
