@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from compress import container, segments, stepper  # noqa: E402
-from compress.engine import Compressor, library_versions, model_vocab, prefix_token  # noqa: E402
+from compress.engine import Compressor, library_versions, model_vocab  # noqa: E402
 from compress.symbols import TextSymbolizer  # noqa: E402
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"

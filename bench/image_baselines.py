@@ -16,7 +16,6 @@ Prints a table and writes bench/results/image_baselines.json (machine, commands,
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform

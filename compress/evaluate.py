@@ -54,13 +54,14 @@ keys: checkpoint=DIR (null = the base model.id) data.path=FILE|DIR|GLOB eval.tes
 
 # -- the test bytes -----------------------------------------------------------------------------
 def read_manifest(checkpoint) -> dict:
-    from compress.models import MANIFEST_NAME
+    """compress.models.read_manifest, but a directory without one is an error here."""
+    from compress import models
     from train.errors import CheckpointError
 
-    path = Path(str(checkpoint)) / MANIFEST_NAME
-    if not path.is_file():
-        raise CheckpointError(f"{checkpoint} is not an lmcompress checkpoint (no {MANIFEST_NAME})")
-    return json.loads(path.read_text())
+    manifest = models.read_manifest(str(checkpoint))
+    if manifest is None:
+        raise CheckpointError(f"{checkpoint} is not an lmcompress checkpoint (no {models.MANIFEST_NAME})")
+    return manifest
 
 
 def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict]:

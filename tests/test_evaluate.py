@@ -183,3 +183,15 @@ def test_curve_scores_base_and_every_step_checkpoint(run_dir, corpus_file, tmp_p
     assert all(p["test_bytes"] == 600 and p["test_bits_per_byte"] > 0 for p in r["points"])
     assert {b["codec"] for b in r["baselines"] if b["status"] == "ok"} >= {"gzip -9", "bzip2 -9", "xz -9e"}
     assert (run_dir / "eval" / "curve.png").stat().st_size > 1000
+
+
+def test_read_manifest_errors_are_one_line(tmp_path):
+    """A directory without a manifest, or with an unreadable one, is a clear lmcompress error."""
+    from compress.errors import LMCompressError
+    from train.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="is not an lmcompress checkpoint"):
+        evaluate.read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(LMCompressError, match="unreadable"):
+        evaluate.read_manifest(tmp_path)
