@@ -28,7 +28,7 @@ from math import gcd
 
 import numpy as np
 
-from . import frontends, wav
+from . import frontends, lpc, wav
 from .errors import ContainerError, InputError
 from .symbols import ByteSymbolizer
 
@@ -104,19 +104,53 @@ def from_payload(payload: bytes, channels: int, width: int, layout: str) -> byte
     return np.ascontiguousarray(frames).tobytes() + payload[whole:]
 
 
-# -- decoding to numbers (paper mode) ----------------------------------------------------------
-def pcm_to_float(samples: bytes, channels: int, width: int) -> np.ndarray:
-    """(frames, channels) float64 in [-1, 1) from little-endian integer PCM (8-bit unsigned)."""
+# -- decoding to numbers (paper mode, linear prediction) ---------------------------------------
+def pcm_to_int(samples: bytes, channels: int, width: int) -> np.ndarray:
+    """(frames, channels) signed int64 from little-endian integer PCM (8-bit unsigned: minus 128);
+    a trailing partial frame is ignored."""
     block = channels * width
     raw = np.frombuffer(samples, dtype=np.uint8, count=len(samples) - len(samples) % block)
     raw = raw.reshape(-1, width)
     if width == 1:
-        values = raw[:, 0].astype(np.float64) - 128.0
-    else:  # left-justify into int32 so the arithmetic shift sign-extends
-        wide = np.zeros((raw.shape[0], 4), dtype=np.uint8)
-        wide[:, 4 - width :] = raw
-        values = (wide.view("<i4")[:, 0] >> (32 - 8 * width)).astype(np.float64)
-    return (values / float(1 << (8 * width - 1))).reshape(-1, channels)
+        values = raw[:, 0].astype(np.int64) - 128
+    else:  # left-justify into int64 so the arithmetic shift sign-extends
+        wide = np.zeros((raw.shape[0], 8), dtype=np.uint8)
+        wide[:, 8 - width :] = raw
+        values = wide.view("<i8")[:, 0] >> (64 - 8 * width)
+    return values.reshape(-1, channels)
+
+
+def int_to_pcm(values: np.ndarray, width: int) -> bytes:
+    """Inverse of pcm_to_int for values in the signed range of `width` bytes."""
+    v = values.reshape(-1).astype(np.int64)
+    if width == 1:
+        return ((v + 128) & 0xFF).astype(np.uint8).tobytes()
+    return np.ascontiguousarray(v.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :width]).tobytes()
+
+
+def pcm_to_float(samples: bytes, channels: int, width: int) -> np.ndarray:
+    """(frames, channels) float64 in [-1, 1) from little-endian integer PCM (8-bit unsigned)."""
+    values = pcm_to_int(samples, channels, width).astype(np.float64)
+    return values / float(1 << (8 * width - 1))
+
+
+PREDICTORS = ("none", "lpc")
+
+
+def predict(samples: bytes, channels: int, width: int, order: int, block: int) -> tuple[bytes, dict]:
+    """Sample bytes -> LPC residual bytes in the same PCM format (whole frames; a trailing partial
+    frame is appended unchanged), and the predictor's header entry. See compress/lpc.py."""
+    whole = len(samples) - len(samples) % (channels * width)
+    res, params = lpc.analyse(pcm_to_int(samples, channels, width), 8 * width, order, block)
+    return int_to_pcm(res, width) + samples[whole:], params.to_extras()
+
+
+def unpredict(residual_bytes: bytes, channels: int, width: int, entry: dict) -> bytes:
+    """Inverse of predict()."""
+    whole = len(residual_bytes) - len(residual_bytes) % (channels * width)
+    res = pcm_to_int(residual_bytes, channels, width)
+    params = lpc.Params.from_extras(entry, channels, res.shape[0])
+    return int_to_pcm(lpc.restore(res, 8 * width, params), width) + residual_bytes[whole:]
 
 
 def _wav_bytes(samples: np.ndarray, rate: int, subtype: str) -> bytes:
@@ -196,11 +230,18 @@ class AudioFrontend:
     name = "audio"
     suffixes = ("wav", "flac")
 
-    def __init__(self, audio_bits: int | None = None, layout: str = DEFAULT_LAYOUT):
+    def __init__(self, audio_bits: int | None = None, layout: str = DEFAULT_LAYOUT,
+                 predictor: str = "none", lpc_order: int = lpc.DEFAULT_ORDER,
+                 lpc_block: int = lpc.DEFAULT_BLOCK):
         if audio_bits not in (None, 8):
             raise InputError(f"--audio-bits {audio_bits} is not supported (only 8, the paper's lossy mode)")
+        if predictor not in PREDICTORS:
+            raise InputError(f"unknown audio predictor '{predictor}' (choose from {', '.join(PREDICTORS)})")
+        lpc.check_options(lpc_order, lpc_block)
         self.audio_bits = audio_bits
         self.layout = check_layout(layout)
+        self.predictor = predictor
+        self.lpc_order, self.lpc_block = lpc_order, lpc_block
 
     # -- the file the decoder will give back ---------------------------------------------------
     def _prepare(self, data: bytes) -> tuple[bytes, dict]:
@@ -230,7 +271,11 @@ class AudioFrontend:
         info = wav.parse(data)
         layout = _effective_layout(self.layout, info.channels, info.width)
         end = info.start + info.present
-        payload = to_payload(data[info.start : end], info.channels, info.width, layout)
+        samples = data[info.start : end]
+        if self.predictor == "lpc":
+            samples, extras["predictor"] = predict(samples, info.channels, info.width,
+                                                   self.lpc_order, self.lpc_block)
+        payload = to_payload(samples, info.channels, info.width, layout)
         extras.update({
             "container": "wav",
             "channels": info.channels,
@@ -259,7 +304,10 @@ class AudioFrontend:
             raise ContainerError(f"damaged audio header in the container ({exc})") from None
         if channels < 1 or width < 1 or layout.partition("+")[0] not in BYTE_ORDERS:
             raise ContainerError("damaged audio header in the container (layout)")
-        return head + from_payload(payload, channels, width, layout) + tail
+        samples = from_payload(payload, channels, width, layout)
+        if extras.get("predictor") is not None:
+            samples = unpredict(samples, channels, width, extras["predictor"])
+        return head + samples + tail
 
     def symbolizer(self, tokenizer, vocab_size: int):
         return ByteSymbolizer(tokenizer, vocab_size)
@@ -270,6 +318,10 @@ class AudioFrontend:
         """Lines for `lmcompress -l`: what the audio is and anything unusual about the container."""
         lines = [f"WAV PCM {extras.get('bits')}-bit, {extras.get('channels')} ch, "
                  f"{extras.get('rate')} Hz, payload layout {extras.get('layout')}"]
+        predictor = extras.get("predictor")
+        if isinstance(predictor, dict):
+            lines.append(f"payload holds linear-prediction residuals ({predictor.get('kind')}, order "
+                         f"{predictor.get('order')}, {predictor.get('block')}-frame blocks): lossless")
         if extras.get("note"):  # FLAC converted, LOSSY paper mode, truncated data chunk
             lines += extras["note"].split("; ")
         return lines

@@ -163,11 +163,23 @@ class Compressor:
         per_token = total_bytes / total_tokens
         return bar, (lambda n: bar.update(n * per_token))
 
+    def frontend_options(self, modality: str, **overrides) -> dict:
+        """Front-end options for coding `modality` with this model: those its checkpoint was
+        trained with (manifest `recipe.data.frontend`, when the checkpoint is of that modality),
+        then `overrides`. A pixel model trained on residuals must be given residuals; decoding
+        needs nothing of this, the container's header says what was done."""
+        manifest = models.describe(self.model_spec).get("manifest") or {}
+        options = {}
+        if manifest.get("modality") == modality:
+            options = dict(((manifest.get("recipe") or {}).get("data") or {}).get("frontend") or {})
+        options.update(overrides)
+        return options
+
     # -- compress -----------------------------------------------------------------------------
     def compress(self, data: bytes, *, modality: str = "text", **frontend_options) -> bytes:
         started = time.perf_counter()
         data = bytes(data)
-        frontend = frontends.get(modality, **frontend_options)
+        frontend = frontends.get(modality, **self.frontend_options(modality, **frontend_options))
         payload, extras = frontend.split(data)
         lm = self.loaded()
         determinism.apply(self.threads)
@@ -341,7 +353,7 @@ class Compressor:
         """Ideal bits of `data` from the fast parallel pass (measurement only, never coding)."""
         from .scoring import score_bytes
 
-        frontend = frontends.get(modality, **frontend_options)
+        frontend = frontends.get(modality, **self.frontend_options(modality, **frontend_options))
         payload, extras = frontend.split(bytes(data))
         lm = self.loaded()
         determinism.apply(self.threads)

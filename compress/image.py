@@ -18,6 +18,8 @@ model sees before each byte, so the order is a choice, recorded in the extras:
                (compress/bytemodel.py); the strip width is recorded in the extras.
 
 All four are exact bijections of the sample array. For single-channel images they coincide.
+Before the order is applied, `predictor` may replace the samples by prediction residuals
+(compress/pixelpred.py: `med`, `med-green`; recorded in the extras, exactly invertible).
 Two-byte samples (16-bit PNG greyscale, PGM/PPM with maxval > 255) stay big-endian byte pairs.
 """
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import frontends, netpbm, pngfile
+from . import frontends, netpbm, pixelpred, pngfile
 from .errors import ContainerError, InputError
 from .symbols import ByteSymbolizer
 
@@ -77,13 +79,16 @@ class ImageFrontend:
     name = "image"
     suffixes = ("png", "ppm", "pgm", "pnm")
 
-    def __init__(self, order: str = DEFAULT_ORDER, strip: int = DEFAULT_STRIP):
+    def __init__(self, order: str = DEFAULT_ORDER, strip: int = DEFAULT_STRIP, predictor: str = "none"):
         if order not in ORDERS:
             raise InputError(f"unknown image order '{order}' (choose from {', '.join(ORDERS)})")
         if not valid_strip(strip):
             raise InputError(f"image strip width must be a positive integer, not {strip!r}")
+        if predictor not in pixelpred.KINDS:
+            raise InputError(f"unknown pixel predictor '{predictor}' (choose from {', '.join(pixelpred.KINDS)})")
         self.order = order
         self.strip = strip
+        self.predictor = predictor
 
     def split(self, data: bytes) -> tuple[bytes, dict]:
         if not data:
@@ -97,6 +102,9 @@ class ImageFrontend:
         extras["order"] = self.order
         if self.order == "strips":
             extras["strip"] = self.strip
+        if self.predictor != "none":
+            extras["predictor"] = self.predictor
+            samples = pixelpred.residuals(samples, self.predictor)
         return to_payload(samples, self.order, self.strip), extras
 
     def join(self, payload: bytes, extras: dict) -> bytes:
@@ -107,7 +115,8 @@ class ImageFrontend:
         strip = extras.get("strip", DEFAULT_STRIP)
         if order not in ORDERS or not valid_strip(strip):
             raise ContainerError("corrupt header: unknown image order or strip width")
-        samples = from_payload(payload, shape, order, strip)
+        samples = pixelpred.restore(from_payload(payload, shape, order, strip),
+                                    extras.get("predictor", "none"))
         if extras["format"] == "png":
             return pngfile.join(samples, extras)
         return netpbm.join(samples, extras)
@@ -119,3 +128,19 @@ class ImageFrontend:
 
     def symbolizer(self, tokenizer, vocab_size: int):
         return ByteSymbolizer(tokenizer, vocab_size)
+
+    @staticmethod
+    def describe(extras: dict) -> list[str]:
+        """Lines for `lmcompress -l`: the image, the payload order and the predictor."""
+        order = extras.get("order")
+        if order == "strips":
+            order = f"strips of {extras.get('strip', DEFAULT_STRIP)} pixels"
+        kind = str(extras.get("format", "?")).upper()
+        if kind == "NETPBM":
+            kind = {"P5": "PGM", "P6": "PPM"}.get(str(extras.get("header", ""))[:2], kind)
+        lines = [f"{kind} {extras.get('width')}x{extras.get('height')}, "
+                 f"{extras.get('channels')} channel(s) of {8 * int(extras.get('sample_bytes') or 1)} bits, "
+                 f"payload order {order}"]
+        if extras.get("predictor"):
+            lines.append(f"payload holds pixel prediction residuals ({extras['predictor']}): lossless")
+        return lines

@@ -7,6 +7,7 @@ WAVE_FORMAT_EXTENSIBLE) are exercised without shared data.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import struct
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 
 from compress import container, frontends
 from compress.audio import BYTE_ORDERS, DEFAULT_LAYOUT, AudioFrontend, from_payload, to_payload
-from compress.errors import InputError
+from compress.errors import ContainerError, InputError
 
 PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
 LAYOUTS = [o + p for o in BYTE_ORDERS for p in ("", "+planar")]
@@ -306,3 +307,72 @@ def test_paper_mode_from_flac():
     payload, extras = split_join(flac.getvalue(), audio_bits=8)
     assert extras["lossy"] and extras["transform"]["source"]["format"] == "flac"
     assert np.array_equal(np.frombuffer(payload, dtype=np.uint8), expected_paper(samples >> 16, 16000, 16))
+
+
+# -- linear prediction (predictor="lpc", compress/lpc.py) --------------------------------------
+@settings(max_examples=120, deadline=None)
+@given(channels=st.integers(1, 3), width=st.sampled_from([1, 2, 3, 4]), body=st.binary(max_size=400),
+       order=st.integers(1, 8), block=st.integers(8, 40), layout=st.sampled_from(LAYOUTS),
+       trailer=st.binary(max_size=3))
+def test_lpc_split_join_exact(channels, width, body, order, block, layout, trailer):
+    """Any sample bytes (noise: predictions overshoot and residuals wrap), any width, channel
+    count, block and order, a trailing partial frame: the file comes back byte for byte."""
+    data = riff(fmt(channels, 8000, 8 * width), chunk(b"data", body)) + trailer
+    payload, extras = split_join(data, predictor="lpc", lpc_order=order, lpc_block=max(block, order),
+                                 layout=layout)
+    assert len(payload) == len(body)
+    assert extras["predictor"]["kind"] == "lpc/1" and extras["predictor"]["order"] == order
+
+
+@pytest.mark.parametrize("bits", [8, 16, 24])
+def test_lpc_extreme_samples_wrap_exactly(bits):
+    """Full-scale square waves and alternating extremes: the worst predictions still invert."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    s = np.array([lo, hi] * 300 + [hi] * 100 + [lo, lo, hi, hi] * 100, dtype=np.int64)
+    data = riff(fmt(1, 8000, bits), chunk(b"data", pcm(s, bits // 8)))
+    split_join(data, predictor="lpc", lpc_block=64)
+
+
+def test_lpc_residuals_of_speech_like_audio_are_small():
+    """The point of the transform: a voiced, band-limited signal leaves residuals tens of times
+    smaller than the samples, and the payload says so (offset binary: high bytes near 0x80)."""
+    rng = np.random.default_rng(5)
+    t = np.arange(16000)
+    s = sum(a * np.sin(2 * np.pi * f * t / 16000) for a, f in [(6000, 180), (3000, 360), (1500, 900)])
+    s = (s + rng.normal(0, 20, t.size)).astype(np.int64)
+    data = riff(fmt(1, 16000, 16), chunk(b"data", pcm(s, 2)))
+    plain, _ = split_join(data)
+    predicted, extras = split_join(data, predictor="lpc")
+    res = np.frombuffer(predicted, dtype=">u2").astype(np.int64) - 0x8000
+    raw = np.frombuffer(plain, dtype=">u2").astype(np.int64) - 0x8000
+    assert np.abs(res[100:]).mean() * 20 < np.abs(raw).mean()
+    assert any("linear-prediction residuals" in line for line in AudioFrontend.describe(extras))
+
+
+def test_lpc_through_the_engine(tiny_compressor):
+    for data in (simple_wav(frames=300), simple_wav(frames=90, channels=2, bits=24, rate=44100),
+                 simple_wav(frames=100, bits=8)):
+        blob = tiny_compressor.compress(data, modality="audio", predictor="lpc", lpc_block=64)
+        assert container.read_header(blob)["frontend"]["predictor"]["block"] == 64
+        assert tiny_compressor.decompress(blob) == data
+
+
+@pytest.mark.parametrize("damage", [
+    lambda p: p.update(kind="lpc/9"), lambda p: p.update(coefs="!!"), lambda p: p.pop("shifts"),
+    lambda p: p.update(order=0), lambda p: p.update(shifts=base64.b64encode(b"\xff" * 5).decode()),
+])
+def test_lpc_damaged_header_is_a_container_error(damage):
+    data = simple_wav(frames=200)
+    payload, extras = AudioFrontend(predictor="lpc", lpc_block=50).split(data)
+    damage(extras["predictor"])
+    with pytest.raises(ContainerError, match="predictor"):
+        AudioFrontend().join(payload, extras)
+
+
+def test_lpc_bad_options():
+    with pytest.raises(InputError, match="unknown audio predictor"):
+        AudioFrontend(predictor="fir")
+    with pytest.raises(InputError, match="LPC order"):
+        AudioFrontend(predictor="lpc", lpc_order=0)
+    with pytest.raises(InputError, match="LPC block"):
+        AudioFrontend(predictor="lpc", lpc_order=16, lpc_block=8)

@@ -105,3 +105,22 @@ def test_unreachable_hub_model_is_one_line(sample):
     err = r.stderr.decode().strip()
     assert err.startswith("lmcompress: cannot load model") and "\n" not in err
     assert not Path(str(sample) + ".lmc").exists()
+
+
+def test_list_shows_what_the_front_end_did(tiny_compressor, tmp_path):
+    """-l names the front end's transform: LPC residuals for audio, pixel residuals for images."""
+    import struct
+
+    samples = struct.pack("<200h", *[(i * 37) % 2000 - 1000 for i in range(200)])
+    wav = (b"RIFF" + struct.pack("<I", 36 + len(samples)) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16) + b"data" + struct.pack("<I", len(samples)) + samples)
+    ppm = b"P6\n4 3\n255\n" + bytes(range(36))
+    (tmp_path / "a.wav.lmc").write_bytes(tiny_compressor.compress(wav, modality="audio", predictor="lpc"))
+    (tmp_path / "b.ppm.lmc").write_bytes(
+        tiny_compressor.compress(ppm, modality="image", order="strips", strip=2, predictor="med-green"))
+    r = lmc("-l", tmp_path / "a.wav.lmc", tmp_path / "b.ppm.lmc")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "WAV PCM 16-bit, 1 ch, 8000 Hz" in out and "linear-prediction residuals (lpc/1, order 16" in out
+    assert "PPM 4x3, 3 channel(s) of 8 bits, payload order strips of 2 pixels" in out
+    assert "pixel prediction residuals (med-green)" in out

@@ -1,7 +1,6 @@
 """Damaged or foreign containers fail with a specific error before producing any output."""
 
 import struct
-import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings

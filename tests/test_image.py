@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from PIL import Image, PngImagePlugin
 
-from compress import container, frontends, image, pngfile
-from compress.errors import ChecksumError, InputError
+from compress import container, frontends, image, pixelpred, pngfile
+from compress.errors import ChecksumError, ContainerError, InputError
 
 MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "P": 1, "I;16": 1}
 sizes = st.tuples(st.integers(1, 9), st.integers(1, 7))
@@ -322,3 +322,57 @@ def test_strips_put_the_pixel_above_one_strip_row_back():
     assert fe.join(payload, extras) == data or fe.checksum_bytes(fe.join(payload, extras)) == fe.checksum_bytes(data)
     with pytest.raises(Exception, match="strip width"):
         frontends.get("image", order="strips", strip=0)
+
+
+# -- pixel prediction (predictor=, compress/pixelpred.py) -------------------------------------------
+@settings(max_examples=80, deadline=None)
+@given(h=st.integers(1, 12), w=st.integers(1, 12), c=st.integers(1, 4), nbytes=st.sampled_from([1, 2]),
+       kind=st.sampled_from(pixelpred.KINDS), smooth=st.booleans(), seed=st.integers(0, 999))
+def test_pixel_predictors_are_bijections(h, w, c, nbytes, kind, smooth, seed):
+    rng = np.random.default_rng(seed)
+    samples = rng.integers(0, 256, (h, w, c, nbytes), dtype=np.uint8)
+    if smooth:  # a gradient with extremes: predictions overshoot and residuals wrap
+        samples[..., 0] = (np.add.outer(np.arange(h) * 40, np.arange(w) * 90)[..., None] % 256).astype(np.uint8)
+    res = pixelpred.residuals(samples, kind)
+    assert res.shape == samples.shape and res.dtype == np.uint8
+    assert np.array_equal(pixelpred.restore(res, kind), samples)
+
+
+def test_med_residuals_of_a_smooth_image_are_0x80():
+    """On a plane v = 3y - 2x + 40, NW lies between W and N, so MED predicts W + N - NW = v
+    exactly: residuals are the zero symbol 0x80 everywhere but the first row and column; with
+    med-green the colour channels follow green and come after it."""
+    y, x = np.mgrid[0:16, 0:16]
+    g = 3 * y - 2 * x + 40
+    rgb = np.stack([g + 20, g, g + 40], axis=-1).astype(np.uint8)[..., None]
+    med = pixelpred.residuals(rgb, "med")[1:, 1:, :, 0]
+    assert (med == 0x80).all()
+    green = pixelpred.residuals(rgb, "med-green")[:, :, :, 0]
+    assert (green[1:, 1:] == 0x80).all()
+    # the first pixel has no neighbours: G = 40 itself first, then R - G = 20 and B - G = 40
+    assert (green[0, 0] == [0x80 + 40, 0x80 + 20, 0x80 + 40]).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(mode=st.sampled_from(sorted(MODES)), size=sizes, seed=st.integers(0, 9),
+       order=st.sampled_from(image.ORDERS), kind=st.sampled_from(["med", "med-green"]))
+def test_png_with_predictor_is_pixel_exact(mode, size, seed, order, kind):
+    data = png_bytes(mode, make_array(mode, *size, seed=seed))
+    payload, extras = frontends.get("image", order=order, predictor=kind).split(data)
+    assert extras["predictor"] == kind
+    out = frontends.get("image").join(payload, extras)  # the decoder knows only the header
+    assert pixels(out)[0] == pixels(data)[0]
+    assert np.array_equal(pixels(out)[1], pixels(data)[1])
+
+
+def test_predictor_through_the_engine_and_errors(tiny_compressor):
+    data = png_bytes("RGB", make_array("RGB", 9, 7, 3))
+    blob = tiny_compressor.compress(data, modality="image", order="strips", predictor="med-green")
+    assert container.read_header(blob)["frontend"]["predictor"] == "med-green"
+    assert np.array_equal(pixels(tiny_compressor.decompress(blob))[1], pixels(data)[1])
+    with pytest.raises(InputError, match="unknown pixel predictor"):
+        frontends.get("image", predictor="paeth")
+    payload, extras = frontends.get("image", predictor="med").split(data)
+    extras["predictor"] = "calic"
+    with pytest.raises(ContainerError, match="pixel predictor"):
+        frontends.get("image").join(payload, extras)

@@ -37,3 +37,34 @@ def test_header_records_settings(tiny_compressor):
     assert h["adapter"] is None
     assert all(n <= 15 for n in h["segments"])
     assert len(h["batches"]) == len(h["batch_crc32"]) == -(-len(h["segments"]) // 4)
+
+
+def test_checkpoint_frontend_options_are_the_default(tiny_model_dir, tmp_path):
+    """A checkpoint trained on a front end's options (here pixel residuals in strips) gets those
+    options whenever it codes that modality, unless the caller overrides them; another modality
+    gets none of them. Decoding needs only the header."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from compress import models
+    from compress.engine import Compressor
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(tiny_model_dir, ckpt)
+    options = {"order": "strips", "strip": 4, "predictor": "med-green"}
+    (ckpt / "manifest.json").write_text(json.dumps({
+        "model_sha256": models.load(str(tiny_model_dir)).base_sha256, "base_model": {"sha256": None},
+        "modality": "image", "recipe": {"data": {"frontend": options}}}))
+    comp = Compressor(str(ckpt), context=16, batch=4, threads=1)
+    assert comp.frontend_options("image") == options
+    assert comp.frontend_options("image", predictor="none") == {**options, "predictor": "none"}
+    assert comp.frontend_options("audio") == {} and comp.frontend_options("text") == {}
+    ppm = b"P6\n6 5\n255\n" + np.random.default_rng(0).integers(0, 256, 90, dtype=np.uint8).tobytes()
+    blob = comp.compress(ppm, modality="image")
+    extras = container.read_header(blob)["frontend"]
+    assert (extras["order"], extras["strip"], extras["predictor"]) == ("strips", 4, "med-green")
+    assert comp.decompress(blob) == ppm
+    plain = Compressor(str(tiny_model_dir), context=16, batch=4, threads=1)
+    assert plain.frontend_options("image") == {}
