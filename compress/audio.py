@@ -229,6 +229,9 @@ class AudioFrontend:
 
     name = "audio"
     suffixes = ("wav", "flac")
+    # options a checkpoint's recipe never passes on by default (Compressor.frontend_options): the
+    # paper's 8-bit mode is lossy, so it is used only when the caller asks for it
+    explicit_options = ("audio_bits",)
 
     def __init__(self, audio_bits: int | None = None, layout: str = DEFAULT_LAYOUT,
                  predictor: str = "none", lpc_order: int = lpc.DEFAULT_ORDER,

@@ -69,6 +69,21 @@ def _restore_plane(r: np.ndarray, offset: np.ndarray, bits: int) -> np.ndarray:
     return x
 
 
+def plane_residuals(x: np.ndarray, offset: np.ndarray | int = 0, bits: int = 8) -> np.ndarray:
+    """Residuals of one (H, W) int64 plane: (x - offset - MED(x - offset) + half) mod 2**bits.
+    `offset` is what the plane is predicted relative to (green for a colour channel, the previous
+    frame for video); 0 for plain MED."""
+    half, mask = 1 << (bits - 1), (1 << bits) - 1
+    d = x - offset
+    return (d - _med_plane(d) + half) & mask
+
+
+def plane_restore(r: np.ndarray, offset: np.ndarray | int = 0, bits: int = 8) -> np.ndarray:
+    """Inverse of plane_residuals()."""
+    offset = np.broadcast_to(np.asarray(offset, dtype=np.int64), r.shape)
+    return _restore_plane(r.astype(np.int64), offset, bits)
+
+
 def _plan(kind: str, channels: int) -> list[int]:
     """Channel order of the residual array (green first for med-green on colour images)."""
     if kind == "med-green" and channels >= 3:
@@ -102,15 +117,12 @@ def residuals(samples: np.ndarray, kind: str) -> np.ndarray:
     if kind == "none":
         return samples
     nbytes = samples.shape[3]
-    bits = 8 * nbytes
-    half, mask = 1 << (bits - 1), (1 << bits) - 1
     x = to_values(samples)
     channels = x.shape[2]
     out = np.empty_like(x)
     for i, c in enumerate(_plan(kind, channels)):
-        offset = x[:, :, GREEN] if _offset_source(kind, channels, c) else np.zeros_like(x[:, :, c])
-        d = x[:, :, c] - offset
-        out[:, :, i] = (x[:, :, c] - offset - _med_plane(d) + half) & mask
+        offset = x[:, :, GREEN] if _offset_source(kind, channels, c) else 0
+        out[:, :, i] = plane_residuals(x[:, :, c], offset, 8 * nbytes)
     return to_samples(out, nbytes)
 
 
@@ -125,8 +137,7 @@ def restore(res: np.ndarray, kind: str) -> np.ndarray:
     r = to_values(res)
     channels = r.shape[2]
     x = np.empty_like(r)
-    zero = np.zeros(r.shape[:2], dtype=np.int64)
     for i, c in enumerate(_plan(kind, channels)):  # green comes first, so it is ready as an offset
-        offset = x[:, :, GREEN] if _offset_source(kind, channels, c) else zero
-        x[:, :, c] = _restore_plane(r[:, :, i], offset, bits)
+        offset = x[:, :, GREEN] if _offset_source(kind, channels, c) else 0
+        x[:, :, c] = plane_restore(r[:, :, i], offset, bits)
     return to_samples(x, nbytes)

@@ -14,8 +14,17 @@ of two orders, recorded as extras["order"]:
                     vs 6.628 for frames -- part of it from fewer, fuller segments. Opt-in, since it
                     trades per-frame random access for per-group.
 
+Prediction (`predictor`, recorded in the extras; compress/pixelpred.py, integer-only, lossless):
+
+* none          the pixel values themselves (default);
+* med           every plane of every frame replaced by its LOCO-I median-edge-detector residuals
+                (intra: each frame on its own, as the paper codes frames);
+* med-temporal  the first frame of each group of `group` frames as `med`; every later frame's plane
+                predicted as previous frame + MED(x - previous frame), the paper's stated future
+                work (the previous frame as context). The group becomes the independent unit.
+
 Independent units: `segment_breaks` makes the engine end a segment at every unit boundary (a frame,
-or a group in temporal order), so no segment spans two units. Random access to frame k: its unit
+or a group in temporal order or with med-temporal), so no segment spans two units. Random access to frame k: its unit
 occupies payload bytes `unit_range(extras, k)`; the segments covering them are those whose
 cumulative lengths (the container header's "segments") fall in that range, and only the batches
 holding those segments (segments.layout(n, batch)) need decoding. `read_frame` does exactly that.
@@ -23,7 +32,7 @@ holding those segments (segments.layout(n, batch)) need decoding. `read_frame` d
 
 from __future__ import annotations
 
-from . import frontends
+from . import frontends, pixelpred
 from .errors import ChecksumError, ContainerError, InputError
 from .symbols import ByteSymbolizer
 
@@ -73,11 +82,42 @@ def _runs(lines: list[str]) -> list[list]:
 
 
 ORDERS = ("frames", "temporal")
+PREDICTORS = ("none", "med", "med-temporal")
 DEFAULT_GROUP = 8
 
 
 def _unit_frames(extras: dict) -> int:
-    return extras.get("group", 1) if extras.get("order", "frames") == "temporal" else 1
+    grouped = extras.get("order", "frames") == "temporal" or extras.get("predictor") == "med-temporal"
+    return extras.get("group", 1) if grouped else 1
+
+
+def _predict(frames: bytes, extras: dict, forward: bool) -> bytes:
+    """Frame-major bytes -> residuals (forward) or back. `frames` starts at a unit boundary."""
+    import numpy as np
+
+    kind = extras.get("predictor", "none")
+    if kind == "none":
+        return frames
+    if kind not in PREDICTORS:
+        raise ContainerError(f"corrupt header: unknown video predictor {kind!r}")
+    per = _unit_frames(extras)
+    arr = np.frombuffer(frames, dtype=np.uint8).reshape(-1, extras["frame_bytes"]).astype(np.int64)
+    out = np.empty_like(arr)
+    source = arr if forward else out  # the previous frame as the decoder has it
+    for k in range(arr.shape[0]):
+        offset = 0
+        for w, h in extras["planes"]:
+            size = w * h
+            plane = arr[k, offset : offset + size].reshape(h, w)
+            prev = 0
+            if kind == "med-temporal" and k % per:
+                prev = source[k - 1, offset : offset + size].reshape(h, w)
+            if forward:
+                out[k, offset : offset + size] = pixelpred.plane_residuals(plane, prev).reshape(-1)
+            else:
+                out[k, offset : offset + size] = pixelpred.plane_restore(plane, prev).reshape(-1)
+            offset += size
+    return out.astype(np.uint8).tobytes()
 
 
 def unit_range(extras: dict, k: int) -> tuple[int, int]:
@@ -112,7 +152,7 @@ def _reorder(data: bytes, extras: dict, n: int, forward: bool) -> bytes:
 
 
 def _layout(payload: bytes, extras: dict, forward: bool) -> bytes:
-    per = _unit_frames(extras)
+    per = extras.get("group", 1) if extras.get("order", "frames") == "temporal" else 1
     if per == 1:
         return payload
     size = extras["frame_bytes"]
@@ -128,13 +168,16 @@ class VideoFrontend:
     name = "video"
     suffixes = ("y4m",)
 
-    def __init__(self, order: str = "frames", group: int = DEFAULT_GROUP):
+    def __init__(self, order: str = "frames", group: int = DEFAULT_GROUP, predictor: str = "none"):
         if order not in ORDERS:
             raise InputError(f"unknown video order '{order}' (choose from {', '.join(ORDERS)})")
         if group < 1:
             raise InputError("video group must be at least one frame")
+        if predictor not in PREDICTORS:
+            raise InputError(f"unknown video predictor '{predictor}' (choose from {', '.join(PREDICTORS)})")
         self.order = order
         self.group = group
+        self.predictor = predictor
 
     def split(self, data: bytes) -> tuple[bytes, dict]:
         if not data:
@@ -171,15 +214,17 @@ class VideoFrontend:
             "frame_lines": _runs(lines),
             "order": self.order,
         }
-        if self.order == "temporal":
+        if self.order == "temporal" or self.predictor == "med-temporal":
             extras["group"] = self.group
-        return _layout(b"".join(payload), extras, forward=True), extras
+        if self.predictor != "none":
+            extras["predictor"] = self.predictor
+        return _layout(_predict(b"".join(payload), extras, forward=True), extras, forward=True), extras
 
     def join(self, payload: bytes, extras: dict) -> bytes:
         size = extras["frame_bytes"]
         if len(payload) != size * extras["frames"]:
             raise ContainerError("video payload length does not match the header's frame count")
-        payload = _layout(payload, extras, forward=False)
+        payload = _predict(_layout(payload, extras, forward=False), extras, forward=False)
         out = [extras["header"].encode("latin-1")]
         k = 0
         for line, count in extras["frame_lines"]:
@@ -237,6 +282,7 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
     unit = bytes(out[start - offset : end - offset])
     size = extras["frame_bytes"]
     n = len(unit) // size
-    frames = _reorder(unit, extras, n, forward=False) if _unit_frames(extras) > 1 else unit
+    frames = _reorder(unit, extras, n, forward=False) if extras.get("order") == "temporal" else unit
+    frames = _predict(frames, extras, forward=False)
     index = k - start // size
     return frames[index * size : (index + 1) * size]

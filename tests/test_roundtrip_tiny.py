@@ -68,3 +68,22 @@ def test_checkpoint_frontend_options_are_the_default(tiny_model_dir, tmp_path):
     assert comp.decompress(blob) == ppm
     plain = Compressor(str(tiny_model_dir), context=16, batch=4, threads=1)
     assert plain.frontend_options("image") == {}
+
+
+def test_a_lossy_mode_is_never_a_checkpoint_default(tiny_model_dir, tmp_path):
+    """A model trained in the paper's lossy 8-bit audio mode codes audio losslessly unless the
+    caller asks for audio_bits=8 again: lossy is never implied."""
+    import json
+    import shutil
+
+    from compress import models
+    from compress.engine import Compressor
+
+    ckpt = tmp_path / "ckpt8"
+    shutil.copytree(tiny_model_dir, ckpt)
+    (ckpt / "manifest.json").write_text(json.dumps({
+        "model_sha256": models.load(str(tiny_model_dir)).base_sha256, "base_model": {"sha256": None},
+        "modality": "audio", "recipe": {"data": {"frontend": {"audio_bits": 8, "predictor": "lpc"}}}}))
+    comp = Compressor(str(ckpt), context=16, batch=4, threads=1)
+    assert comp.frontend_options("audio") == {"predictor": "lpc"}
+    assert comp.frontend_options("audio", audio_bits=8) == {"predictor": "lpc", "audio_bits": 8}

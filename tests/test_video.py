@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from compress import container, frontends, segments, video
-from compress.errors import InputError
+from compress.errors import ContainerError, InputError
 
 param = st.text(alphabet="ABCXYZabc0123456789:=", min_size=1, max_size=6)
 
@@ -106,10 +106,12 @@ def test_engine_round_trip_and_frame_aligned_segments(tiny_compressor, w, h, col
     assert tiny_compressor.decompress(blob) == data
 
 
-@pytest.mark.parametrize("order", video.ORDERS)
-def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch, order):
+@pytest.mark.parametrize("order, predictor", [("frames", "none"), ("temporal", "none"),
+                                              ("frames", "med"), ("frames", "med-temporal"),
+                                              ("temporal", "med-temporal")])
+def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch, order, predictor):
     data, raster = y4m(6, 4, "420jpeg", 5, seed=3)  # 36-byte frames, context 16: 3 segments each
-    blob = tiny_compressor.compress(data, modality="video", order=order, group=2)
+    blob = tiny_compressor.compress(data, modality="video", order=order, group=2, predictor=predictor)
     from compress import coder
 
     calls = []
@@ -128,3 +130,40 @@ def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch, order
         assert len(calls) < n_batches
     with pytest.raises(InputError, match="out of range"):
         video.read_frame(tiny_compressor, blob, 5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(w=st.integers(1, 9), h=st.integers(1, 9), colour=st.sampled_from([None, *video.COLOURSPACES]),
+       frames=st.integers(0, 5), seed=st.integers(0, 99), order=st.sampled_from(video.ORDERS),
+       group=st.integers(1, 3), predictor=st.sampled_from(["med", "med-temporal"]))
+def test_predictors_round_trip_byte_exact(w, h, colour, frames, seed, order, group, predictor):
+    data, raster = y4m(w, h, colour, frames, seed)
+    payload, extras = frontends.get("video", order=order, group=group, predictor=predictor).split(data)
+    assert extras["predictor"] == predictor and len(payload) == len(b"".join(raster))
+    assert frontends.get("video").join(payload, extras) == data  # the decoder knows only the header
+    if predictor == "med-temporal" and frames:  # the group is the unit of random access
+        first = (frames - 1) // group * group
+        assert video.unit_range(extras, frames - 1)[0] == first * extras["frame_bytes"]
+
+
+def test_temporal_prediction_of_a_still_scene_is_0x80():
+    """A frame repeated: every frame after a group's first has residuals 0x80 (nothing new);
+    intra MED does not see that."""
+    one = np.random.default_rng(4).integers(0, 256, 8 * 6 * 3 // 2, dtype=np.uint8).tobytes()
+    data = b"YUV4MPEG2 W8 H6 C420jpeg\n" + (b"FRAME\n" + one) * 4
+    size = len(one)
+    temporal, _ = frontends.get("video", predictor="med-temporal", group=2).split(data)
+    intra, _ = frontends.get("video", predictor="med").split(data)
+    assert set(temporal[size : 2 * size]) == {0x80} and set(temporal[3 * size :]) == {0x80}
+    assert temporal[2 * size : 3 * size] == intra[:size]  # a new group starts intra
+    assert set(intra[size : 2 * size]) != {0x80}
+
+
+def test_unknown_predictor_is_refused():
+    with pytest.raises(InputError, match="unknown video predictor"):
+        frontends.get("video", predictor="motion")
+    data, _ = y4m(4, 4, "mono", 2)
+    payload, extras = frontends.get("video", predictor="med").split(data)
+    extras["predictor"] = "motion"
+    with pytest.raises(ContainerError, match="video predictor"):
+        frontends.get("video").join(payload, extras)

@@ -1,0 +1,115 @@
+"""A y4m clip through a pixel-model checkpoint: the full coded round trip, beside FFV1, x264, x265.
+
+    python bench/video_model.py CHECKPOINT [--clip ../shared/data/video/carphone_qcif.y4m]
+        [--predictor med-temporal|med|none] [--group 8] [--order frames] [--frames N] [--batch 1024]
+
+The checkpoint is any pixel model (the CPU default is the Kodak one, trained on photographs only:
+the clip is never seen in training, as the LMCompress paper codes video frames with an image
+model). The video front end turns each frame's Y, U, V planes into prediction residuals
+(compress/pixelpred.py through compress/video.py: intra MED per frame, or with med-temporal the
+previous frame as the reference within groups of `group` frames), `Compressor.compress` codes
+them, `decompress` gives the y4m back and it is compared byte for byte. Ratio = raw planar YUV
+bytes (the frames' payload, without y4m headers) / container bytes, as bench/image_baselines.py
+measures FFV1, x264 -qp 0 and x265 lossless on the same clip (their sizes are read from
+bench/results/image_baselines.json when the whole clip is coded).
+
+Prints a table and writes bench/results/video_model.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from compress import container, frontends  # noqa: E402
+from compress.bytemodel import parameter_count  # noqa: E402
+from compress.engine import Compressor, library_versions  # noqa: E402
+from compress.models import read_manifest  # noqa: E402
+
+CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
+BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
+
+
+def first_frames(data: bytes, n: int) -> bytes:
+    """The y4m stream header and its first n frames (FRAME line + planes each)."""
+    _, extras = frontends.get("video").split(data)
+    end, size = data.index(b"\n") + 1, extras["frame_bytes"]
+    pos = end
+    for _ in range(min(n, extras["frames"])):
+        pos = data.index(b"\n", pos) + 1 + size
+    return data[:pos]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint")
+    p.add_argument("--clip", default=str(CLIP))
+    p.add_argument("--predictor", default="med-temporal", choices=["none", "med", "med-temporal"])
+    p.add_argument("--group", type=int, default=8, help="frames per independent unit (med-temporal)")
+    p.add_argument("--order", default="frames", choices=["frames", "temporal"])
+    p.add_argument("--frames", type=int, default=None, help="only the first N frames")
+    p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_model.json"))
+    args = p.parse_args()
+
+    manifest = read_manifest(args.checkpoint)
+    if manifest is None:
+        print(f"video_model: {args.checkpoint} is not a checkpoint (no manifest.json)", file=sys.stderr)
+        return 1
+    data = Path(args.clip).read_bytes()
+    if args.frames:
+        data = first_frames(data, args.frames)
+    options = {"order": args.order, "group": args.group, "predictor": args.predictor}
+    payload, extras = frontends.get("video", **options).split(data)
+    raw = len(payload)
+
+    comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
+                      threads=args.threads)
+    lm = comp.loaded()
+    blob = comp.compress(data, modality="video", **options)
+    c_s = comp.last.seconds
+    out = comp.decompress(blob)
+    d_s = comp.last.seconds
+    exact = out == data
+    table = {"lmcompress (this checkpoint)": len(blob)}
+    clip_baselines = json.loads(BASELINES.read_text()).get("video", {})
+    whole = clip_baselines.get("clip") == Path(args.clip).name and clip_baselines.get("raw_bytes") == raw
+    if whole:  # the same bytes: the baselines' figures apply
+        table.update({name: row["bytes"] for name, row in clip_baselines["summary"].items()})
+    print(f"{Path(args.clip).name}: {extras['frames']} frames, {raw} raw YUV bytes; "
+          f"compress {c_s:.1f} s ({raw / c_s:.0f} B/s), decompress {d_s:.1f} s, exact={exact}")
+    print(f"{'codec':<30} {'bytes':>10} {'ratio':>7} {'bits/byte':>10}")
+    for name, size in sorted(table.items(), key=lambda kv: kv[1]):
+        print(f"{name:<30} {size:>10} {raw / size:>7.3f} {8 * size / raw:>10.3f}")
+    result = {
+        "what": "a y4m clip coded by a pixel-model checkpoint; ratio = raw planar YUV bytes / container bytes",
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "system": platform.platform()},
+        "command": " ".join(["python"] + sys.argv),
+        "clip": Path(args.clip).name, "frames": extras["frames"], "raw_bytes": raw,
+        "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
+        "parameters": parameter_count(lm.model), "context": int(manifest["context"]),
+        "batch": args.batch, "threads": args.threads, "frontend": options,
+        "libraries": library_versions(),
+        "baselines_from": str(BASELINES.relative_to(ROOT)) if whole else None,
+        "container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),
+        "compress_s": c_s, "decompress_s": d_s, "compress_B_s": raw / c_s, "decompress_B_s": raw / d_s,
+        "exact": exact,
+        "totals": {name: {"bytes": size, "ratio": raw / size} for name, size in table.items()},
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0 if exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
