@@ -1,5 +1,6 @@
 """One-off check: every WAV under a folder round-trips byte for byte through the audio front end's
-split/join (no model), in every layout; prints one line per file. Measurement, not a test."""
+split/join (no model), in every layout, with and without the LPC predictor; prints one line per
+file. Measurement, not a test."""
 
 import glob
 import hashlib
@@ -19,14 +20,15 @@ def main(root: str) -> int:
         results = []
         for order in BYTE_ORDERS:
             for layout in (order, order + "+planar"):
-                fe = AudioFrontend(layout=layout)
-                payload, extras = fe.split(data)
-                ok = AudioFrontend().join(payload, extras) == data
-                failures += not ok
-                results.append(ok)
+                for predictor in ("none", "lpc"):
+                    fe = AudioFrontend(layout=layout, predictor=predictor)
+                    payload, extras = fe.split(data)
+                    ok = AudioFrontend().join(payload, extras) == data
+                    failures += not ok
+                    results.append(ok)
         print(f"{'OK  ' if all(results) else 'FAIL'} {name}  {len(data)} bytes  payload {len(payload)}  "
               f"{extras['channels']} ch {extras['rate']} Hz {extras['bits']}-bit  "
-              f"sha256 {hashlib.sha256(data).hexdigest()[:12]}  layouts {len(results)}")
+              f"sha256 {hashlib.sha256(data).hexdigest()[:12]}  layouts x predictors {len(results)}")
     print(f"{len(files)} files, {failures} failures")
     return 1 if failures or not files else 0
 
