@@ -50,15 +50,14 @@ def main() -> int:
     if manifest is None:
         print(f"audio_model: {args.checkpoint} is not a checkpoint (no manifest.json)", file=sys.stderr)
         return 1
-    options = dict(manifest["recipe"]["data"].get("frontend") or {})
-    if args.audio_bits:
-        options["audio_bits"] = args.audio_bits
     variant = "paper-8bit-16k-mono" if args.audio_bits else "original"
     measured = json.loads(BASELINES.read_text())["variants"][variant]
     by_sha = {f["sha256"]: f for f in measured["files"]}
 
     comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
                       threads=args.threads)
+    # the checkpoint's front-end options, by the engine's rule: the lossy 8-bit mode only when asked
+    options = comp.frontend_options("audio", **({"audio_bits": args.audio_bits} if args.audio_bits else {}))
     lm = comp.loaded()
     frontend = frontends.get("audio", **options)
     rows = []
