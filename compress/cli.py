@@ -233,7 +233,9 @@ class Cli:
         notes = [extras["note"]] if extras.get("note") else []
         if extras.get("reencoded") and not notes:
             notes.append("content is exact; the file's byte layout is re-encoded on output")
-        describe = _frontend_describe(h.get("modality"))
+        from . import frontends
+
+        describe = getattr(frontends.frontend_class(h.get("modality")), "describe", None)
         if describe is not None:  # the front end's own lines (they include its note)
             notes = [n for n in notes if n not in extras.get("note", "")] + describe(extras)
         lines += [f"  note         {n}" for n in notes]
@@ -269,14 +271,6 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-
-
-def _frontend_describe(modality):
-    """The front end's `describe(extras)` for `-l`, or None (text, or an unknown modality)."""
-    from . import frontends
-
-    frontends.get("text")  # registers the built-in front ends
-    return getattr(frontends.FRONTENDS.get(modality), "describe", None)
 
 
 def main(argv: list[str] | None = None) -> int:

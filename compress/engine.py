@@ -173,8 +173,7 @@ class Compressor:
         if manifest.get("modality") == modality:
             options = dict(((manifest.get("recipe") or {}).get("data") or {}).get("frontend") or {})
             # a lossy mode is never implied by the model: the caller must ask for it every time
-            frontends.get("text")  # registers the built-in front ends
-            for name in getattr(frontends.FRONTENDS.get(modality), "explicit_options", ()):
+            for name in getattr(frontends.frontend_class(modality), "explicit_options", ()):
                 options.pop(name, None)
         options.update(overrides)
         return options

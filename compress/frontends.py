@@ -67,6 +67,13 @@ def _load_builtin() -> None:
                 raise
 
 
+def frontend_class(name: str) -> type | None:
+    """The class registered under `name` (built-ins loaded first), or None: for reading its class
+    attributes (`describe`, `explicit_options`) without constructing one."""
+    _load_builtin()
+    return FRONTENDS.get(name)
+
+
 def get(name: str, **options) -> Frontend:
     _load_builtin()
     try:
