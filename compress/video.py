@@ -86,9 +86,16 @@ PREDICTORS = ("none", "med", "med-temporal")
 DEFAULT_GROUP = 8
 
 
+def _layout_frames(extras: dict) -> int:
+    """Frames per group of the temporal payload layout (1: the frames' own raster)."""
+    return extras.get("group", 1) if extras.get("order", "frames") == "temporal" else 1
+
+
 def _unit_frames(extras: dict) -> int:
-    grouped = extras.get("order", "frames") == "temporal" or extras.get("predictor") == "med-temporal"
-    return extras.get("group", 1) if grouped else 1
+    """Frames per independently coded unit: a layout group, or a med-temporal prediction group."""
+    if extras.get("predictor") == "med-temporal":
+        return extras.get("group", 1)
+    return _layout_frames(extras)
 
 
 def _predict(frames: bytes, extras: dict, forward: bool) -> bytes:
@@ -152,7 +159,7 @@ def _reorder(data: bytes, extras: dict, n: int, forward: bool) -> bytes:
 
 
 def _layout(payload: bytes, extras: dict, forward: bool) -> bytes:
-    per = extras.get("group", 1) if extras.get("order", "frames") == "temporal" else 1
+    per = _layout_frames(extras)
     if per == 1:
         return payload
     size = extras["frame_bytes"]
@@ -282,7 +289,7 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
     unit = bytes(out[start - offset : end - offset])
     size = extras["frame_bytes"]
     n = len(unit) // size
-    frames = _reorder(unit, extras, n, forward=False) if extras.get("order") == "temporal" else unit
+    frames = _reorder(unit, extras, n, forward=False) if _layout_frames(extras) > 1 else unit
     frames = _predict(frames, extras, forward=False)
     index = k - start // size
     return frames[index * size : (index + 1) * size]
