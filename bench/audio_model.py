@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -29,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from compress import container, frontends  # noqa: E402
 from compress.bytemodel import parameter_count  # noqa: E402
-from compress.engine import Compressor, library_versions  # noqa: E402
-from compress.models import read_manifest  # noqa: E402
+from compress.engine import library_versions  # noqa: E402
+from bench.common import checkpoint_compressor, machine  # noqa: E402
 
 LIBRIVOX = ROOT.parent / "shared" / "data" / "audio" / "librivox"
 BASELINES = ROOT / "bench" / "results" / "audio_baselines.json"
@@ -46,16 +44,11 @@ def main() -> int:
     p.add_argument("--out", default=None)
     args = p.parse_args()
 
-    manifest = read_manifest(args.checkpoint)
-    if manifest is None:
-        print(f"audio_model: {args.checkpoint} is not a checkpoint (no manifest.json)", file=sys.stderr)
-        return 1
+    manifest, comp = checkpoint_compressor("audio_model", args.checkpoint, batch=args.batch, threads=args.threads)
     variant = "paper-8bit-16k-mono" if args.audio_bits else "original"
     measured = json.loads(BASELINES.read_text())["variants"][variant]
     by_sha = {f["sha256"]: f for f in measured["files"]}
 
-    comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
-                      threads=args.threads)
     # the checkpoint's front-end options, by the engine's rule: the lossy 8-bit mode only when asked
     options = comp.frontend_options("audio", **({"audio_bits": args.audio_bits} if args.audio_bits else {}))
     lm = comp.loaded()
@@ -98,8 +91,7 @@ def main() -> int:
           f"({payload_total / total_d:.0f} B/s)")
     result = {
         "what": f"WAV files coded by an audio-model checkpoint, {mode}; ratio = payload bytes / container bytes",
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "system": platform.platform()},
+        "machine": machine(),
         "command": " ".join(["python"] + sys.argv),
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
         "parameters": parameter_count(lm.model),

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import threading
 import time
@@ -30,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from compress import container, segments, stepper  # noqa: E402
 from compress.engine import Compressor, library_versions, model_vocab  # noqa: E402
 from compress.symbols import TextSymbolizer  # noqa: E402
+from bench.common import machine  # noqa: E402
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
 
@@ -55,11 +54,6 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.proc.memory_info().rss)
-
-
-def machine() -> dict:
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "system": platform.platform()}
 
 
 def prefix_of_segments(c: Compressor, data: bytes, n: int) -> bytes:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -30,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from compress import container  # noqa: E402
 from compress.bytemodel import parameter_count  # noqa: E402
-from compress.engine import Compressor, library_versions  # noqa: E402
-from compress.models import read_manifest  # noqa: E402
+from compress.engine import library_versions  # noqa: E402
+from bench.common import checkpoint_compressor, machine  # noqa: E402
 
 KODAK = ROOT.parent / "shared" / "data" / "images" / "kodak"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
@@ -54,11 +52,8 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
     args = p.parse_args()
 
-    manifest = read_manifest(args.checkpoint)
-    if manifest is None:
-        print(f"image_model: {args.checkpoint} is not a checkpoint (no manifest.json)", file=sys.stderr)
-        return 1
-    options = dict(manifest["recipe"]["data"].get("frontend") or {})
+    manifest, comp = checkpoint_compressor("image_model", args.checkpoint, batch=args.batch, threads=args.threads)
+    options = comp.frontend_options("image")  # what the checkpoint was trained with
     files = sorted(Path(args.dir).glob("*.png"))
     if args.images:
         wanted = set(args.images.split(","))
@@ -69,8 +64,6 @@ def main() -> int:
     # kodim05 crop must not borrow the full image's figures)
     baselines = {(r["image"], r["raw_bytes"]): r["sizes"] for r in json.loads(BASELINES.read_text())["kodak"]["rows"]}
 
-    comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
-                      threads=args.threads)
     lm = comp.loaded()
     params = parameter_count(lm.model)
     rows = []
@@ -105,8 +98,7 @@ def main() -> int:
         print(f"{name:<30} {size:>10} {raw_total / size:>7.3f} {8 * size / raw_total:>14.3f}")
     result = {
         "what": "Kodak PNGs coded by a pixel-model checkpoint; ratio = raw RGB bytes / container bytes",
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "system": platform.platform()},
+        "machine": machine(),
         "command": " ".join(["python"] + sys.argv),
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256, "parameters": params,
         "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,

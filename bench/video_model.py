@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -30,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from compress import container, frontends  # noqa: E402
 from compress.bytemodel import parameter_count  # noqa: E402
-from compress.engine import Compressor, library_versions  # noqa: E402
-from compress.models import read_manifest  # noqa: E402
+from compress.engine import library_versions  # noqa: E402
+from bench.common import checkpoint_compressor, machine  # noqa: E402
 
 CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
@@ -60,10 +58,7 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_model.json"))
     args = p.parse_args()
 
-    manifest = read_manifest(args.checkpoint)
-    if manifest is None:
-        print(f"video_model: {args.checkpoint} is not a checkpoint (no manifest.json)", file=sys.stderr)
-        return 1
+    manifest, comp = checkpoint_compressor("video_model", args.checkpoint, batch=args.batch, threads=args.threads)
     data = Path(args.clip).read_bytes()
     if args.frames:
         data = first_frames(data, args.frames)
@@ -71,8 +66,6 @@ def main() -> int:
     payload, extras = frontends.get("video", **options).split(data)
     raw = len(payload)
 
-    comp = Compressor(args.checkpoint, context=int(manifest["context"]), batch=args.batch,
-                      threads=args.threads)
     lm = comp.loaded()
     blob = comp.compress(data, modality="video", **options)
     c_s = comp.last.seconds
@@ -91,8 +84,7 @@ def main() -> int:
         print(f"{name:<30} {size:>10} {raw / size:>7.3f} {8 * size / raw:>10.3f}")
     result = {
         "what": "a y4m clip coded by a pixel-model checkpoint; ratio = raw planar YUV bytes / container bytes",
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "system": platform.platform()},
+        "machine": machine(),
         "command": " ".join(["python"] + sys.argv),
         "clip": Path(args.clip).name, "frames": extras["frames"], "raw_bytes": raw,
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
