@@ -39,8 +39,9 @@ def test_cpu_profile(name):
     cfg = config.compose([f"recipe={name}", "hardware=cpu"])
     assert cfg.model.id == "smollm2-135m" and cfg.model.dtype == "float32"
     assert cfg.train.mixed_precision == "no"
-    assert cfg.split.train_bytes == 2 * MiB and cfg.split.val_bytes == MiB // 2
-    assert cfg.split.total_bytes == 2 * MiB + MiB // 2 + MiB
+    if name != "librispeech":  # recipes/tuning/librispeech_cpu.yaml: the codec2 split (test below)
+        assert cfg.split.train_bytes == 2 * MiB and cfg.split.val_bytes == MiB // 2
+        assert cfg.split.total_bytes == 2 * MiB + MiB // 2 + MiB
     assert cfg.train.batch_size == 1 and cfg.train.grad_accum > 1 and cfg.train.max_steps > 0
     assert cfg.eval.max_bytes is not None
     assert cfg.lora.r == 8 and cfg.lora.alpha == 32 and cfg.context == 1024  # the paper's rank and context
@@ -127,3 +128,18 @@ def test_tuning_applies_only_to_its_recipe_and_hardware():
     assert (medal.train.max_steps, medal.train.save_every) == (60, 12)
     assert config.compose(["recipe=pile_of_law", "hardware=gpu"]).train.max_steps != 90
     assert config.compose(["recipe=pile_of_law", "hardware=cpu", "train.max_steps=7"]).train.max_steps == 7
+
+
+def test_audio_lora_recipes_code_lpc_residuals_and_share_the_bgpt_cpu_split():
+    """The LLM audio recipes train on LPC residuals (the front end the coder then uses, from the
+    manifest); on CPU, librispeech trains on the same files as librispeech_bgpt (same split) and
+    validates on 16 KiB, since audio is one token per byte."""
+    for name in ("librispeech", "ljspeech"):
+        for hw in ("gpu", "cpu"):
+            assert config.compose([f"recipe={name}", f"hardware={hw}"]).data.frontend.predictor == "lpc"
+    lora = config.compose(["recipe=librispeech", "hardware=cpu"])
+    bgpt = config.compose(["recipe=librispeech_bgpt", "hardware=cpu"])
+    assert dict(lora.split) == dict(bgpt.split)
+    assert lora.model.init == "pretrained" and lora.model.id == "smollm2-135m" and lora.context == 1024
+    assert (lora.train.max_steps, lora.train.eval_every, lora.eval.max_bytes) == (60, 20, 16384)
+    assert config.compose(["recipe=librispeech", "hardware=gpu"]).split.train_bytes == 64 * 2**20
