@@ -62,7 +62,7 @@ def main() -> int:
     p.add_argument("--out", default=None)
     args = p.parse_args()
 
-    if args.roundtrip != "all" and not (args.roundtrip.isdigit()):
+    if args.roundtrip != "all" and not args.roundtrip.isdigit():
         sys.exit(f"audio_model: --roundtrip takes 'all' or a count, not {args.roundtrip!r}")
     if args.base:
         manifest = {"context": args.context}
