@@ -39,7 +39,7 @@ from compress import container, frontends  # noqa: E402
 from compress.engine import DEFAULT_CONTEXT, Compressor  # noqa: E402
 from compress.bytemodel import parameter_count  # noqa: E402
 from compress.engine import library_versions  # noqa: E402
-from bench.common import checkpoint_compressor, machine  # noqa: E402
+from bench.common import checkpoint_compressor, machine, print_size_table, totals_over  # noqa: E402
 
 LIBRIVOX = ROOT.parent / "shared" / "data" / "audio" / "librivox"
 BASELINES = ROOT / "bench" / "results" / "audio_baselines.json"
@@ -116,16 +116,15 @@ def main() -> int:
               f"compress {c_s:6.1f} s decompress {d_s:6.1f} s exact={row['exact']}", flush=True)
 
     mode = "8-bit 16 kHz mono (LOSSY preprocessing)" if args.audio_bits else "lossless 16-bit"
-    codec_names = sorted({k for r in rows for k in r["baselines"]})
     coded_rows = [r for r in rows if "container_bytes" in r]
     totals = {}
     if args.score:  # every file: the model's ideal bits beside the codecs' real sizes
         totals["all files"] = _table(rows, "lmcompress scoring pass (ideal)",
-                                     lambda r: r["score_bits"] / 8, codec_names, mode)
+                                     lambda r: r["score_bits"] / 8, mode)
     if coded_rows:  # the files coded in containers: real sizes on both sides
         what = "all files" if len(coded_rows) == len(rows) else f"{len(coded_rows)} coded file(s)"
-        totals[f"{what}, containers"] = _table(coded_rows, "lmcompress container", lambda r: r["container_bytes"],
-                                                codec_names, mode)
+        totals[f"{what}, containers"] = _table(coded_rows, "lmcompress container",
+                                                lambda r: r["container_bytes"], mode)
     total_c = sum(r["compress_s"] for r in coded_rows)
     total_d = sum(r["decompress_s"] for r in coded_rows)
     coded_payload = sum(r["payload_bytes"] for r in coded_rows)
@@ -157,19 +156,14 @@ def main() -> int:
     return 0 if result["all_exact"] else 1
 
 
-def _table(rows: list[dict], label: str, model_bytes, codec_names: list[str], mode: str) -> dict:
+def _table(rows: list[dict], label: str, model_bytes, mode: str) -> dict:
     """Print and return {name: {bytes, ratio, bits_per_sample}} over `rows`: the model's bytes
     (`model_bytes(row)`) and each codec that measured every one of these files."""
     payload = sum(r["payload_bytes"] for r in rows)
     samples = sum(r["samples"] for r in rows)
-    table = {label: sum(model_bytes(r) for r in rows)}
-    for name in codec_names:
-        if all(name in r["baselines"] for r in rows):
-            table[name] = sum(r["baselines"][name] for r in rows)
+    table = totals_over(rows, label, model_bytes)
     print(f"\n{len(rows)} file(s), {payload} payload bytes, {mode}; ratio = payload / compressed")
-    print(f"{'codec':<38} {'bytes':>11} {'ratio':>7} {'bits/sample':>12}")
-    for name, size in sorted(table.items(), key=lambda kv: kv[1]):
-        print(f"{name:<38} {size:>11.0f} {payload / size:>7.3f} {8 * size / samples:>12.3f}")
+    print_size_table(table, payload, samples, "sample")
     return {name: {"bytes": size, "ratio": payload / size, "bits_per_sample": 8 * size / samples}
             for name, size in table.items()}
 

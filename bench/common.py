@@ -29,3 +29,21 @@ def checkpoint_compressor(prog: str, checkpoint: str, *, batch: int, threads: in
     if manifest is None:
         sys.exit(f"{prog}: {checkpoint} is not a checkpoint (no manifest.json)")
     return manifest, Compressor(checkpoint, context=int(manifest["context"]), batch=batch, threads=threads)
+
+
+def totals_over(rows: list[dict], label: str, model_bytes) -> dict[str, float]:
+    """{label: the model's bytes summed over `rows` (`model_bytes(row)`), codec: its bytes} for each
+    codec in the rows' "baselines" that measured every one of them (so both sides cover the same files)."""
+    table = {label: sum(model_bytes(r) for r in rows)}
+    for name in sorted({k for r in rows for k in r["baselines"]}):
+        if all(name in r["baselines"] for r in rows):
+            table[name] = sum(r["baselines"][name] for r in rows)
+    return table
+
+
+def print_size_table(table: dict[str, float], raw: int, units: int, unit: str) -> None:
+    """The table every model bench ends with, smallest first: bytes, ratio (raw / bytes) and bits
+    per `unit` (8 * bytes / units)."""
+    print(f"{'codec':<38} {'bytes':>11} {'ratio':>7} {'bits/' + unit:>14}")
+    for name, size in sorted(table.items(), key=lambda kv: kv[1]):
+        print(f"{name:<38} {size:>11.0f} {raw / size:>7.3f} {8 * size / units:>14.3f}")

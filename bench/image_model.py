@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from compress import container  # noqa: E402
 from compress.bytemodel import parameter_count  # noqa: E402
 from compress.engine import library_versions  # noqa: E402
-from bench.common import checkpoint_compressor, machine  # noqa: E402
+from bench.common import checkpoint_compressor, machine, print_size_table, totals_over  # noqa: E402
 
 KODAK = ROOT.parent / "shared" / "data" / "images" / "kodak"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
@@ -87,15 +87,9 @@ def main() -> int:
               f"decompress {d_s:6.1f} s exact={ok}", flush=True)
 
     raw_total = sum(r["raw_bytes"] for r in rows)
-    table = {"lmcompress (this checkpoint)": sum(r["container_bytes"] for r in rows)}
-    names = sorted({k for r in rows for k in r["baselines"]})
-    for name in names:
-        if all(name in r["baselines"] for r in rows):
-            table[name] = sum(r["baselines"][name] for r in rows)
+    table = totals_over(rows, "lmcompress (this checkpoint)", lambda r: r["container_bytes"])
     print(f"\n{len(rows)} Kodak image(s), {raw_total} raw RGB bytes; ratio = raw / compressed")
-    print(f"{'codec':<30} {'bytes':>10} {'ratio':>7} {'bits/subpixel':>14}")
-    for name, size in sorted(table.items(), key=lambda kv: kv[1]):
-        print(f"{name:<30} {size:>10} {raw_total / size:>7.3f} {8 * size / raw_total:>14.3f}")
+    print_size_table(table, raw_total, raw_total, "subpixel")
     result = {
         "what": "Kodak PNGs coded by a pixel-model checkpoint; ratio = raw RGB bytes / container bytes",
         "machine": machine(),

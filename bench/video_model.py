@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from compress import container, frontends  # noqa: E402
 from compress.bytemodel import parameter_count  # noqa: E402
 from compress.engine import library_versions  # noqa: E402
-from bench.common import checkpoint_compressor, machine  # noqa: E402
+from bench.common import checkpoint_compressor, machine, print_size_table  # noqa: E402
 
 CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
@@ -79,9 +79,7 @@ def main() -> int:
         table.update({name: row["bytes"] for name, row in clip_baselines["summary"].items()})
     print(f"{Path(args.clip).name}: {extras['frames']} frames, {raw} raw YUV bytes; "
           f"compress {c_s:.1f} s ({raw / c_s:.0f} B/s), decompress {d_s:.1f} s, exact={exact}")
-    print(f"{'codec':<30} {'bytes':>10} {'ratio':>7} {'bits/byte':>10}")
-    for name, size in sorted(table.items(), key=lambda kv: kv[1]):
-        print(f"{name:<30} {size:>10} {raw / size:>7.3f} {8 * size / raw:>10.3f}")
+    print_size_table(table, raw, raw, "byte")
     result = {
         "what": "a y4m clip coded by a pixel-model checkpoint; ratio = raw planar YUV bytes / container bytes",
         "machine": machine(),
