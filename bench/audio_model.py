@@ -65,11 +65,10 @@ def main() -> int:
     if args.roundtrip != "all" and not args.roundtrip.isdigit():
         sys.exit(f"audio_model: --roundtrip takes 'all' or a count, not {args.roundtrip!r}")
     if args.base:
-        manifest = {"context": args.context}
         comp = Compressor(args.model, context=args.context, batch=args.batch, threads=args.threads)
         base_options = {"predictor": args.predictor} if args.predictor != "none" else {}
     else:
-        manifest, comp = checkpoint_compressor("audio_model", args.model, batch=args.batch, threads=args.threads)
+        _, comp = checkpoint_compressor("audio_model", args.model, batch=args.batch, threads=args.threads)
         base_options = {}
     variant = "paper-8bit-16k-mono" if args.audio_bits else "original"
     measured = json.loads(BASELINES.read_text())["variants"][variant]
@@ -138,7 +137,7 @@ def main() -> int:
         "model": str(args.model), "base_model": bool(args.base), "model_sha256": lm.base_sha256,
         "adapter_sha256": lm.adapter_sha256,
         "parameters": parameter_count(lm.model),
-        "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,
+        "context": comp.context, "batch": args.batch, "threads": args.threads,
         "score_batch": args.score_batch if args.score else None,
         "frontend": options, "lossy": bool(args.audio_bits), "libraries": library_versions(),
         "baselines_from": f"{BASELINES.relative_to(ROOT)} ({variant})",
