@@ -37,10 +37,11 @@ def compress(data: bytes, model: str = "smollm2-135m", **options) -> bytes:
 
 
 def decompress(blob: bytes, model: str | None = None, **options) -> bytes:
-    """Decompress a container; the model and settings come from its header unless `model` is given."""
+    """Decompress a container; settings come from its header. The model is `model`, or the
+    embedded alias when the header names it: a container never chooses a path or hub id to load."""
     from .engine import Compressor
 
-    return Compressor(model or "smollm2-135m", **options).decompress(blob, model=model)
+    return Compressor(model, **options).decompress(blob, model=model)
 
 
 __all__ = [

@@ -28,9 +28,10 @@ from math import gcd
 
 import numpy as np
 
-from . import frontends, lpc, wav
+from . import frontends, lpc, schema, wav
+from .container import MAX_HEADER_TEXT, MAX_ORIGINAL
 from .errors import ContainerError, InputError
-from .symbols import ByteSymbolizer
+from .symbols import BYTEMAP_VERSION, ByteSymbolizer
 
 # Measured with SmolLM2-135M base on librivox speech (docs/format.md, bench notes in the report):
 # most significant byte first, sign bit flipped (offset binary, silence at 0x80 0x00).
@@ -219,6 +220,50 @@ def paper_8bit(data: bytes) -> tuple[bytes, dict]:
     return out, {"mode": "paper-8bit", "source": source, "steps": steps, "clipped_samples": clipped}
 
 
+LAYOUTS = tuple(o + p for o in BYTE_ORDERS for p in ("", "+planar"))
+_B64 = schema.Str(max_len=MAX_HEADER_TEXT, pattern=schema.BASE64)
+_U32 = schema.Int(0, 2**32 - 1)
+_SOURCE = schema.Obj({"format": schema.Str(choices=("wav", "flac")), "channels": schema.Int(1, 65535),
+                      "rate": _U32, "bits": schema.Int(1, 32), "subtype": schema.Str(max_len=32),
+                      "frames": schema.Int(0, 2**40)},
+                     optional=frozenset({"bits", "subtype"}))
+EXTRAS = schema.Obj(
+    fields={
+        "container": schema.Str(choices=("wav",)),
+        "channels": schema.Int(1, 65535),
+        "rate": _U32,
+        "bits": schema.Int(1, 32),
+        "width": schema.Int(1, 4),
+        "extensible": schema.Bool(),
+        "layout": schema.Str(choices=LAYOUTS),
+        "data_declared": _U32,
+        "data_present": schema.Int(0, MAX_ORIGINAL),
+        "head": _B64,
+        "tail": _B64,
+        "lossy": schema.Bool(),
+        "reencoded": schema.Bool(),
+        "note": schema.Str(max_len=4096),
+        "output_suffix": schema.Str(choices=("wav",)),
+        "source": _SOURCE,
+        "transform": schema.Obj({"mode": schema.Str(choices=("paper-8bit",)), "source": _SOURCE,
+                                 "steps": schema.List(schema.Str(max_len=512), max_len=8),
+                                 "clipped_samples": schema.Int(0, 2**40)}),
+        "predictor": schema.Obj({"kind": schema.Str(choices=(lpc.KIND,)),
+                                 "order": schema.Int(1, lpc.MAX_ORDER), "block": schema.Int(1, 2**32),
+                                 "shifts": _B64, "coefs": _B64}),
+    },
+    optional=frozenset({"lossy", "reencoded", "note", "output_suffix", "source", "transform",
+                        "predictor"}),
+)
+
+
+def _b64_length(text: str) -> int:
+    """Bytes a (schema-checked) base64 string decodes to, without decoding it."""
+    if len(text) % 4:
+        raise ContainerError("corrupt header: a base64 field has a length that is not a multiple of 4")
+    return len(text) // 4 * 3 - len(text) + len(text.rstrip("="))
+
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
@@ -229,6 +274,8 @@ class AudioFrontend:
 
     name = "audio"
     suffixes = ("wav", "flac")
+    SYMBOLIZER = BYTEMAP_VERSION
+    EXTRAS = EXTRAS
     # options a checkpoint's recipe never passes on by default (Compressor.frontend_options): the
     # paper's 8-bit mode is lossy, so it is used only when the caller asks for it
     explicit_options = ("audio_bits",)
@@ -297,6 +344,26 @@ class AudioFrontend:
                          "(truncated or unfinished file; kept exactly as it is)")
             extras["note"] = f"{extras['note']}; {truncated}" if extras.get("note") else truncated
         return payload, extras
+
+    @staticmethod
+    def check_extras(extras: dict, header: dict) -> None:
+        """Payload = the data chunk's sample bytes; file = head + samples + tail; the LPC side
+        information has exactly one block entry per (channel, block)."""
+        if header["payload_length"] != extras["data_present"]:
+            raise ContainerError("corrupt header: audio payload length differs from the data chunk's")
+        if extras["layout"] != _effective_layout(extras["layout"], extras["channels"], extras["width"]):
+            raise ContainerError("corrupt header: audio layout does not fit the sample format")
+        head, tail = _b64_length(extras["head"]), _b64_length(extras["tail"])
+        if not extras.get("reencoded") and head + extras["data_present"] + tail != header["original_length"]:
+            raise ContainerError("corrupt header: audio parts do not add up to the original length")
+        predictor = extras.get("predictor")
+        if predictor is not None:
+            frames = extras["data_present"] // (extras["channels"] * extras["width"])
+            blocks = -(-frames // predictor["block"])
+            cells = extras["channels"] * blocks
+            if (_b64_length(predictor["shifts"]) != cells
+                    or _b64_length(predictor["coefs"]) != 2 * cells * predictor["order"]):
+                raise ContainerError("corrupt header: audio predictor tables do not fit the samples")
 
     def join(self, payload: bytes, extras: dict) -> bytes:
         try:

@@ -1,10 +1,10 @@
 """`lmcompress`: the command line, with gzip/xz/zstd conventions.
 
-Parsing and file policy live here; the engine never touches the file system. Policy: inputs are
-kept unless --rm, existing outputs are never overwritten without -f, outputs are written to a
-temporary file in the target directory and renamed into place only after success (an interrupted
-run leaves no output that looks valid), binary is never written to a terminal. Exit status:
-0 ok, 1 error, 2 warning (the result is fine but something deserves attention).
+Parsing and messages live here; file policy (names, reading, atomic writes, permissions, removal)
+lives in compress/fileio.py; the engine never touches the file system. Exit status: 0 ok, 1 error
+(usage errors included, as gzip), 2 warning (the result is fine but something deserves attention).
+Every error is one line on stderr that names the file it is about; one bad input never stops the
+others.
 """
 
 from __future__ import annotations
@@ -12,19 +12,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
-import tempfile
-from pathlib import Path
+import warnings
 
-from . import __version__
+from . import __version__, fileio
 from .errors import InputError, LMCompressError
 
-SUFFIX = ".lmc"
+SUFFIX = fileio.SUFFIX
 EXIT_OK, EXIT_ERROR, EXIT_WARNING = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 (gzip's convention; 2 means "warning" here)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"lmcompress: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="lmcompress",
         description="Lossless compression with a (LoRA-tuned) causal language model.",
         epilog="FILE.lmc is written beside FILE; '-' or no FILE reads stdin and writes stdout.",
@@ -38,14 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="with -l: machine-readable JSON")
     p.add_argument("-c", "--stdout", action="store_true", help="write to standard output")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (one input only)")
-    p.add_argument("-k", "--keep", action="store_true", default=True, help="keep input files (default)")
-    p.add_argument("--rm", action="store_true", help="remove input files after success")
+    keep = p.add_mutually_exclusive_group()
+    keep.add_argument("-k", "--keep", action="store_true", help="keep input files (the default)")
+    keep.add_argument("--rm", action="store_true",
+                      help="remove each input once its output is written, read back and checked")
     p.add_argument("-f", "--force", action="store_true",
                    help="overwrite existing outputs; allow binary output to a terminal")
     p.add_argument("-m", "--model", metavar="MODEL", default=None,
                    help="checkpoint dir, base model dir/id, .gguf file or alias (default: smollm2-135m;"
-                        " for -d/-t: the model named in the container)")
-    p.add_argument("--context", type=int, default=1024, help="tokens per segment incl. prefix (1024)")
+                        " for -d/-t: needed unless the container names the embedded alias)")
+    p.add_argument("--context", type=int, default=None,
+                   help="tokens per segment incl. prefix (default 1024, or the model's limit)")
     p.add_argument("--batch", type=int, default=32, help="segments coded together (32)")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (decode on the same kind)")
@@ -80,28 +91,12 @@ class Cli:
     def compressor(self):
         if self._compressor is None:
             from .engine import Compressor
-            from .models import DEFAULT_MODEL
 
             a = self.args
             show = not a.quiet and (a.verbose or sys.stderr.isatty())
-            self._compressor = Compressor(a.model or DEFAULT_MODEL, context=a.context, batch=a.batch,
-                                          dtype=a.dtype, device=a.device, threads=a.threads,
-                                          progress=show)
+            self._compressor = Compressor(a.model, context=a.context, batch=a.batch, dtype=a.dtype,
+                                          device=a.device, threads=a.threads, progress=show)
         return self._compressor
-
-    # -- I/O policy ---------------------------------------------------------------------------
-    def read_input(self, name: str) -> bytes:
-        if name == "-":
-            return sys.stdin.buffer.read()
-        path = Path(name)
-        if not path.exists():
-            raise InputError(f"{name}: no such file")
-        if path.is_dir():
-            raise InputError(f"{name}: is a directory")
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{name}: {exc.strerror or exc}") from None
 
     def output_path(self, name: str, header: dict | None = None) -> str | None:
         """Where the result goes; None means standard output."""
@@ -111,32 +106,9 @@ class Cli:
         if a.output:
             return None if a.output == "-" else a.output
         if a.decompress:
-            if not name.endswith(SUFFIX):
-                raise InputError(f"{name}: unknown suffix (expected {SUFFIX}); use -o or -c")
-            stem = name[: -len(SUFFIX)]
-            # a front end that rebuilt the file in another format (FLAC in, WAV out) names it so
-            new_suffix = ((header or {}).get("frontend") or {}).get("output_suffix")
-            if new_suffix and not stem.lower().endswith("." + new_suffix):
-                stem = stem.rsplit(".", 1)[0] + "." + new_suffix
-            return stem
+            suffix = ((header or {}).get("frontend") or {}).get("output_suffix")
+            return fileio.decompressed_name(name, suffix)
         return name + SUFFIX
-
-    def write_output(self, target: str | None, data: bytes, source: str) -> None:
-        a = self.args
-        if target is None:
-            if sys.stdout.isatty() and not a.force:
-                raise InputError("refusing to write binary data to a terminal (use -o, or -f)")
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-            return
-        path = Path(target)
-        if source != "-" and path.exists() and path.resolve() == Path(source).resolve():
-            raise InputError(f"{target}: output would overwrite the input")
-        if path.exists() and not a.force:
-            raise InputError(f"{target}: already exists (use -f to overwrite)")
-        if path.is_dir():
-            raise InputError(f"{target}: is a directory")
-        write_atomic(path, data)
 
     # -- actions ------------------------------------------------------------------------------
     def run_one(self, name: str) -> None:
@@ -144,21 +116,21 @@ class Cli:
         if a.list:
             return self.list_one(name)
         # resolve the target before any expensive work, so a name clash fails in milliseconds
-        if a.decompress and not (a.stdout or a.output or name == "-") and not name.endswith(SUFFIX):
-            raise InputError(f"{name}: unknown suffix (expected {SUFFIX}); use -o or -c")
-        data = self.read_input(name)
+        if a.decompress and not (a.stdout or a.output or name == "-"):
+            fileio.decompressed_name(name, None)
+        data, source = fileio.read_input(name)
         header = None
         if a.decompress or a.test:
-            from .container import read_header
+            from .frontends import read_header
 
             header = read_header(data)
         target = None if a.test else self.output_path(name, header)
-        if target is not None and Path(target).exists() and not a.force:
-            raise InputError(f"{target}: already exists (use -f to overwrite)")
+        if target is not None:
+            fileio.check_target(target, name, force=a.force)
         c = self.compressor()
         if header is not None:
             for message in c.warnings_for(header):
-                self.warn(message)
+                self.warn(f"{name}: {message}")
             if header.get("frontend", {}).get("lossy"):
                 self.warn(f"{name}: made in a lossy mode; the output is not the original file")
             result = c.decompress(data, model=a.model)
@@ -174,11 +146,16 @@ class Cli:
                     raise InputError("--audio-bits applies to audio input only")
                 options["audio_bits"] = a.audio_bits
             result = c.compress(data, modality=modality, **options)
-        self.write_output(target, result, name)
+        fileio.write_output(target, result, force=a.force, like=source)
         if a.verbose:
             self.report(name, data, result)
         if a.rm and name != "-" and target is not None:
-            os.unlink(name)
+            # read the output back from disk: the bytes must be the ones written and, for a
+            # container, pass every check the decoder makes before decoding
+            back = fileio.read_back(target, result)
+            if not a.decompress:
+                c.check_decodable(back)
+            fileio.remove_input(name)
 
     def guess_modality(self, name: str) -> str:
         from . import frontends
@@ -195,10 +172,11 @@ class Cli:
                   f"{stats.seconds:.1f} s ({speed:.0f} B/s)")
 
     def list_one(self, name: str) -> None:
-        from .container import header_stepper, read_header, stored_header_length
+        from . import frontends
+        from .container import header_stepper, stored_header_length
 
-        blob = self.read_input(name)
-        header = read_header(blob)
+        blob, _ = fileio.read_input(name)
+        header = frontends.read_header(blob)
         summary = {
             "file": name,
             "container_bytes": len(blob),
@@ -221,7 +199,7 @@ class Cli:
             f"ratio {summary['ratio']:.3f}  {summary['bits_per_byte']:.4f} bits/byte",
             f"  modality     {h['modality']} ({h['symbolizer']})"
             + ("  LOSSY preprocessing: output is not the original" if summary["lossy"] else ""),
-            f"  model        {h['model'].get('id')}  sha256 {str(h['model'].get('sha256'))[:16]}…",
+            f"  model        {h['model']['id']}  sha256 {h['model']['sha256'][:16]}…",
             f"  adapter      {adapter[:16] + '…' if adapter else 'none'}",
             f"  settings     context {h['context']}, batch {h['batch']}, {h['dtype']}, "
             f"{h['threads']} threads, {h.get('device', '?')}",
@@ -229,65 +207,89 @@ class Cli:
             f"{len(h['batches'])} batches, quantizer {h['quantizer']}, "
             f"stepper {header_stepper(h)}",
         ]
-        extras = h.get("frontend") or {}
+        extras = h.get("frontend", {})
         notes = [extras["note"]] if extras.get("note") else []
         if extras.get("reencoded") and not notes:
             notes.append("content is exact; the file's byte layout is re-encoded on output")
-        from . import frontends
-
-        describe = getattr(frontends.frontend_class(h.get("modality")), "describe", None)
+        describe = getattr(frontends.frontend_class(h["modality"]), "describe", None)
         if describe is not None:  # the front end's own lines (they include its note)
             notes = [n for n in notes if n not in extras.get("note", "")] + describe(extras)
         lines += [f"  note         {n}" for n in notes]
-        print("\n".join(lines))
+        print("\n".join(_printable(line) for line in lines))
 
     def run(self) -> int:
         a = self.args
         files = a.files or ["-"]
-        if a.output and len(files) > 1:
+        if a.output is not None and len(files) > 1:
             raise InputError("-o takes one input file")
+        if a.stdout and len(files) > 1 and not (a.decompress or a.test or a.list):
+            raise InputError("-c with several inputs would write several containers into one stream; "
+                             "compress one file per command (decompressing several with -c concatenates)")
         for name in files:
             try:
                 self.run_one(name)
             except LMCompressError as exc:
-                print(f"lmcompress: {exc}", file=sys.stderr)
+                print(f"lmcompress: {_about(exc, name)}", file=sys.stderr)
+                self.status = EXIT_ERROR
+            except OSError as exc:
+                if isinstance(exc, BrokenPipeError):
+                    raise
+                print(f"lmcompress: {fileio.describe_os_error(exc, name)}", file=sys.stderr)
                 self.status = EXIT_ERROR
         return self.status
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same directory, fsync, rename."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+def _printable(text: str) -> str:
+    """Header strings shown to a person: control characters (terminal escapes) as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _about(exc: LMCompressError, name: str) -> str:
+    """The error line, naming the file it is about (the input, unless it names another path)."""
+    text = str(exc)
+    path = getattr(exc, "path", None)
+    if path is not None:
+        return text if text.startswith(f"{path}:") else f"{path}: {text}"
+    label = "(stdin)" if name == "-" else name
+    return text if text.startswith(f"{label}:") else f"{label}: {text}"
+
+
+def _quiet_libraries(quiet: bool) -> None:
+    """Library deprecation chatter is for developers, never for users of the command; with -q
+    nothing at all is printed on success (warnings, transformers' progress bars included)."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    if quiet:
+        warnings.simplefilter("ignore")
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TQDM_DISABLE"] = "1"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.context < 4:
+    if args.output == "":
+        parser.error("-o needs a file name")
+    if args.context is not None and args.context < 4:
         parser.error("--context must be at least 4")
     if args.batch < 1:
         parser.error("--batch must be at least 1")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
-    if args.rm:
-        args.keep = False
+    _quiet_libraries(args.quiet)
+    if hasattr(signal, "SIGXFSZ"):  # a file-size limit becomes an OSError (EFBIG), not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
+        if args.device != "cpu":
+            from .engine import check_device
+
+            check_device(args.device)
         return Cli(args).run()
     except LMCompressError as exc:
         print(f"lmcompress: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # `lmcompress -l --json x | head`: the reader left; end quietly
+        fileio.silence_stdout()
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("lmcompress: interrupted; no output written", file=sys.stderr)

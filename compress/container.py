@@ -17,17 +17,19 @@ header says (truncation and trailing garbage are both refused).
 from __future__ import annotations
 
 import json
+import math
+import re
 import struct
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import schema
 from .errors import ContainerError
 
 MAGIC = b"\x89LMC\r\n\x1a\n"
 FORMAT_VERSION = 1
-MAX_HEADER = 1 << 27
 FLAG_DEFLATED = 1
 MAX_CONTEXT = 1 << 20
 MAX_BATCH = 1 << 16
@@ -50,24 +52,52 @@ HEADER_DICTIONARY = (
 )
 _FIXED = struct.Struct("<8sHHI")
 
-REQUIRED = {
-    "original_length": int,
-    "payload_length": int,
-    "original_sha256": str,
-    "modality": str,
-    "symbolizer": str,
-    "model": dict,
-    "tokenizer_sha256": str,
-    "context": int,
-    "batch": int,
-    "dtype": str,
-    "threads": int,
-    "prefix_id": int,
-    "quantizer": str,
-    "segments": list,
-    "batches": list,
-    "batch_crc32": list,
-}
+# Limits of the format, enforced by the decoder on every header and by the encoder on every input
+# and header it writes (through the same `check_header`), so nothing written can fail to read back.
+MAX_ORIGINAL = 1 << 30          # bytes of input one container holds (larger inputs: split them)
+MAX_HEADER_TEXT = 1 << 24       # bytes of header JSON after inflating (16 MiB)
+MAX_HEADER = MAX_HEADER_TEXT + (1 << 16)  # stored (deflated) header bytes
+MAX_VOCAB = 1 << 24
+MAX_JSON_DEPTH = 8              # the deepest legitimate header nests 5 levels
+BYTE_ALPHABET = 256
+SYMBOLIZERS = ("text-table/v1", "bytes-charmap/v1")
+DTYPES = ("float32", "bfloat16", "float16")
+PRECISION = 24                  # constriction's range coder: every symbol gets >= 2**-24
+_SHA = schema.Str(max_len=64, pattern=schema.HEX64)
+_NAME = schema.Str(max_len=64)
+
+HEADER = schema.Obj(
+    fields={
+        "format": schema.Str(choices=("lmcompress",)),
+        "modality": schema.Str(max_len=32),
+        "frontend": schema.Opaque(),  # the front end's extras: checked by frontends.check_extras
+        "symbolizer": schema.Str(choices=SYMBOLIZERS),
+        "original_length": schema.Int(0, MAX_ORIGINAL),
+        "original_sha256": _SHA,
+        "checked_sha256": schema.Nullable(_SHA),
+        "payload_length": schema.Int(0, MAX_ORIGINAL),
+        "model": schema.Obj({"id": schema.Str(max_len=4096), "base_id": schema.Str(max_len=4096),
+                             "sha256": _SHA}),
+        "adapter": schema.Nullable(schema.Obj({"sha256": _SHA})),
+        "tokenizer_sha256": _SHA,
+        "vocab_size": schema.Int(2, MAX_VOCAB),
+        "context": schema.Int(4, MAX_CONTEXT),
+        "batch": schema.Int(1, MAX_BATCH),
+        "dtype": schema.Str(choices=DTYPES),
+        "device": schema.Str(max_len=256),
+        "threads": schema.Int(1, MAX_THREADS),
+        "prefix_id": schema.Int(0, MAX_VOCAB - 1),
+        "quantizer": _NAME,
+        "stepper": _NAME,
+        "libraries": schema.Map(schema.Str(max_len=128)),
+        "segments": schema.List(schema.Int(1, MAX_CONTEXT - 1)),
+        "batches": schema.List(schema.Int(0, 2**32 - 1)),
+        "batch_crc32": schema.List(schema.Int(0, 2**32 - 1)),
+    },
+    # absent from containers written before they existed (tests/golden keeps such files)
+    optional=frozenset({"format", "frontend", "checked_sha256", "adapter", "vocab_size", "device",
+                        "stepper", "libraries"}),
+)
 
 
 # Containers written before the header had a "stepper" field were all coded with this stepper
@@ -98,35 +128,63 @@ def pack(header: dict, streams: list[np.ndarray]) -> bytes:
     return b"".join(parts)
 
 
-def _validate(header: dict) -> None:
-    for key, kind in REQUIRED.items():
-        if key not in header:
-            raise ContainerError(f"corrupt header: field '{key}' is missing")
-        if not isinstance(header[key], kind) or (kind is int and isinstance(header[key], bool)):
-            raise ContainerError(f"corrupt header: field '{key}' has the wrong type")
-    if not isinstance(header.get("stepper", ""), str):
-        raise ContainerError("corrupt header: field 'stepper' has the wrong type")
+def min_bits_per_token(alphabet: int) -> float:
+    """The fewest bits any token can cost: constriction's leaky quantizer gives each of the other
+    `alphabet - 1` symbols at least 2**-24, so no symbol gets more than 1 - (alphabet-1) * 2**-24."""
+    return -math.log2(1.0 - (alphabet - 1) / 2.0**PRECISION)
+
+
+def alphabet_size(header: dict) -> int:
+    """Symbols each token is coded over (the byte alphabet, or the model's vocabulary)."""
+    if header["symbolizer"] == SYMBOLIZERS[1]:
+        return BYTE_ALPHABET
+    return header.get("vocab_size", 2)  # unknown (old header): the most permissive bound
+
+
+def check_header(header: dict) -> None:
+    """Every type, range and cross-field rule of the core header; ContainerError naming the first
+    violation. Called on every header read and on every header the encoder writes."""
+    schema.check(header, HEADER)
     seg, crc, words = header["segments"], header["batch_crc32"], header["batches"]
-    for name, values in (("segments", seg), ("batch_crc32", crc), ("batches", words)):
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-            raise ContainerError(f"corrupt header: '{name}' holds a non-count")
-    if header["original_length"] < 0 or header["payload_length"] < 0:
-        raise ContainerError("corrupt header: negative length")
-    if not (2 <= header["context"] <= MAX_CONTEXT and 1 <= header["batch"] <= MAX_BATCH
-            and 1 <= header["threads"] <= MAX_THREADS):
-        raise ContainerError("corrupt header: context, batch or threads out of range")
-    # a token stands for at least one payload byte, except escapes (3 tokens per byte)
-    if sum(seg) > 3 * header["payload_length"]:
+    payload = header["payload_length"]
+    if header["symbolizer"] == SYMBOLIZERS[1] and sum(seg) != payload:
+        raise ContainerError("corrupt header: a byte payload must have one token per byte")
+    # a text token stands for at least one payload byte, except escapes (3 tokens per byte)
+    if sum(seg) > 3 * payload:
         raise ContainerError("corrupt header: more tokens than the payload can hold")
     if any(n > header["context"] - 1 for n in seg):
         raise ContainerError("corrupt header: a segment is longer than the context")
-    if any(n == 0 for n in seg):
-        raise ContainerError("corrupt header: empty segment")
-    if (header["payload_length"] == 0) != (len(seg) == 0):
+    if (payload == 0) != (len(seg) == 0):
         raise ContainerError("corrupt header: segment table does not match the payload length")
-    expected_batches = -(-len(seg) // header["batch"])
-    if len(words) != expected_batches or len(crc) != expected_batches:
+    if header["prefix_id"] >= header.get("vocab_size", MAX_VOCAB):
+        raise ContainerError("corrupt header: the prefix token is outside the vocabulary")
+    ranges = segment_ranges(len(seg), header["batch"])
+    if len(words) != len(ranges) or len(crc) != len(ranges):
         raise ContainerError("corrupt header: batch tables do not match the segment count")
+    # Bound the decoding work by the stream's size: each token costs at least min_bits, and a
+    # range coder's output holds no more information than its words (+ its 64-bit state).
+    floor = min_bits_per_token(alphabet_size(header))
+    for (start, end), n_words in zip(ranges, words):
+        tokens = sum(seg[start:end])
+        if tokens * floor > 32 * n_words + 64 or (tokens and not n_words):
+            raise ContainerError("corrupt header: a batch claims more tokens than its stream can hold")
+
+
+def segment_ranges(n_segments: int, batch: int) -> list[tuple[int, int]]:
+    """[(start, end)) segment ranges of each batch: balanced, ceil(n / batch) batches whose row
+    counts differ by at most one, a pure function of (n, batch), so the decoder rebuilds the
+    encoder's layout from the header alone (compress/segments.py re-exports it as `layout`)."""
+    if n_segments == 0:
+        return []
+    n_batches = -(-n_segments // batch)
+    base, extra = divmod(n_segments, n_batches)
+    ranges = []
+    start = 0
+    for i in range(n_batches):
+        end = start + base + (1 if i < extra else 0)
+        ranges.append((start, end))
+        start = end
+    return ranges
 
 
 def unpack(blob: bytes) -> Container:
@@ -135,8 +193,6 @@ def unpack(blob: bytes) -> Container:
     offset = stored_header_length(blob)
     streams = []
     for i, words in enumerate(header["batches"]):
-        if not isinstance(words, int) or words < 0:
-            raise ContainerError("corrupt header: bad batch length")
         end = offset + 4 * words
         if end > len(blob):
             raise ContainerError(f"truncated container: batch {i} stream is cut short")
@@ -175,13 +231,17 @@ def _header_bytes(blob: bytes) -> bytes:
         raise ContainerError("corrupt container: header checksum mismatch")
     if flags & FLAG_DEFLATED:
         inflate = zlib.decompressobj(-15, zdict=HEADER_DICTIONARY)
-        try:
-            text = inflate.decompress(raw, MAX_HEADER)
+        try:  # never inflate more than the format allows (a deflate bomb stops here)
+            text = inflate.decompress(raw, MAX_HEADER_TEXT + 1)
         except zlib.error:
             raise ContainerError("corrupt container: header does not inflate") from None
-        if inflate.unconsumed_tail or not inflate.eof:
-            raise ContainerError("corrupt container: header is damaged or implausibly large")
+        if len(text) > MAX_HEADER_TEXT or inflate.unconsumed_tail:
+            raise ContainerError(f"corrupt container: header inflates past {MAX_HEADER_TEXT} bytes")
+        if not inflate.eof:
+            raise ContainerError("corrupt container: header is damaged")
         return text
+    if len(raw) > MAX_HEADER_TEXT:
+        raise ContainerError(f"corrupt container: header is longer than {MAX_HEADER_TEXT} bytes")
     return raw
 
 
@@ -194,13 +254,26 @@ def stored_header_length(blob: bytes) -> int:
 def read_header(blob: bytes) -> dict:
     """The header alone (enough for --list); no model is loaded."""
     raw = _header_bytes(blob)
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise ContainerError("corrupt container: header nests deeper than any lmcompress header")
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ContainerError("corrupt container: header is not valid JSON") from None
     if not isinstance(header, dict):
         raise ContainerError("corrupt container: header is not an object")
-    if "batches" not in header or not isinstance(header["batches"], list):
-        raise ContainerError("corrupt header: field 'batches' is missing")
-    _validate(header)
+    check_header(header)
     return header
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def json_depth(text: bytes) -> int:
+    """Deepest bracket nesting of JSON text, outside strings, without parsing it (so a hostile
+    header cannot make json.loads recurse); a malformed text is left for json.loads to refuse."""
+    code = np.frombuffer(_STRING.sub(b'""', text), dtype=np.uint8)
+    if not code.size:
+        return 0
+    steps = ((code == 0x5B).astype(np.int64) + (code == 0x7B) - (code == 0x5D) - (code == 0x7D))
+    return int(np.cumsum(steps).max())

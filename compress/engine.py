@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 import sys
 import time
 import zlib
@@ -24,7 +25,7 @@ import torch
 from . import __version__, coder, container, determinism, frontends, models, quantize
 from . import segments as seglib
 from . import stepper
-from .errors import ChecksumError, ContainerError, MismatchError
+from .errors import ChecksumError, ContainerError, InputError, MismatchError
 
 DEFAULT_CONTEXT = 1024
 DEFAULT_BATCH = 32
@@ -100,7 +101,7 @@ def kv_cache_bytes(model, header: dict) -> int:
     layers = getattr(cfg, "num_hidden_layers", 1)
     heads = getattr(cfg, "num_key_value_heads", None) or getattr(cfg, "num_attention_heads", 1)
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
-    width = torch.finfo(getattr(torch, header["dtype"], torch.float32)).bits // 8
+    width = torch.finfo(models.DTYPES[header["dtype"]]).bits // 8
     segs = header["segments"]
     worst = max((len(segs[a:b]) * max(segs[a:b]) for a, b in seglib.layout(len(segs), header["batch"])),
                 default=0)
@@ -111,6 +112,39 @@ def _available_memory() -> int:
     import psutil
 
     return psutil.virtual_memory().available
+
+
+def model_positions(model) -> int | None:
+    """How many positions the model can attend over (None: the config does not say)."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    return int(limit) if isinstance(limit, int) and limit > 0 else None
+
+
+def check_limits(header: dict, model) -> None:
+    """The limits a loaded model puts on a container: context within its positions and a KV cache
+    that fits in memory. One function for both ends: the encoder checks the header it is about to
+    write, the decoder the header it read, so nothing is written that cannot be read back here."""
+    limit = model_positions(model)
+    if limit is not None and header["context"] > limit:
+        raise MismatchError(f"context {header['context']} exceeds the model's {limit} positions")
+    need = kv_cache_bytes(model, header)
+    if need > _available_memory():
+        raise MismatchError(f"coding needs about {need / 2**30:.1f} GiB for the KV cache, more "
+                            "than this machine has free")
+
+
+def check_device(device: str) -> str:
+    """`cpu` or `cuda[:N]` that exists here; InputError (one line) for anything else."""
+    match = re.fullmatch(r"cuda(?::(\d{1,4}))?", device)
+    if device == "cpu":
+        return device
+    if match is None:
+        raise InputError(f"unknown device '{device[:40]}' (use cpu or cuda[:N])")
+    if not torch.cuda.is_available():
+        raise InputError(f"device '{device}': CUDA is not available on this machine")
+    if match.group(1) is not None and int(match.group(1)) >= torch.cuda.device_count():
+        raise InputError(f"device '{device}': this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 @dataclass
@@ -124,23 +158,45 @@ class Stats:
     extra: dict = field(default_factory=dict)
 
 
-class Compressor:
-    """Loads a model spec once and compresses/decompresses any number of inputs with it."""
+@dataclass
+class Opened:
+    """A container ready to decode: its checked header and streams, and the checked model."""
 
-    def __init__(self, model: str = models.DEFAULT_MODEL, *, context: int = DEFAULT_CONTEXT,
+    header: dict
+    streams: list
+    lm: models.LoadedModel | None
+    symbolizer: object
+
+
+class Compressor:
+    """Loads a model spec once and compresses/decompresses any number of inputs with it.
+
+    `context=None` (the default) codes with DEFAULT_CONTEXT positions, or with the model's own
+    limit when that is smaller; an explicit context beyond the model's positions is refused.
+    Decoding uses the model the caller names (`decompress(model=...)`, else the one this
+    Compressor was built with when one was given), or the embedded alias when the container names
+    it: a container never makes the decoder load a path or hub id it names.
+    """
+
+    def __init__(self, model: str | None = None, *, context: int | None = None,
                  batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
                  threads: int | None = None, progress: bool = False,
                  stepper_kind: str = stepper.DEFAULT):
-        if context < 4:
-            raise ValueError("context must be at least 4 tokens")
-        if batch < 1:
-            raise ValueError("batch must be at least 1")
-        self.model_spec = model
+        if context is not None and not 4 <= context <= container.MAX_CONTEXT:
+            raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
+        if not 1 <= batch <= container.MAX_BATCH:
+            raise InputError(f"batch must be 1..{container.MAX_BATCH}, not {batch}")
+        if threads is not None and not 1 <= threads <= container.MAX_THREADS:
+            raise InputError(f"threads must be 1..{container.MAX_THREADS}, not {threads}")
+        if dtype not in models.DTYPES:
+            raise InputError(f"unknown dtype '{dtype}' (choose from {', '.join(models.DTYPES)})")
+        self.model_spec = model or models.DEFAULT_MODEL
+        self.model_given = model is not None
         self.context = context
         self.batch = batch
         self.dtype = dtype
-        self.device = device
-        self.threads = threads or determinism.default_threads()
+        self.device = check_device(device)
+        self.threads = min(threads or determinism.default_threads(), container.MAX_THREADS)
         self.progress = progress
         self.stepper = stepper.check_kind(stepper_kind)  # new containers: DEFAULT; decode: the header's
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
@@ -152,6 +208,16 @@ class Compressor:
         if key not in self._cache:
             self._cache[key] = models.load(key[0], dtype=key[1], device=key[2])
         return self._cache[key]
+
+    def context_for(self, lm: models.LoadedModel) -> int:
+        """The context new containers are coded with (see the class docstring)."""
+        limit = model_positions(lm.model)
+        if self.context is None:
+            return min(DEFAULT_CONTEXT, limit) if limit is not None else DEFAULT_CONTEXT
+        if limit is not None and self.context > limit:
+            raise InputError(f"context {self.context} exceeds the model's {limit} positions "
+                             f"({lm.spec}); use --context {limit} or less")
+        return self.context
 
     def _progress(self, total_bytes: int, total_tokens: int, desc: str):
         if not self.progress or total_tokens == 0:
@@ -182,19 +248,49 @@ class Compressor:
     def compress(self, data: bytes, *, modality: str = "text", **frontend_options) -> bytes:
         started = time.perf_counter()
         data = bytes(data)
+        if len(data) > container.MAX_ORIGINAL:
+            raise InputError(f"input of {len(data)} bytes exceeds the format's limit of "
+                             f"{container.MAX_ORIGINAL} bytes per container; split it")
         frontend = frontends.get(modality, **self.frontend_options(modality, **frontend_options))
         payload, extras = frontend.split(data)
         lm = self.loaded()
+        context = self.context_for(lm)
         determinism.apply(self.threads)
         vocab = model_vocab(lm.model)
         symbolizer = frontend.symbolizer(lm.tokenizer, vocab)
         prefix = prefix_token(lm.tokenizer)
         units = symbolizer.encode_units(payload)
-        segs = seglib.cut(units, self.context, breaks=_segment_breaks(frontend, extras))
+        segs = seglib.cut(units, context, breaks=_segment_breaks(frontend, extras))
         seg_bytes = [symbolizer.decode(s) for s in segs]
         if b"".join(seg_bytes) != payload:  # the symbolizer must be exactly invertible
             raise AssertionError("symbolizer round trip failed; refusing to write a lossy container")
         ranges = seglib.layout(len(segs), self.batch)
+        header = {
+            "format": "lmcompress",
+            "modality": frontend.name,
+            "frontend": extras,
+            "symbolizer": symbolizer.name if hasattr(symbolizer, "name") else "text-table/v1",
+            "original_length": len(data),
+            "original_sha256": hashlib.sha256(data).hexdigest(),
+            "checked_sha256": _checked_sha256(frontend, data, extras),
+            "payload_length": len(payload),
+            "model": {"id": lm.spec, "base_id": lm.base_id, "sha256": lm.base_sha256},
+            "adapter": None if lm.adapter_sha256 is None else {"sha256": lm.adapter_sha256},
+            "tokenizer_sha256": symbolizer.table_sha256(),
+            "vocab_size": vocab,
+            "context": context,
+            "batch": self.batch,
+            "dtype": lm.dtype,
+            "device": device_kind(self.device),
+            "threads": self.threads,
+            "prefix_id": prefix,
+            "quantizer": quantize.QUANTIZER_VERSION,
+            "stepper": self.stepper,
+            "libraries": library_versions(),
+            "segments": [int(len(s)) for s in segs],
+            "batch_crc32": [zlib.crc32(b"".join(seg_bytes[a:b])) for a, b in ranges],
+        }
+        check_limits(header, lm.model)  # before the expensive part: the decoder's own limits
         total_tokens = sum(len(s) for s in segs)
         bar, on_step = self._progress(len(payload), total_tokens, "compress")
         streams, ideal = [], 0.0
@@ -209,51 +305,44 @@ class Compressor:
         finally:
             if bar is not None:
                 bar.close()
-        header = {
-            "format": "lmcompress",
-            "modality": frontend.name,
-            "frontend": extras,
-            "symbolizer": symbolizer.name if hasattr(symbolizer, "name") else "text-table/v1",
-            "original_length": len(data),
-            "original_sha256": hashlib.sha256(data).hexdigest(),
-            "checked_sha256": _checked_sha256(frontend, data, extras),
-            "payload_length": len(payload),
-            "model": {"id": lm.spec, "base_id": lm.base_id, "sha256": lm.base_sha256},
-            "adapter": None if lm.adapter_sha256 is None else {"sha256": lm.adapter_sha256},
-            "tokenizer_sha256": symbolizer.table_sha256(),
-            "vocab_size": vocab,
-            "context": self.context,
-            "batch": self.batch,
-            "dtype": lm.dtype,
-            "device": device_kind(self.device),
-            "threads": self.threads,
-            "prefix_id": prefix,
-            "quantizer": quantize.QUANTIZER_VERSION,
-            "stepper": self.stepper,
-            "libraries": library_versions(),
-            "segments": [int(len(s)) for s in segs],
-            "batch_crc32": [zlib.crc32(b"".join(seg_bytes[a:b])) for a, b in ranges],
-        }
         blob = container.pack(header, streams)
+        self.check_decodable(blob, lm)
         self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,
                           ideal_bits=ideal, container_bytes=len(blob))
         return blob
+
+    def check_decodable(self, blob: bytes, lm: models.LoadedModel | None = None) -> dict:
+        """Run every check the decoder runs before decoding (header schema, front-end extras,
+        model identity, limits) on a container, with the model `lm` (default: this Compressor's).
+        The encoder calls it on what it is about to write and `lmcompress --rm` on what it wrote
+        back from disk: a container that fails it is never written, and its input never removed.
+        Returns the header."""
+        lm = lm or self.loaded()
+        try:
+            parsed = frontends.parse(blob)
+            if parsed.header["payload_length"]:
+                symbolizer = frontends.get(parsed.header["modality"]).symbolizer(
+                    lm.tokenizer, model_vocab(lm.model))
+                self.check_compatible(parsed.header, lm, symbolizer)
+        except (ContainerError, MismatchError) as exc:
+            raise InputError(f"refusing to write a container the decoder would refuse: {exc}") from None
+        return parsed.header
 
     # -- decompress ---------------------------------------------------------------------------
     def check_compatible(self, header: dict, lm: models.LoadedModel, symbolizer) -> None:
         """Raise MismatchError naming the first setting the loaded model cannot reproduce."""
         want_model = header["model"]
-        if want_model.get("sha256") != lm.base_sha256:
+        if want_model["sha256"] != lm.base_sha256:
             raise MismatchError(
-                f"model mismatch: the container was made with base model {want_model.get('base_id')} "
-                f"(sha256 {str(want_model.get('sha256'))[:16]}…), but {lm.spec} has sha256 "
+                f"model mismatch: the container was made with base model {want_model['base_id'][:200]} "
+                f"(sha256 {want_model['sha256'][:16]}…), but {lm.spec} has sha256 "
                 f"{lm.base_sha256[:16]}…; pass the right model with -m"
             )
         want_adapter = (header.get("adapter") or {}).get("sha256")
         if want_adapter != lm.adapter_sha256:
-            have = "no adapter" if lm.adapter_sha256 is None else f"adapter {lm.adapter_sha256[:16]}…"
-            want = "no adapter" if want_adapter is None else f"adapter {want_adapter[:16]}…"
-            raise MismatchError(f"adapter mismatch: the container needs {want}, but {lm.spec} has {have}")
+            raise MismatchError(_adapter_mismatch(want_adapter, lm.adapter_sha256, lm.spec))
+        if header["symbolizer"] != getattr(symbolizer, "name", "text-table/v1"):
+            raise MismatchError("symbolizer mismatch between the container and its modality")
         if header["tokenizer_sha256"] != symbolizer.table_sha256():
             raise MismatchError("tokenizer mismatch: the model's vocabulary differs from the container's")
         if header.get("vocab_size") != model_vocab(lm.model):
@@ -269,13 +358,7 @@ class Compressor:
                                 f"{', '.join(stepper.KINDS)}")
         if header["prefix_id"] != prefix_token(lm.tokenizer):
             raise MismatchError("prefix token mismatch between the container and the tokenizer")
-        limit = getattr(lm.model.config, "max_position_embeddings", None)
-        if limit is not None and header["context"] > limit:
-            raise MismatchError(f"context {header['context']} exceeds the model's {limit} positions")
-        need = kv_cache_bytes(lm.model, header)
-        if need > _available_memory():
-            raise MismatchError(f"decoding needs about {need / 2**30:.1f} GiB for the KV cache, more "
-                                "than this machine has free")
+        check_limits(header, lm.model)
 
     def warnings_for(self, header: dict) -> list[str]:
         """Differences that may change the bits but cannot be checked before decoding."""
@@ -289,24 +372,51 @@ class Compressor:
             out.append(f"container made on {header['device']}, decoding on {device_kind(self.device)}")
         return out
 
-    def decompress(self, blob: bytes, *, model: str | None = None) -> bytes:
-        started = time.perf_counter()
-        parsed = container.unpack(blob)
+    def decoding_model(self, header: dict, model: str | None = None) -> str:
+        """The model spec that decodes `header`: the caller's, or the embedded alias the header
+        names. A container cannot choose a path or hub id to load: MismatchError names it."""
+        if model is not None:
+            return model
+        named = header["model"]["id"]
+        if named in models.ALIASES:
+            return named
+        if self.model_given:
+            return self.model_spec
+        raise MismatchError(
+            f"the container was made with model '{named[:200]}', which is not an embedded alias; "
+            "a container never chooses what is loaded: pass that model with -m"
+        )
+
+    def open(self, blob: bytes, *, model: str | None = None) -> Opened:
+        """Parse and check a container and load its model, checking identity before any decoding
+        work (the adapter's file hash even before the base model is loaded)."""
+        parsed = frontends.parse(blob)
         header = parsed.header
         frontend = frontends.get(header["modality"])
         if header["payload_length"] == 0:
-            payload = b""
-            tokens = 0
-        else:
-            spec = model or header["model"]["id"]
-            lm = self.loaded(spec, header["dtype"])
-            symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
-            self.check_compatible(header, lm, symbolizer)
-            determinism.apply(header["threads"])
-            payload, tokens = self._decode_payload(header, parsed.streams, lm, symbolizer)
+            return Opened(header, parsed.streams, None, None)
+        spec = self.decoding_model(header, model)
+        want_adapter = (header.get("adapter") or {}).get("sha256")
+        have_adapter = models.adapter_sha256(spec)
+        if want_adapter != have_adapter:
+            raise MismatchError(_adapter_mismatch(want_adapter, have_adapter, spec))
+        lm = self.loaded(spec, header["dtype"])
+        symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
+        self.check_compatible(header, lm, symbolizer)
+        return Opened(header, parsed.streams, lm, symbolizer)
+
+    def decompress(self, blob: bytes, *, model: str | None = None) -> bytes:
+        started = time.perf_counter()
+        opened = self.open(blob, model=model)
+        header = opened.header
+        frontend = frontends.get(header["modality"])
+        payload, tokens = b"", 0
+        if opened.lm is not None:
+            payload = b"".join(self.decode_batches(opened))
+            tokens = sum(header["segments"])
         if len(payload) != header["payload_length"]:
             raise ChecksumError("decoded payload length differs from the container's")
-        extras = header.get("frontend") or {}
+        extras = header.get("frontend", {})
         data = frontend.join(payload, extras)
         if extras.get("reencoded"):  # the file layout was rebuilt; check what it holds instead
             if _checked_sha256(frontend, data, extras) != header.get("checked_sha256"):
@@ -320,18 +430,26 @@ class Compressor:
         self.last = Stats(tokens=tokens, seconds=time.perf_counter() - started, container_bytes=len(blob))
         return data
 
-    def _decode_payload(self, header, streams, lm, symbolizer) -> tuple[bytes, int]:
+    def decode_batches(self, opened: Opened, wanted=None):
+        """Yield the payload bytes of each batch in order (of the batch indices in `wanted` only,
+        when given), each checked against its CRC-32. The one decoding loop: whole files and
+        video random access (compress/video.py read_frame) both run it."""
+        header, lm, symbolizer = opened.header, opened.lm, opened.symbolizer
         segs_len = header["segments"]
-        prefix = header["prefix_id"]
         alphabet = getattr(symbolizer, "alphabet", None)
-        bar, on_step = self._progress(header["payload_length"], sum(segs_len), "decompress")
-        out = []
+        ranges = seglib.layout(len(segs_len), header["batch"])
+        todo = range(len(ranges)) if wanted is None else sorted(set(wanted))
+        tokens = sum(sum(segs_len[slice(*ranges[b])]) for b in todo)
+        bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
+        determinism.apply(header["threads"])
         try:
-            for b, (start, end) in enumerate(seglib.layout(len(segs_len), header["batch"])):
+            for b in todo:
+                start, end = ranges[b]
                 where = f"batch {b} (segments {start}-{end - 1})"
                 try:
-                    decoded = coder.decode_batch(lm.model, segs_len[start:end], streams[b], prefix,
-                                                 alphabet=alphabet, device=self.device,
+                    decoded = coder.decode_batch(lm.model, segs_len[start:end], opened.streams[b],
+                                                 header["prefix_id"], alphabet=alphabet,
+                                                 device=self.device,
                                                  stepper_kind=container.header_stepper(header),
                                                  on_step=on_step)
                 except (ValueError, RuntimeError, OverflowError) as exc:  # constriction rejects words
@@ -345,11 +463,10 @@ class Compressor:
                         f"checksum mismatch in {where}: the payload is damaged or the model's "
                         "probabilities differ from the encoder's"
                     )
-                out.append(raw)
+                yield raw
         finally:
             if bar is not None:
                 bar.close()
-        return b"".join(out), sum(segs_len)
 
     # -- measurement --------------------------------------------------------------------------
     def score(self, data: bytes, *, modality: str = "text", batch: int = 8, **frontend_options):
@@ -361,8 +478,14 @@ class Compressor:
         lm = self.loaded()
         determinism.apply(self.threads)
         symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
-        result = score_bytes(lm.model, symbolizer, payload, context=self.context, batch=batch,
+        result = score_bytes(lm.model, symbolizer, payload, context=self.context_for(lm), batch=batch,
                              prefix_id=prefix_token(lm.tokenizer), device=self.device,
                              breaks=_segment_breaks(frontend, extras))
         result.bytes = len(data)
         return result
+
+
+def _adapter_mismatch(want: str | None, have: str | None, spec: str) -> str:
+    have_text = "no adapter" if have is None else f"adapter {have[:16]}…"
+    want_text = "no adapter" if want is None else f"adapter {want[:16]}…"
+    return f"adapter mismatch: the container needs {want_text}, but {spec[:200]} has {have_text}"

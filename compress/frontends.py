@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .errors import InputError
-from .symbols import TextSymbolizer
+from . import container, schema
+from .errors import ContainerError, InputError
+from .symbols import SYMBOLIZER_VERSION, TextSymbolizer
 
 
 class Frontend(Protocol):
     name: str
+    SYMBOLIZER: str  # the symbolizer name its containers must record
+    EXTRAS: schema.Obj  # types and ranges of its header extras (compress/schema.py)
+
+    @staticmethod
+    def check_extras(extras: dict, header: dict) -> None:
+        """Cross-field rules of its extras against the core header (lengths, dimensions), so that
+        `join` can neither fail on nor allocate more than a checked header allows."""
 
     def split(self, data: bytes) -> tuple[bytes, dict]:
         """(payload, extras): extras must be JSON-serialisable and hold all non-payload bytes."""
@@ -30,6 +38,13 @@ class TextFrontend:
     """Bytes as they are, tokenized by the model's own tokenizer (with the byte escape)."""
 
     name = "text"
+    SYMBOLIZER = SYMBOLIZER_VERSION
+    EXTRAS = schema.Obj({})
+
+    @staticmethod
+    def check_extras(extras: dict, header: dict) -> None:
+        if header["original_length"] != header["payload_length"]:
+            raise ContainerError("corrupt header: a text container's payload is the whole file")
 
     def split(self, data: bytes) -> tuple[bytes, dict]:
         return data, {}
@@ -72,6 +87,34 @@ def frontend_class(name: str) -> type | None:
     attributes (`describe`, `explicit_options`) without constructing one."""
     _load_builtin()
     return FRONTENDS.get(name)
+
+
+def check_extras(header: dict) -> None:
+    """The front end's part of the one validation layer: its extras' types and ranges, then their
+    agreement with the core header. ContainerError naming the first violation."""
+    cls = frontend_class(header["modality"])
+    if cls is None:
+        raise ContainerError(f"corrupt header: unknown modality {header['modality']!r}")
+    if header["symbolizer"] != cls.SYMBOLIZER:
+        raise ContainerError(f"corrupt header: a {cls.name} container must use the "
+                             f"{cls.SYMBOLIZER} symbolizer")
+    extras = header.get("frontend", {})
+    schema.check(extras, cls.EXTRAS, "frontend")
+    cls.check_extras(extras, header)
+
+
+def read_header(blob: bytes) -> dict:
+    """A container's header, every field checked (core and front end); no model is loaded."""
+    header = container.read_header(blob)
+    check_extras(header)
+    return header
+
+
+def parse(blob: bytes) -> container.Container:
+    """Header and streams of a container, every field checked: what every decoding path reads."""
+    parsed = container.unpack(blob)
+    check_extras(parsed.header)
+    return parsed
 
 
 def get(name: str, **options) -> Frontend:

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import frontends, netpbm, pixelpred, pngfile
+from . import frontends, netpbm, pixelpred, pngfile, schema
+from .container import MAX_HEADER_TEXT
 from .errors import ContainerError, InputError
-from .symbols import ByteSymbolizer
+from .symbols import BYTEMAP_VERSION, ByteSymbolizer
 
 ORDERS = ("interleaved", "planar", "rows", "strips")
 DEFAULT_ORDER = "interleaved"
@@ -68,6 +69,85 @@ def from_payload(payload: bytes, shape: tuple[int, int, int, int], order: str,
     return permuted.transpose(np.argsort(axes))
 
 
+_B64 = schema.Str(max_len=MAX_HEADER_TEXT, pattern=schema.BASE64)
+_DIM = schema.Int(1, 2**31 - 1)
+EXTRAS = schema.Obj(
+    fields={
+        "format": schema.Str(choices=("png", "netpbm")),
+        "width": _DIM,
+        "height": _DIM,
+        "channels": schema.Int(1, 4),
+        "sample_bytes": schema.Int(1, 2),
+        "order": schema.Str(choices=ORDERS),
+        "strip": _DIM,
+        "predictor": schema.Str(choices=pixelpred.KINDS),
+        # netpbm: the header as written and any bytes after the raster (latin-1 text)
+        "header": schema.Str(max_len=1 << 20, forbid="", latin1=True),
+        # png: every chunk but IDAT in order, where the IDATs go, what follows IEND
+        "trailer": schema.Str(max_len=MAX_HEADER_TEXT, forbid="", latin1=True),
+        "chunks": schema.List(schema.Tuple((schema.Str(max_len=4, pattern=pngfile.CHUNK_NAME), _B64)),
+                              max_len=1 << 16),
+        "idat_at": schema.Int(1, 1 << 16),
+        "reencoded": schema.Bool(),
+        # png whose deflate stream replays: filter types, zlib settings, IDAT chunk sizes
+        "filters": _B64,
+        "zlib": schema.Obj({"level": schema.Int(0, 9), "wbits": schema.Int(9, 15),
+                            "memlevel": schema.Int(1, 9), "strategy": schema.Int(0, 4)}),
+        "idat_sizes": schema.List(schema.Tuple((schema.Int(0, 2**31 - 1), _DIM)), max_len=1 << 20),
+        "idat_crc32": schema.Int(0, 2**32 - 1),
+        "zlib_version": schema.Str(max_len=32),
+    },
+    optional=frozenset({"strip", "predictor", "header", "trailer", "chunks", "idat_at",
+                        "reencoded", "filters", "zlib", "idat_sizes", "idat_crc32", "zlib_version"}),
+)
+_REQUIRED = {"png": ("chunks", "idat_at", "trailer", "reencoded"), "netpbm": ("header",)}
+_REPLAY = ("filters", "zlib", "idat_sizes", "idat_crc32")
+
+
+def check_extras(extras: dict, header: dict) -> None:
+    """Dimensions agree with the payload length and with the file's own header (IHDR, or the PGM/PPM
+    header), and every part `join` reads is present and in range."""
+    shape = _shape(extras)
+    if header["payload_length"] != shape[0] * shape[1] * shape[2] * shape[3]:  # Python ints
+        raise ContainerError("corrupt header: image payload length does not match its dimensions")
+    missing = [k for k in _REQUIRED[extras["format"]] if k not in extras]
+    if missing:
+        raise ContainerError(f"corrupt header: field 'frontend.{missing[0]}' is missing")
+    try:
+        if extras["format"] == "netpbm":
+            size, *found = netpbm.parse_header(extras["header"].encode("latin-1"))
+            sample_bytes = 1 if found[3] < 256 else 2
+            if size != len(extras["header"]) or tuple(found[:3]) + (sample_bytes,) != (
+                    extras["width"], extras["height"], extras["channels"], extras["sample_bytes"]):
+                raise ContainerError("corrupt header: image dimensions differ from the PGM/PPM header")
+            trailer = len(extras.get("trailer", ""))
+            if trailer > netpbm.MAX_TRAILER or size + header["payload_length"] + trailer != header[
+                    "original_length"]:
+                raise ContainerError("corrupt header: PGM/PPM parts do not add up to the original length")
+            return
+        pngfile.unb64(extras["trailer"])
+        chunks = extras["chunks"]
+        if not chunks or chunks[0][0] != "IHDR" or extras["idat_at"] > len(chunks):
+            raise ContainerError("corrupt header: PNG chunk list")
+        ihdr = pngfile.Header(pngfile.unb64(chunks[0][1]))
+    except (InputError, ValueError) as exc:
+        raise ContainerError(f"corrupt header: image file header ({exc})") from None
+    if (ihdr.width, ihdr.height, ihdr.channels, ihdr.sample_bytes) != (
+            extras["width"], extras["height"], extras["channels"], extras["sample_bytes"]):
+        raise ContainerError("corrupt header: image dimensions differ from the PNG's IHDR")
+    if not extras["reencoded"]:
+        if any(k not in extras for k in _REPLAY):
+            raise ContainerError("corrupt header: PNG replay settings are incomplete")
+        filters = pngfile.unb64(extras["filters"])
+        if len(filters) != extras["height"] or max(filters, default=0) > 4:
+            raise ContainerError("corrupt header: PNG filter types do not fit the image")
+        # each IDAT chunk took 12 bytes of the original file besides its data
+        chunks_total = sum(count for _, count in extras["idat_sizes"])
+        data_total = sum(size * count for size, count in extras["idat_sizes"])
+        if 12 * chunks_total + data_total > header["original_length"]:
+            raise ContainerError("corrupt header: PNG IDAT sizes exceed the original file")
+
+
 def _shape(extras: dict) -> tuple[int, int, int, int]:
     return extras["height"], extras["width"], extras["channels"], extras["sample_bytes"]
 
@@ -78,6 +158,9 @@ class ImageFrontend:
 
     name = "image"
     suffixes = ("png", "ppm", "pgm", "pnm")
+    SYMBOLIZER = BYTEMAP_VERSION
+    EXTRAS = EXTRAS
+    check_extras = staticmethod(check_extras)
 
     def __init__(self, order: str = DEFAULT_ORDER, strip: int = DEFAULT_STRIP, predictor: str = "none"):
         if order not in ORDERS:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from . import schema
 from .errors import ModelLoadError
 
 DEFAULT_MODEL = "smollm2-135m"
@@ -151,6 +152,31 @@ def load_tokenizer(spec: str):
     return _from_pretrained(AutoTokenizer, where, gguf)
 
 
+_SIZE = schema.Int(1, 2**31 - 1)
+MODEL_CONFIG = schema.Obj({k: _SIZE for k in ("vocab_size", "hidden_size", "num_hidden_layers",
+                                             "intermediate_size")},
+                          optional=frozenset({"vocab_size", "hidden_size", "num_hidden_layers",
+                                              "intermediate_size"}), open=True)
+
+
+def check_config_size(where: str, dtype: str) -> None:
+    """Refuse a local model whose config.json describes more weights than memory can hold, before
+    transformers allocates them (a crafted directory must not make loading exhaust the machine)."""
+    import psutil
+
+    config = Path(where) / "config.json"
+    if not config.is_file():
+        return
+    cfg = _read_json(config, "model config", MODEL_CONFIG)
+    vocab, hidden = cfg.get("vocab_size", 1), cfg.get("hidden_size", 1)
+    layers, inner = cfg.get("num_hidden_layers", 1), cfg.get("intermediate_size", 4 * hidden)
+    params = 2 * vocab * hidden + layers * (4 * hidden * hidden + 3 * hidden * inner)
+    need = params * torch.finfo(DTYPES[dtype]).bits // 8
+    if need > psutil.virtual_memory().available:
+        raise ModelLoadError(f"model config {config} describes {params / 1e9:.1f}B parameters "
+                             f"({need / 2**30:.1f} GiB), more than this machine has free")
+
+
 def load_base(spec: str, dtype: str = "float32", device: str = "cpu"):
     """(model, tokenizer) for a base model spec, in eval mode on `device`."""
     from transformers import AutoModelForCausalLM
@@ -158,6 +184,8 @@ def load_base(spec: str, dtype: str = "float32", device: str = "cpu"):
     if dtype not in DTYPES:
         raise ModelLoadError(f"unknown dtype '{dtype}' (choose from {', '.join(DTYPES)})")
     where, gguf = _base_location(spec)
+    if gguf is None:
+        check_config_size(where, dtype)
     tokenizer = load_tokenizer(spec)
     model = _from_pretrained(AutoModelForCausalLM, where, gguf, dtype=DTYPES[dtype])
     model.to(device)
@@ -165,15 +193,51 @@ def load_base(spec: str, dtype: str = "float32", device: str = "cpu"):
     return model, tokenizer
 
 
+MAX_JSON_FILE = 1 << 24  # a manifest or adapter config larger than this is not one of ours
+_SHA = schema.Str(max_len=64, pattern=schema.HEX64)
+# the manifest fields that loading and coding read (train/checkpoint.py writes many more)
+MANIFEST = schema.Obj(
+    fields={
+        "base_model": schema.Obj({"id": schema.Nullable(schema.Str(max_len=4096)),
+                                  "sha256": schema.Nullable(_SHA)},
+                                 optional=frozenset({"id", "sha256"}), open=True),
+        "adapter_sha256": schema.Nullable(_SHA),
+        "model_sha256": schema.Nullable(_SHA),
+        "modality": schema.Str(max_len=32),
+        "recipe": schema.Obj({"data": schema.Obj({"frontend": schema.Nullable(schema.Map(
+            schema.Scalar()))}, optional=frozenset({"frontend"}),
+            open=True)}, optional=frozenset({"data"}), open=True),
+    },
+    optional=frozenset({"base_model", "adapter_sha256", "model_sha256", "modality", "recipe"}),
+    open=True,
+)
+ADAPTER_CONFIG = schema.Obj({"base_model_name_or_path": schema.Nullable(schema.Str(max_len=4096))},
+                            optional=frozenset({"base_model_name_or_path"}), open=True)
+
+
+def _read_json(path: Path, what: str, spec) -> dict:
+    """A small JSON object file, its used fields checked; ModelLoadError (one line) otherwise."""
+    try:
+        if path.stat().st_size > MAX_JSON_FILE:
+            raise ModelLoadError(f"{what} {path} is implausibly large")
+        value = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ModelLoadError(f"{what} {path} is unreadable: {str(exc)[:200]}") from None
+    if not isinstance(value, dict):
+        raise ModelLoadError(f"{what} {path} is not a JSON object")
+    schema.check(value, spec, error=ModelLoadError, what=f"{what} {path} is invalid")
+    return value
+
+
 def read_manifest(directory: str | os.PathLike) -> dict | None:
     """The checkpoint manifest in `directory`, or None if it has none."""
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"checkpoint manifest {path} is unreadable: {exc}") from None
+    manifest = _read_json(path, "checkpoint manifest", MANIFEST)
+    if not manifest.get("model_sha256") and not (manifest.get("base_model") or {}).get("id"):
+        raise ModelLoadError(f"checkpoint manifest {path} names neither its base model nor its weights")
+    return manifest
 
 
 def describe(spec: str) -> dict:
@@ -188,28 +252,41 @@ def describe(spec: str) -> dict:
         return {"base": manifest["base_model"]["id"], "adapter_dir": str(path), "manifest": manifest}
     config = path / "adapter_config.json"
     if config.is_file():
-        base = json.loads(config.read_text()).get("base_model_name_or_path")
+        base = _read_json(config, "adapter config", ADAPTER_CONFIG).get("base_model_name_or_path")
         if not base:
             raise ModelLoadError(f"adapter {path} does not name its base model")
         return {"base": base, "adapter_dir": str(path), "manifest": None}
     return {"base": spec, "adapter_dir": None, "manifest": None}
 
 
+def _adapter_identity(info: dict) -> str | None:
+    """sha256 of the adapter file a described spec uses (None: no adapter), checked against its
+    manifest: read before any weights are loaded, so a decoder can refuse a wrong adapter first."""
+    if info["adapter_dir"] is None:
+        return None
+    weights = Path(info["adapter_dir"]) / ADAPTER_WEIGHTS
+    if not weights.is_file():
+        raise ModelLoadError(f"adapter {info['adapter_dir']} has no {ADAPTER_WEIGHTS}")
+    adapter_sha = sha256_file(weights)
+    manifest = info["manifest"]
+    if manifest is not None and manifest.get("adapter_sha256") not in (None, adapter_sha):
+        raise ModelLoadError(
+            f"adapter {weights} is corrupt: sha256 {adapter_sha[:16]}… differs from the "
+            f"manifest's {manifest['adapter_sha256'][:16]}…"
+        )
+    return adapter_sha
+
+
+def adapter_sha256(spec: str) -> str | None:
+    """The adapter identity of a model spec without loading any weights."""
+    return _adapter_identity(describe(spec))
+
+
 def load(spec: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu") -> LoadedModel:
     """Load a model spec with its adapter (merged for speed) and compute its identity hashes."""
     info = describe(spec)
     manifest = info["manifest"]
-    adapter_sha = None
-    if info["adapter_dir"] is not None:
-        weights = Path(info["adapter_dir"]) / ADAPTER_WEIGHTS
-        if not weights.is_file():
-            raise ModelLoadError(f"adapter {info['adapter_dir']} has no {ADAPTER_WEIGHTS}")
-        adapter_sha = sha256_file(weights)
-        if manifest is not None and manifest.get("adapter_sha256") not in (None, adapter_sha):
-            raise ModelLoadError(
-                f"adapter {weights} is corrupt: sha256 {adapter_sha[:16]}… differs from the "
-                f"manifest's {manifest['adapter_sha256'][:16]}…"
-            )
+    adapter_sha = _adapter_identity(info)
     model, tokenizer = load_base(info["base"], dtype=dtype, device=device)
     base_sha = sha256_parameters(model)
     if manifest is not None and manifest.get("model_sha256") not in (None, base_sha):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import struct
 import zlib
 
@@ -49,7 +50,10 @@ def b64(raw: bytes) -> str:
 
 
 def unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"))
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+CHUNK_NAME = re.compile(r"[A-Za-z]{4}")  # what read_chunks accepts (bytes.isalpha is ASCII-only)
 
 
 # -- chunk layer ------------------------------------------------------------------------------------

@@ -32,9 +32,9 @@ holding those segments (segments.layout(n, batch)) need decoding. `read_frame` d
 
 from __future__ import annotations
 
-from . import frontends, pixelpred
-from .errors import ChecksumError, ContainerError, InputError
-from .symbols import ByteSymbolizer
+from . import frontends, pixelpred, schema
+from .errors import ContainerError, InputError
+from .symbols import BYTEMAP_VERSION, ByteSymbolizer
 
 MAGIC = b"YUV4MPEG2 "
 FRAME = b"FRAME"
@@ -170,10 +170,61 @@ def _layout(payload: bytes, extras: dict, forward: bool) -> bytes:
     return b"".join(out)
 
 
+MAX_LINE = 4096  # a FRAME line or the stream header line (split() refuses longer ones)
+_DIM = schema.Int(1, 2**31 - 1)
+EXTRAS = schema.Obj(
+    fields={
+        "format": schema.Str(choices=("y4m",)),
+        "header": schema.Str(max_len=MAX_LINE, forbid="", latin1=True),
+        "colourspace": schema.Str(choices=tuple(COLOURSPACES)),
+        "width": _DIM,
+        "height": _DIM,
+        "planes": schema.List(schema.Tuple((_DIM, _DIM)), max_len=4),
+        "frames": schema.Int(0, 2**31 - 1),
+        "frame_bytes": schema.Int(1, 2**62),
+        "frame_lines": schema.List(schema.Tuple((schema.Str(max_len=MAX_LINE, forbid="\n", latin1=True), _DIM))),
+        "order": schema.Str(choices=ORDERS),
+        "group": schema.Int(1, 2**31 - 1),
+        "predictor": schema.Str(choices=PREDICTORS),
+    },
+    optional=frozenset({"group", "predictor"}),
+)
+
+
+def check_extras(extras: dict, header: dict) -> None:
+    """The stored geometry is the one the stream header line gives, the frames fill the payload
+    exactly, and the FRAME lines number the frames: `join` can then neither fail nor overrun."""
+    line = extras["header"]
+    if not line.startswith(MAGIC.decode()) or not line.endswith("\n") or "\n" in line[:-1]:
+        raise ContainerError("corrupt header: the y4m stream header line is malformed")
+    try:
+        geometry = parse_header(line[:-1].encode("latin-1"))
+    except InputError as exc:
+        raise ContainerError(f"corrupt header: {exc}") from None
+    width, height, colour, planes = geometry
+    if (width, height, colour, [list(p) for p in planes]) != (
+            extras["width"], extras["height"], extras["colourspace"], extras["planes"]):
+        raise ContainerError("corrupt header: video geometry differs from the y4m header line")
+    if extras["frame_bytes"] != sum(w * h for w, h in planes):
+        raise ContainerError("corrupt header: video frame size differs from its planes")
+    if extras["frames"] * extras["frame_bytes"] != header["payload_length"]:
+        raise ContainerError("corrupt header: video payload length does not match its frames")
+    if sum(count for _, count in extras["frame_lines"]) != extras["frames"]:
+        raise ContainerError("corrupt header: video FRAME lines do not number its frames")
+    if any(not text.startswith(FRAME.decode()) for text, _ in extras["frame_lines"]):
+        raise ContainerError("corrupt header: a y4m FRAME line does not start with FRAME")
+    lines = sum((len(text) + 1) * count for text, count in extras["frame_lines"])
+    if len(line) + lines + header["payload_length"] != header["original_length"]:
+        raise ContainerError("corrupt header: video parts do not add up to the original length")
+
+
 @frontends.register
 class VideoFrontend:
     name = "video"
     suffixes = ("y4m",)
+    SYMBOLIZER = BYTEMAP_VERSION
+    EXTRAS = EXTRAS
+    check_extras = staticmethod(check_extras)
 
     def __init__(self, order: str = "frames", group: int = DEFAULT_GROUP, predictor: str = "none"):
         if order not in ORDERS:
@@ -191,15 +242,15 @@ class VideoFrontend:
             raise InputError("empty input: not a y4m video")
         if not data.startswith(MAGIC):
             raise InputError("not a YUV4MPEG2 (.y4m) video")
-        end = data.find(b"\n")
+        end = data.find(b"\n", 0, MAX_LINE)
         if end < 0:
-            raise InputError("truncated y4m: the stream header has no end of line")
+            raise InputError(f"malformed y4m: the stream header line has no end of line within {MAX_LINE} bytes")
         width, height, colour, planes = parse_header(data[:end])
         frame_bytes = sum(w * h for w, h in planes)
         lines, payload = [], []
         pos = end + 1
         while pos < len(data):
-            stop = data.find(b"\n", pos, pos + 4096)
+            stop = data.find(b"\n", pos, pos + MAX_LINE)
             if not data.startswith(FRAME, pos) or stop < 0:
                 raise InputError(f"malformed y4m: frame {len(lines)} does not start with a FRAME line")
             lines.append(data[pos:stop].decode("latin-1"))
@@ -253,40 +304,28 @@ class VideoFrontend:
 
 def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> bytes:
     """Frame k's planes (Y, U, V rows concatenated) from a video container, decoding only the
-    batches that hold its unit (the frame, or its temporal group)."""
-    import zlib
-
+    batches that hold its unit (the frame, or its temporal group), through the engine's one
+    decoding loop (`Compressor.open` checks the container and model exactly as for a whole file)."""
     import numpy as np
 
-    from . import coder, container, determinism, engine
     from . import segments as seglib
 
-    parsed = container.unpack(blob)
-    header = parsed.header
+    opened = compressor.open(blob, model=model)
+    header = opened.header
     if header["modality"] != VideoFrontend.name:
         raise InputError(f"not a video container (modality {header['modality']})")
     extras = header["frontend"]
     start, end = unit_range(extras, k)
     lengths = header["segments"]
-    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    bounds = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
     first = int(np.searchsorted(bounds, start, side="right")) - 1
     last = int(np.searchsorted(bounds, end, side="left"))  # exclusive
-    lm = compressor.loaded(model or header["model"]["id"], header["dtype"])
-    symbolizer = VideoFrontend().symbolizer(lm.tokenizer, engine.model_vocab(lm.model))
-    compressor.check_compatible(header, lm, symbolizer)
-    determinism.apply(header["threads"])
-    out = bytearray()
-    for b, (s0, s1) in enumerate(seglib.layout(len(lengths), header["batch"])):
-        if s1 <= first or s0 >= last:
-            continue
-        decoded = coder.decode_batch(lm.model, lengths[s0:s1], parsed.streams[b], header["prefix_id"],
-                                     alphabet=symbolizer.alphabet, device=compressor.device)
-        raw = [symbolizer.decode(ids) for ids in decoded]
-        if zlib.crc32(b"".join(raw)) != header["batch_crc32"][b]:
-            raise ChecksumError(f"checksum mismatch in batch {b} while reading frame {k}")
-        out += b"".join(raw[max(first, s0) - s0 : min(last, s1) - s0])
-    offset = int(bounds[first])
-    unit = bytes(out[start - offset : end - offset])
+    ranges = seglib.layout(len(lengths), header["batch"])
+    wanted = [b for b, (s0, s1) in enumerate(ranges) if s0 < last and s1 > first]
+    # the wanted batches are consecutive: their bytes start at the first one's first segment
+    offset = int(bounds[ranges[wanted[0]][0]])
+    out = b"".join(compressor.decode_batches(opened, wanted))
+    unit = out[start - offset : end - offset]
     size = extras["frame_bytes"]
     n = len(unit) // size
     frames = _reorder(unit, extras, n, forward=False) if _layout_frames(extras) > 1 else unit

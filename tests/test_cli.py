@@ -103,7 +103,7 @@ def test_unreachable_hub_model_is_one_line(sample):
     r = lmc("-m", "no-such-org/no-such-model", "-q", "-c", sample)
     assert r.returncode == 1
     err = r.stderr.decode().strip()
-    assert err.startswith("lmcompress: cannot load model") and "\n" not in err
+    assert err.startswith(f"lmcompress: {sample}: cannot load model") and "\n" not in err
     assert not Path(str(sample) + ".lmc").exists()
 
 

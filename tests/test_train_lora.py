@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from compress import frontends, models
+from compress import frontends, models, schema
 from compress.engine import Compressor
-from compress.errors import MismatchError
+from compress.errors import ContainerError, MismatchError
 from compress.symbols import ByteSymbolizer
 from train import checkpoint, lora
 
@@ -218,6 +218,13 @@ class RawBytesFrontend:
 
     name = "rawbytes-test"
     suffixes = ("rawtest",)
+    SYMBOLIZER = "bytes-charmap/v1"
+    EXTRAS = schema.Obj({"header": schema.Str(max_len=8, pattern=schema.BASE64)})
+
+    @staticmethod
+    def check_extras(extras, header):
+        if header["original_length"] != header["payload_length"] + 4:
+            raise ContainerError("corrupt header: rawbytes-test lengths")
 
     def split(self, data):
         import base64
