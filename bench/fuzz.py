@@ -1,39 +1,227 @@
-"""Long fuzz run over mutated golden containers: every mutation must decode exactly or fail cleanly.
+"""Structure-aware fuzzing of the decoder: hostile containers and hostile model directories.
 
-    python bench/fuzz.py --count 10000
+    python bench/fuzz.py --count 100000           # the long run (figures in bench/results/fuzz.json)
+    python bench/fuzz.py --count 300 --no-write   # the short run CI makes (tests/test_fuzz.py)
 
-Mutations (seeded): bit flips, byte overwrites, truncation, insertion, garbage appended, header
-fields forged (lengths, counts), chunks duplicated. Each mutated container is decoded with the
-committed tiny golden model (tests/golden/tiny-llama). Outcomes: `exact` (decoded to the original —
-the mutation changed nothing that matters), `refused:<ErrorType>` (an LMCompressError), and the
-failures this run exists to catch: `WRONG_OUTPUT` (bytes other than the original returned),
-`CRASH:<type>` (any other exception) and `SLOW` (over --timeout seconds). Writes
-bench/results/fuzz.json.
+Every case must end in exactly one of: the original bytes (`exact`: the change touched nothing
+that matters) or a refusal with an LMCompressError (`refused:<type>`, one readable line). What this
+run exists to catch: `WRONG_OUTPUT` (other bytes returned), `CRASH:<type>` (any other exception: a
+traceback for a user), `SLOW` (a case over --timeout seconds) and `BIG` (a case that grew the
+process's resident memory by more than --rss-mb).
+
+Seed containers, all made here with the tests' tiny model (tests/tiny.py), one per
+front end and option that adds header fields: text, WAV (stereo 16-bit), WAV with LPC residuals,
+PNG (replayable deflate), PNG re-encoded (interlaced), PPM with a comment and trailer, y4m frames,
+y4m med-temporal. Mutations, chosen at random:
+
+- bytes: bit flips, overwrites, truncation, insertion, appended garbage, duplicated runs;
+- fields (most cases): the header is parsed, one field anywhere in it (core or front-end extras,
+  nested ones included) is replaced by a hostile value (wrong type, null, negative, 2**63, NaN,
+  huge strings and lists, NUL and path characters, deep nesting, a neighbour's value, off by
+  one), deleted, or joined by an unknown field; the container is re-packed with a valid header
+  CRC, so the decoder's schema and cross-field checks are what stands in the way;
+- forged framing: a header that inflates without end (a deflate bomb), batch word counts that
+  disagree with the payload;
+- model directories: copies of the tiny model with a hostile manifest.json, adapter_config.json
+  or config.json (wrong types, {} and [], huge sizes, a hub id or another path as base), a missing
+  or damaged weight file; each is used with -m to compress and to decode.
+
+Each case runs in this process with the model loaded once; time and the growth of resident memory
+are measured per case, and the whole run's peak RSS is reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import io
 import json
+import math
+import os
 import random
+import resource
+import shutil
+import struct
 import sys
+import tempfile
 import time
+import zlib
 from pathlib import Path
 
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a hostile manifest naming a hub id must fail fast
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from compress import container  # noqa: E402
-from compress.engine import Compressor, library_versions  # noqa: E402
-from compress.errors import LMCompressError  # noqa: E402
-
-GOLDEN = ROOT / "tests" / "golden"
 
 
-def mutate(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
+def build_model(directory: Path) -> Path:
+    """The tests' tiny random LLaMA (tests/tiny.py: seeded, 256 single-token byte characters, so
+    every front end can use it), built into `directory`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lmc_tiny", ROOT / "tests" / "tiny.py")
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    return tiny.build_tiny_model(directory)
+
+HOSTILE = [None, True, False, 0, 1, -1, 7, 2**31, 2**32, 2**63, -(2**63), 10**30, 1.5, 1e308,
+           math.nan, math.inf, "", "x", "\x00", "../../etc/passwd", "sh", "evil-org/evil-model",
+           "\x1b[31mred", "A" * 70000, [], {}, [1] * 20000, [[[[[[[[[[[[1]]]]]]]]]]]], {"a": {"b": {}}},
+           ["FRAME", 10**15], [0, 2**40]]
+
+
+# -- seed inputs -------------------------------------------------------------------------------
+def _wav(channels: int, frames: int, seed: int) -> bytes:
+    import wave
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames)
+    x = (3000 * np.sin(t / 7.0)[:, None] + rng.normal(0, 200, (frames, channels))).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(x.tobytes())
+    return buf.getvalue()
+
+
+def _png(interlace: bool, seed: int) -> bytes:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    arr = (np.add.outer(np.arange(9), np.arange(11))[..., None] * [3, 5, 7] % 256
+           + rng.integers(0, 4, (9, 11, 3))).astype(np.uint8)
+    buf = io.BytesIO()
+    im = Image.fromarray(arr, "RGB")
+    im.info["dpi"] = (72, 72)
+    im.save(buf, "PNG", interlace=1) if interlace else im.save(buf, "PNG", pnginfo=_text_chunk())
+    return buf.getvalue()
+
+
+def _text_chunk():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "fuzz seed")
+    return info
+
+
+def _ppm(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    return b"P6\n# fuzz\n7 5\n255\n" + rng.integers(0, 256, 105, dtype=np.uint8).tobytes() + b"tail"
+
+
+def _y4m(frames: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    out = b"YUV4MPEG2 W6 H4 F25:1 Ip A1:1 C420jpeg\n"
+    for k in range(frames):
+        out += (b"FRAME\n" if k % 2 else b"FRAME Ixyz\n") + rng.integers(0, 256, 24 + 12, dtype=np.uint8).tobytes()
+    return out
+
+
+def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
+    """(name, container, original) for every seed; made fresh with the tiny model."""
+    text = (ROOT / "tests" / "golden" / "text.bin").read_bytes()
+    plans = [
+        ("text", text, "text", {}),
+        ("wav", _wav(2, 300, 1), "audio", {}),
+        ("wav-lpc", _wav(1, 400, 2), "audio", {"predictor": "lpc", "lpc_order": 4, "lpc_block": 128}),
+        ("png", _png(False, 3), "image", {}),
+        ("png-reencoded", _png(True, 4), "image", {"order": "strips", "strip": 4, "predictor": "med-green"}),
+        ("ppm", _ppm(5), "image", {"predictor": "med"}),
+        ("y4m", _y4m(3, 6), "video", {}),
+        ("y4m-temporal", _y4m(4, 7), "video", {"predictor": "med-temporal", "group": 2, "order": "temporal"}),
+    ]
+    out = []
+    for name, data, modality, options in plans:
+        blob = compressor.compress(data, modality=modality, **options)
+        out.append((name, blob, compressor.decompress(blob, model=str(model))))
+    return out
+
+
+# -- mutations ---------------------------------------------------------------------------------
+def _paths(value, prefix=()):
+    """Every (path) into a JSON value: dict keys and list indices (long lists: a few indices)."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        picks = range(len(value)) if len(value) <= 4 else (0, 1, len(value) // 2, len(value) - 1)
+        for i in picks:
+            yield from _paths(value[i], prefix + (i,))
+
+
+def _hostile_for(old, rng: random.Random):
+    choices = list(HOSTILE)
+    if isinstance(old, bool):
+        choices += [not old]
+    elif isinstance(old, int):
+        choices += [old + 1, old - 1, old * 1000 + 7, -old, old * 2**20]
+    elif isinstance(old, str):
+        choices += [old + "x", old[:-1], old.upper(), old * 3, old + "\n", "\u0100" + old]
+    elif isinstance(old, list):
+        choices += [old[:-1], old + old[-1:], old[::-1], [old]]
+    return rng.choice(choices)
+
+
+def _deep(n: int):
+    return json.loads("[" * n + "]" * n) if n < 900 else "[" * n  # json.dumps itself recurses
+
+
+def pack_raw(header_obj, streams: list, *, deflate: bool = True) -> bytes:
+    """A container with a valid header CRC around any JSON text (or a pre-made text)."""
+    from compress import container
+
+    text = header_obj if isinstance(header_obj, bytes) else json.dumps(
+        header_obj, sort_keys=True, separators=(",", ":"), allow_nan=True).encode()
+    if deflate:
+        z = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=container.HEADER_DICTIONARY)
+        raw = z.compress(text) + z.flush()
+    else:
+        raw = text
+    fixed = struct.pack("<8sHHI", container.MAGIC, container.FORMAT_VERSION, 1 if deflate else 0, len(raw))
+    payload = b"".join(np.ascontiguousarray(s, dtype="<u4").tobytes() for s in streams)
+    return fixed + raw + struct.pack("<I", zlib.crc32(raw)) + payload
+
+
+def mutate_field(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
+    from compress import container
+
+    parsed = container.unpack(blob)
+    header = json.loads(json.dumps(parsed.header))
+    path = rng.choice([p for p in _paths(header) if p])
+    parent = header
+    for key in path[:-1]:
+        parent = parent[key]
+    key = path[-1]
+    label = "field:" + ".".join(str(p) for p in path[:3])
+    roll = rng.random()
+    if roll < 0.08 and isinstance(parent, dict):
+        del parent[key]
+        label += ":deleted"
+    elif roll < 0.12 and isinstance(parent, dict):
+        parent["zz_unknown"] = _hostile_for(None, rng)
+        label += ":unknown"
+    elif roll < 0.15:
+        parent[key] = _deep(rng.choice([20, 200, 5000]))
+        label += ":deep"
+    else:
+        parent[key] = _hostile_for(parent[key], rng)
+    streams = parsed.streams
+    if rng.random() < 0.1:  # and the word counts disagree with the payload
+        streams = [s[: max(0, len(s) - rng.randint(0, 3))] for s in streams] + [np.zeros(rng.randint(0, 2), np.uint32)]
+        label += "+streams"
+    if isinstance(header.get("batches"), list) and "+streams" not in label and path[0] != "batches":
+        header["batches"] = [int(len(s)) for s in streams]
+    return label, pack_raw(header, streams)
+
+
+def mutate_bytes(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
     b = bytearray(blob)
-    kind = rng.choice(["flip", "flip", "byte", "truncate", "insert", "append", "forge", "dup"])
+    kind = rng.choice(["flip", "byte", "truncate", "insert", "append", "dup"])
     if kind == "flip":
         for _ in range(rng.randint(1, 8)):
             b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
@@ -47,73 +235,159 @@ def mutate(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
         b[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
     elif kind == "append":
         b += bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
-    elif kind == "dup":
+    else:
         start = rng.randrange(len(b))
         b[start:start] = b[start:start + rng.randint(1, 64)]
-    else:  # forge a well-formed header with hostile values (passes the header CRC)
-        parsed = container.unpack(blob)
-        header = dict(parsed.header)
-        field = rng.choice(["segments", "batches", "original_length", "payload_length", "context",
-                            "batch", "threads", "prefix_id", "batch_crc32", "vocab_size"])
-        value = header.get(field)
-        if isinstance(value, list) and value:
-            value = list(value)
-            value[rng.randrange(len(value))] = rng.choice([0, 1, 2**31, 2**62, -1])
+    return f"bytes:{kind}", bytes(b)
+
+
+def forge_framing(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
+    from compress import container
+
+    parsed = container.unpack(blob)
+    kind = rng.choice(["bomb", "claim", "bigjson"])
+    if kind == "bomb":  # ~100 MB of JSON string deflated to ~100 KB
+        return "forge:bomb", pack_raw(b'{"a":"' + b"0" * (100 << 20) + b'"}', [])
+    if kind == "bigjson":  # a legal-size header full of small objects
+        return "forge:bigjson", pack_raw(b"[" + b"{}," * (5 << 20) + b"{}]", [])
+    header = dict(parsed.header)  # an empty stream claiming the most tokens the limits allow
+    n = rng.choice([64, 4096])
+    header.update(segments=[header["context"] - 1] * n, batch=n, payload_length=n * (header["context"] - 1),
+                  batch_crc32=[0], batches=[0])
+    return "forge:claim", pack_raw(header, [np.zeros(0, np.uint32)])
+
+
+# -- hostile model directories ------------------------------------------------------------------
+MODEL_DIR_CASES = [
+    ("manifest.json", b"{}"), ("manifest.json", b"[]"), ("manifest.json", b"null"),
+    ("manifest.json", b'{"base_model": 5}'), ("manifest.json", b'{"base_model": {"id": 7}}'),
+    ("manifest.json", b'{"base_model": {"id": "evil-org/evil-model"}, "adapter_sha256": null}'),
+    ("manifest.json", b'{"base_model": {"id": "/etc"}}'), ("manifest.json", b"[" * 100000),
+    ("manifest.json", b'{"model_sha256": "00", "recipe": {"data": {"frontend": [1]}}}'),
+    ("manifest.json", b'{"model_sha256": "' + b"0" * 64 + b'", "modality": "image",'
+                      b' "recipe": {"data": {"frontend": {"order": 5}}}}'),
+    ("adapter_config.json", b"[]"), ("adapter_config.json", b'{"base_model_name_or_path": 5}'),
+    ("adapter_config.json", b'{"base_model_name_or_path": "evil-org/evil"}'),
+    ("adapter_config.json", b"\xff\xfe"),
+    ("config.json", b"{}"), ("config.json", b"[]"), ("config.json", b'{"model_type": "llama", "vocab_size": "x"}'),
+    ("config.json", b'{"model_type": "llama", "vocab_size": 2000000000, "hidden_size": 65536,'
+                    b' "num_hidden_layers": 1, "num_attention_heads": 1}'),
+    ("model.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage"), ("model.safetensors", None),
+    ("tokenizer.json", b"{}"), ("tokenizer.json", None),
+]
+
+
+def model_dir_case(index: int, workdir: Path, model: Path) -> Path:
+    name, content = MODEL_DIR_CASES[index % len(MODEL_DIR_CASES)]
+    target = workdir / f"model{index % len(MODEL_DIR_CASES)}"
+    if not target.exists():
+        shutil.copytree(model, target)
+        if content is None:
+            (target / name).unlink()
         else:
-            value = rng.choice([0, 1, 7, 2**31, 2**62, -5, "x", None])
-        header[field] = value
-        try:
-            return f"forge:{field}", container.pack(header, parsed.streams)
-        except (TypeError, ValueError, OverflowError):
-            return f"forge:{field}", bytes(b)
-    return kind, bytes(b)
+            (target / name).write_bytes(content)
+        if name == "adapter_config.json":
+            (target / "adapter_model.safetensors").write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+    return target
+
+
+# -- the run -----------------------------------------------------------------------------------
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run(count: int, seed: int, timeout: float = 10.0, rss_mb: float = 512.0, log=print) -> dict:
+    from compress.engine import Compressor, library_versions
+    from compress.errors import LMCompressError
+
+    tmp = tempfile.TemporaryDirectory(prefix="lmc-fuzz-")
+    model = build_model(Path(tmp.name) / "tiny")
+    compressor = Compressor(str(model), context=64, batch=8, threads=1)
+    cases = seeds(compressor, model)
+    rng = random.Random(seed)
+    outcomes: collections.Counter = collections.Counter()
+    kinds: collections.Counter = collections.Counter()
+    failures, worst_time, worst_rss = [], (0.0, ""), (0, "")
+    started = time.perf_counter()
+    with tmp:
+        for i in range(count):
+            name, blob, original = cases[i % len(cases)]
+            roll = rng.random()
+            use = str(model)
+            if roll < 0.04:
+                kind = f"modeldir:{i % len(MODEL_DIR_CASES)}"
+                damaged, use = blob, str(model_dir_case(i, Path(tmp.name), model))
+            elif roll < 0.06:
+                kind, damaged = forge_framing(blob, rng)
+            elif roll < 0.3:
+                kind, damaged = mutate_bytes(blob, rng)
+            else:
+                kind, damaged = mutate_field(blob, rng)
+            kinds[kind.split(":")[0]] += 1
+            before, t = _rss(), time.perf_counter()
+            try:
+                if kind.startswith("modeldir"):
+                    Compressor(use, context=64, batch=8, threads=1).compress(original[:64])
+                out = compressor.decompress(damaged, model=use)
+                outcome = "exact" if out == original else "WRONG_OUTPUT"
+            except LMCompressError as exc:
+                outcome = f"refused:{type(exc).__name__}"
+            except Exception as exc:  # noqa: BLE001 - counting crashes is the point
+                outcome = f"CRASH:{type(exc).__name__}"
+                failures.append({"case": i, "seed": name, "kind": kind, "error": repr(exc)[:300]})
+            took, grew = time.perf_counter() - t, _rss() - before
+            if took > worst_time[0]:
+                worst_time = (took, f"{name} {kind}")
+            if grew > worst_rss[0]:
+                worst_rss = (grew, f"{name} {kind}")
+            if took > timeout:
+                outcome = "SLOW"
+            elif grew > rss_mb * 2**20:
+                outcome = "BIG"
+            if outcome in ("WRONG_OUTPUT", "SLOW", "BIG"):
+                failures.append({"case": i, "seed": name, "kind": kind, "outcome": outcome,
+                                 "seconds": round(took, 3), "rss_growth_mb": round(grew / 2**20, 1)})
+            outcomes[outcome] += 1
+            if log and (i + 1) % 5000 == 0:
+                log(f"{i + 1} cases, {time.perf_counter() - started:.0f} s, bad so far: "
+                    f"{sum(v for k, v in outcomes.items() if k.isupper() or k.startswith('CRASH'))}")
+    seconds = time.perf_counter() - started
+    bad = sum(v for k, v in outcomes.items() if k.startswith(("WRONG", "CRASH", "SLOW", "BIG")))
+    return {
+        "count": count, "seed": seed, "seconds": round(seconds, 1), "outcomes": dict(outcomes),
+        "mutation_kinds": dict(kinds), "seeds": [n for n, _, _ in cases],
+        "wrong_outputs": outcomes.get("WRONG_OUTPUT", 0), "bad": bad, "failures": failures[:50],
+        "bounds": {"timeout_s": timeout, "rss_growth_mb": rss_mb},
+        "slowest_case": {"seconds": round(worst_time[0], 3), "case": worst_time[1]},
+        "largest_rss_growth": {"mb": round(worst_rss[0] / 2**20, 1), "case": worst_rss[1]},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "libraries": library_versions(),
+        "machine": f"{os.cpu_count()} CPU(s), {os.uname().machine}",
+    }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--count", type=int, default=10000)
-    p.add_argument("--seed", type=int, default=20261123)
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--count", type=int, default=100000)
+    p.add_argument("--seed", type=int, default=20261202)
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds a case may take")
+    p.add_argument("--rss-mb", type=float, default=512.0, help="resident memory a case may add")
+    p.add_argument("--no-write", action="store_true", help="print only; no bench/results/fuzz.json")
     args = p.parse_args()
-    model = str(GOLDEN / "tiny-llama")
-    c = Compressor(model, threads=1)
-    c.loaded(model, "float32")  # load once, outside the timed decodes
-    cases = [((GOLDEN / f"{n}.lmc").read_bytes(), (GOLDEN / f"{n}.bin").read_bytes()) for n in ("text", "empty")]
-    rng = random.Random(args.seed)
-    outcomes: collections.Counter = collections.Counter()
-    failures = []
-    started = time.perf_counter()
-    for i in range(args.count):
-        blob, original = cases[0] if rng.random() < 0.85 else cases[1]
-        kind, damaged = mutate(blob, rng)
-        t = time.perf_counter()
-        try:
-            out = c.decompress(damaged, model=model)
-            outcome = "exact" if out == original else "WRONG_OUTPUT"
-        except LMCompressError as exc:
-            outcome = f"refused:{type(exc).__name__}"
-        except Exception as exc:  # noqa: BLE001 - counting crashes is the point
-            outcome = f"CRASH:{type(exc).__name__}"
-            failures.append({"case": i, "kind": kind, "error": repr(exc)[:300]})
-        if time.perf_counter() - t > args.timeout:
-            outcome = "SLOW"
-        if outcome == "WRONG_OUTPUT":
-            failures.append({"case": i, "kind": kind})
-        outcomes[outcome] += 1
-    seconds = time.perf_counter() - started
-    bad = sum(v for k, v in outcomes.items() if k.startswith(("WRONG", "CRASH", "SLOW")))
-    result = {"count": args.count, "seed": args.seed, "seconds": seconds, "outcomes": dict(outcomes),
-              "wrong_outputs": outcomes.get("WRONG_OUTPUT", 0), "failures": failures[:50],
-              "bad": bad, "libraries": library_versions(),
-              "command": " ".join(["python"] + sys.argv)}
-    for k, v in sorted(outcomes.items()):
+    result = run(args.count, args.seed, args.timeout, args.rss_mb)
+    result["command"] = " ".join(["python"] + sys.argv)
+    for k, v in sorted(result["outcomes"].items()):
         print(f"{k:>28}: {v}")
-    print(f"{args.count} mutated containers in {seconds:.0f} s; wrong outputs: "
-          f"{result['wrong_outputs']}; crashes/slow: {bad - result['wrong_outputs']}")
-    out = ROOT / "bench" / "results" / "fuzz.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    sys.exit(1 if bad else 0)
+    print(f"{args.count} cases in {result['seconds']:.0f} s; wrong outputs {result['wrong_outputs']}, "
+          f"crashes/slow/big {result['bad'] - result['wrong_outputs']}; slowest case "
+          f"{result['slowest_case']['seconds']} s, largest RSS growth {result['largest_rss_growth']['mb']} MB, "
+          f"peak RSS {result['peak_rss_mb']} MB")
+    if not args.no_write:
+        out = ROOT / "bench" / "results" / "fuzz.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+    sys.exit(1 if result["bad"] else 0)
 
 
 if __name__ == "__main__":

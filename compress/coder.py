@@ -96,7 +96,10 @@ def decode_batch(
         logits = stepper.step(feed)
         active = np.nonzero(lengths_arr > t)[0]
         probs = coding_probabilities(logits, alphabet)[active]
-        symbols = decoder.decode(quantize.family(), quantize.as_table(probs)).astype(np.int64)
+        try:
+            symbols = decoder.decode(quantize.family(), quantize.as_table(probs)).astype(np.int64)
+        except AssertionError as exc:  # constriction's word for "these words are not a stream"
+            raise ValueError(str(exc)) from None
         grid[active, t] = alpha_np[symbols] if alpha_np is not None else symbols
         feed = grid[:, t]
         if on_step is not None:

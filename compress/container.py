@@ -59,6 +59,8 @@ MAX_HEADER_TEXT = 1 << 24       # bytes of header JSON after inflating (16 MiB)
 MAX_HEADER = MAX_HEADER_TEXT + (1 << 16)  # stored (deflated) header bytes
 MAX_VOCAB = 1 << 24
 MAX_JSON_DEPTH = 8              # the deepest legitimate header nests 5 levels
+MAX_JSON_CONTAINERS = 1 << 17   # objects + arrays (PNG chunks, y4m FRAME-line runs: a few each)
+MAX_JSON_STRINGS = 1 << 18
 BYTE_ALPHABET = 256
 SYMBOLIZERS = ("text-table/v1", "bytes-charmap/v1")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -254,8 +256,11 @@ def stored_header_length(blob: bytes) -> int:
 def read_header(blob: bytes) -> dict:
     """The header alone (enough for --list); no model is loaded."""
     raw = _header_bytes(blob)
-    if json_depth(raw) > MAX_JSON_DEPTH:
+    depth, containers, strings = json_shape(raw)
+    if depth > MAX_JSON_DEPTH:
         raise ContainerError("corrupt container: header nests deeper than any lmcompress header")
+    if containers > MAX_JSON_CONTAINERS or strings > MAX_JSON_STRINGS:
+        raise ContainerError("corrupt container: header holds more objects than any lmcompress header")
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -269,11 +274,14 @@ def read_header(blob: bytes) -> dict:
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
-def json_depth(text: bytes) -> int:
-    """Deepest bracket nesting of JSON text, outside strings, without parsing it (so a hostile
-    header cannot make json.loads recurse); a malformed text is left for json.loads to refuse."""
-    code = np.frombuffer(_STRING.sub(b'""', text), dtype=np.uint8)
+def json_shape(text: bytes) -> tuple[int, int, int]:
+    """(deepest nesting, objects + arrays, strings) of JSON text, counted outside strings without
+    parsing it, so that a hostile header can make json.loads neither recurse nor build millions of
+    objects; a malformed text is left for json.loads to refuse."""
+    stripped, strings = _STRING.subn(b'""', text)
+    code = np.frombuffer(stripped, dtype=np.uint8)
     if not code.size:
-        return 0
-    steps = ((code == 0x5B).astype(np.int64) + (code == 0x7B) - (code == 0x5D) - (code == 0x7D))
-    return int(np.cumsum(steps).max())
+        return 0, 0, strings
+    opens = (code == 0x5B) | (code == 0x7B)
+    steps = opens.astype(np.int64) - (code == 0x5D) - (code == 0x7D)
+    return int(np.cumsum(steps).max()), int(opens.sum()), strings

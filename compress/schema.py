@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from .errors import ContainerError
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
-BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")  # decodable
 
 
 def _join(path: str, name: str) -> str:

@@ -54,7 +54,9 @@ def compose(overrides: list[str]):
     except MissingConfigException as exc:
         group = next((g for g in ("recipe", "hardware") if f"'{g}/" in str(exc) or f"'{g}'" in str(exc)), None)
         if group is not None:
-            wanted = next((o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+") == group), "")
+            # hydra applies overrides in order, so the last one for the group is the one it missed
+            wanted = next((o.split("=", 1)[1] for o in reversed(overrides)
+                           if o.split("=", 1)[0].lstrip("+") == group), "")
             raise ConfigError(
                 f"unknown {group} '{wanted}' (choose from {', '.join(options(group))})"
             ) from None
