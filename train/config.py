@@ -14,8 +14,21 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 PRIMARY = "config"
+
+
+def _recipes_dir() -> Path:
+    """The copy the wheel ships as train/recipes (pyproject's package-dir), so an installed toolkit
+    finds its recipes from any working directory; else recipes/ beside train/ in a checkout (a
+    checkout has no train/recipes, so edits to recipes/ there always take effect)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "recipes", here.parent / "recipes"):
+        if (candidate / f"{PRIMARY}.yaml").is_file():
+            return candidate
+    return here.parent / "recipes"  # neither: Hydra's own "config directory not found" names it
+
+
+RECIPES_DIR = _recipes_dir()
 
 
 def options(group: str) -> list[str]:
