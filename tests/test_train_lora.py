@@ -170,7 +170,7 @@ def test_tensorboard_tracker(tiny_model_dir, text_file, tmp_path, capsys):
     from accelerate.utils import is_tensorboard_available
 
     args = base_args(tiny_model_dir, text_file, tmp_path, run="tb", **{"train.max_steps": 1,
-                                                                       "log.tensorboard": "true"})
+                                                                       "log.with": "[tensorboard]"})
     if not is_tensorboard_available():  # optional dependency: without it, a clear line
         assert lora.main(args) == 1
         assert "pip install tensorboard" in capsys.readouterr().err and not run_dirs(tmp_path)
@@ -178,6 +178,56 @@ def test_tensorboard_tracker(tiny_model_dir, text_file, tmp_path, capsys):
     assert lora.main(args) == 0
     events = list((tmp_path / "medal" / "tb" / "tensorboard").rglob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+
+
+def test_wandb_tracker_offline(tiny_model_dir, text_file, tmp_path, monkeypatch, capsys):
+    """accelerate's wandb tracker in offline mode: the run is written under the run dir."""
+    from accelerate.utils import is_wandb_available
+
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="wb", **{"train.max_steps": 1,
+                                                                       "log.with": "[wandb]"})
+    if not is_wandb_available():
+        assert lora.main(args) == 1
+        assert "pip install wandb" in capsys.readouterr().err and not run_dirs(tmp_path)
+        return
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert lora.main(args) == 0
+    runs = list((tmp_path / "medal" / "wb" / "wandb").glob("offline-run-*"))
+    assert runs and list(runs[0].glob("*.wandb")), "no offline wandb run under the run dir"
+
+
+def test_save_total_limit_keeps_the_newest_steps(tiny_model_dir, text_file, tmp_path, capsys):
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="lim",
+                     **{"train.max_steps": 3, "train.eval_every": 3, "train.save_total_limit": 2})
+    assert lora.main(args) == 0
+    run = tmp_path / "medal" / "lim"
+    assert [s for s, _ in checkpoint.step_checkpoints(run)] == [2, 3]
+    assert (run / models.MANIFEST_NAME).is_file() and (run / models.ADAPTER_WEIGHTS).is_file()
+    out = capsys.readouterr().out
+    assert out.startswith("resolved config:\n") and "save_total_limit: 2" in out
+    import re
+
+    assert re.search(r"validation \d\.\d{4} -> \d\.\d{4} bits/byte$", out.strip().splitlines()[-1])
+
+
+def test_prune_never_removes_the_newest(tmp_path):
+    for step in (1, 2, 3):
+        (tmp_path / f"step-{step}").mkdir()
+        (tmp_path / f"step-{step}" / models.MANIFEST_NAME).write_text("{}")
+    assert [p.name for p in checkpoint.prune(tmp_path, 1)] == ["step-1", "step-2"]
+    assert [s for s, _ in checkpoint.step_checkpoints(tmp_path)] == [3]
+    with pytest.raises(ValueError):
+        checkpoint.prune(tmp_path, 0)
+
+
+def test_log_level_sets_the_library_loggers():
+    import logging
+
+    lora.apply_log_level("info")
+    assert logging.getLogger("transformers").getEffectiveLevel() == logging.INFO
+    lora.apply_log_level("error")
+    assert logging.getLogger("peft").level == logging.ERROR
 
 
 def test_stale_temporary_dirs_are_not_checkpoints(tmp_path):

@@ -51,6 +51,19 @@ def step_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def prune(run_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` complete step checkpoints (train.save_total_limit, as in
+    HF Trainer); the run dir's final adapter is never touched and the newest step, which a
+    resume starts from, always stays. Returns the removed directories."""
+    if keep < 1:
+        raise ValueError("keep must be >= 1")
+    removed = []
+    for _, path in step_checkpoints(run_dir)[:-keep]:
+        clear(path)
+        removed.append(path)
+    return removed
+
+
 def library_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
