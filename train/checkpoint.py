@@ -1,9 +1,10 @@
 """Checkpoint directories: written atomically, each one loadable by `compress.models.load`.
 
 Layout of a run, `checkpoints/<recipe>/<run>/`:
-    adapter_model.safetensors, adapter_config.json, manifest.json   the final adapter
+    adapter_model.safetensors, adapter_config.json, manifest.json   the final adapter, also a plain
+      PEFT adapter: tokenizer files and README.md (model card, train/modelcard.py) beside it
       (model.init=scratch: model.safetensors, config.json, tokenizer files - the whole model)
-    step-<N>/  the same three files + training_state/ (accelerate: optimizer, scheduler, RNG, sampler)
+    step-<N>/  the same files + training_state/ (accelerate: optimizer, scheduler, RNG, sampler)
 
 A checkpoint is first written into a hidden temporary directory in the same parent and then
 renamed, so a killed run never leaves a directory that looks complete; `manifest.json` is what
@@ -110,7 +111,9 @@ def manifest(*, kind: str, step: int, adapter_path: Path | None, base: dict, sym
 
 
 def save_adapter(peft_model, directory: Path, base_id: str) -> Path:
-    """`save_pretrained` the adapter (safetensors) naming the base by its lmcompress spec."""
+    """`save_pretrained` the adapter (safetensors) naming the base `base_id` in adapter_config.json
+    (train/modelcard.peft_base_reference: a hub id or an absolute path PEFT can load; lmcompress
+    reads the base from the manifest instead)."""
     import warnings
 
     for config in peft_model.peft_config.values():

@@ -252,7 +252,7 @@ def train(cfg) -> dict:
 
     from compress import engine
     from compress.scoring import score_segments
-    from train import checkpoint, corpus, data, split
+    from train import checkpoint, corpus, data, modelcard, split
 
     if cfg.data.get("path"):
         from train.corpus import absolute_paths
@@ -388,6 +388,8 @@ def train(cfg) -> dict:
         model.train()
         return float(total.item()) / max(1, len(val_bytes))
 
+    base_ref = None if from_scratch(cfg) else modelcard.peft_base_reference(str(cfg.model.id))
+
     def save(at_step: int, final: bool) -> None:
         target = checkpoint.step_dir(run_dir, at_step)
         tmp = checkpoint.tmp_dir(target)
@@ -405,8 +407,9 @@ def train(cfg) -> dict:
                 adapter, model_sha = None, checkpoint.save_full_model(net, tokenizer, tmp)
                 base = {"id": None, "init": "scratch", "sha256": None, "dtype": cfg.model.dtype,
                         "load_in_4bit": False, "parameters": bytemodel.parameter_count(net)}
-            else:
-                adapter, model_sha = checkpoint.save_adapter(net, tmp, cfg.model.id), None
+            else:  # a plain PEFT adapter too: base path PEFT can load, tokenizer beside it
+                adapter, model_sha = checkpoint.save_adapter(net, tmp, base_ref), None
+                tokenizer.save_pretrained(str(tmp))
                 base = {"id": cfg.model.id, "sha256": base_sha, "dtype": cfg.model.dtype,
                         "load_in_4bit": bool(cfg.model.load_in_4bit)}
             info = checkpoint.manifest(
@@ -416,6 +419,7 @@ def train(cfg) -> dict:
                 modality=cfg.data.modality, recipe=cfg_dict, split=record, curve=curve,
                 evaluation=evaluation, tokens_seen=tokens_seen)
             info["num_processes"] = world
+            modelcard.write(tmp, info, target, base_ref)
             checkpoint.write_json(tmp / "manifest.json", info)
             checkpoint.commit_dir(tmp, target)
             if cfg.train.get("save_total_limit"):
@@ -427,6 +431,7 @@ def train(cfg) -> dict:
                 for item in target.iterdir():
                     if item.is_file() and item.name != "manifest.json":
                         (ftmp / item.name).write_bytes(item.read_bytes())
+                modelcard.write(ftmp, {**info, "kind": "final"}, run_dir, base_ref)
                 checkpoint.write_json(ftmp / "manifest.json", {**info, "kind": "final"})
                 checkpoint.commit_files(ftmp, run_dir)
         accelerator.wait_for_everyone()
