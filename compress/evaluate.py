@@ -285,6 +285,10 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "shards": sorted(gathered, key=lambda r: r["index"]),
     }
     result.update(summarize(gathered, shards, roundtrip_shards=len(rt_shards)))
+    from compress import lmeval  # the scoring pass under lm-evaluation-harness's metric names
+
+    result["results"] = lmeval.results(f"lmcompress_{cfg.name}", result["scoring"]["bits"], data[:n_test],
+                                       ends or [], str(cfg.data.modality))
     return result
 
 
