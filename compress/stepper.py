@@ -24,6 +24,23 @@ DEFAULT = GROWING
 KINDS = (STATIC, GROWING)
 
 
+def cache_keyword(model: torch.nn.Module) -> str:
+    """The forward() keyword that takes the KV cache: `cache` (transformers >= 5.2x renamed it; the
+    old name is announced to stop working in 5.40) or `past_key_values` (earlier 5.x releases).
+
+    Read from the model's own signature rather than from the version number, so a model class that
+    has not been renamed yet keeps getting the name it understands. Only the keyword changes: the
+    same Cache object reaches the same layers, so the logits (and the bits) are identical.
+    """
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtin or C forward
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown stepper '{kind}' (this lmcompress implements {', '.join(KINDS)})")
@@ -85,6 +102,7 @@ class Stepper:
             self.cache = _growing_cache(model, length)
         self.length = max(length, 1)
         self.steps = 0
+        self.cache_keyword = cache_keyword(model)
 
     @torch.inference_mode()
     def step(self, tokens: np.ndarray) -> torch.Tensor:
@@ -94,8 +112,8 @@ class Stepper:
             raise ValueError(f"the KV cache holds {self.length} positions; all are used")
         ids = torch.as_tensor(tokens, dtype=torch.long, device=self.device).view(self.rows, 1)
         position = torch.tensor([self.steps], dtype=torch.long, device=self.device)
-        out = self.model(input_ids=ids, past_key_values=self.cache, use_cache=True,
-                         cache_position=position)
+        out = self.model(input_ids=ids, use_cache=True, cache_position=position,
+                         **{self.cache_keyword: self.cache})
         self.steps += 1
         return out.logits[:, -1, :]
 

@@ -76,6 +76,27 @@ def test_checkpoint_round_trip_is_verified_and_consistent(run_dir, corpus_file, 
 
     assert r["test"]["evaluated_sha256"] == hashlib.sha256(test[:1200]).hexdigest()
     assert "verified" in capsys.readouterr().out
+    # lm-evaluation-harness's names and definitions (wikitext task), from the scoring pass's bits
+    import math
+    import re
+
+    lm = r["results"]["lmcompress_medal"]
+    bits = r["scoring"]["bits"]
+    assert lm["bits_per_byte,none"] == pytest.approx(bits / 1200) == pytest.approx(r["scoring"]["bits_per_byte"])
+    assert lm["byte_perplexity,none"] == pytest.approx(2 ** (bits / 1200))
+    docs = test[:1200].decode().split("\n\n")  # the corpus's documents are paragraphs
+    words = sum(len(re.split(r"\s+", d + "\n\n")) for d in docs[:-1]) + len(re.split(r"\s+", docs[-1]))
+    assert lm["words"] == words
+    assert lm["word_perplexity,none"] == pytest.approx(math.exp(bits * math.log(2) / words))
+
+
+def test_lm_eval_word_count_follows_documents():
+    from compress import lmeval
+
+    assert lmeval.words(b"one two\n\nthree", [9]) == 3 + 1  # "one two\n\n" splits into 3 (a trailing "")
+    assert lmeval.words(b"", []) == 0
+    r = lmeval.results("t", 8.0, b"\x00\x01", [], modality="audio")["t"]
+    assert r["bits_per_byte,none"] == 4.0 and r["byte_perplexity,none"] == 16.0 and "word_perplexity,none" not in r
 
 
 def test_base_model_without_checkpoint(tiny_model_dir, corpus_file, tmp_path):

@@ -67,6 +67,14 @@ def test_overrides_and_qlora():
     (["recipe=medal", "split.total_bytes=10"], "split.total_bytes"),
     (["recipe=medal", "run=../x"], "run must be"),
     (["medal"], "key=value"),
+    (["recipe=medal", "+lora.rank=16"], "unknown key 'lora.rank' (lora has: r, alpha"),
+    (["recipe=medal", "lora.rank=16"], "unknown key 'lora.rank'"),
+    (["recipe=medal", "+trian.lr=1"], "unknown key 'trian' (did you mean train?"),
+    (["recipe=medal", "+train.save_total_limt=2"], "did you mean train.save_total_limit?"),
+    (["recipe=medal", "train.save_total_limit=0"], "train.save_total_limit must be an integer >= 1 or null"),
+    (["recipe=medal", "log.with=[tb]"], "log.with: unknown tracker 'tb'"),
+    (["recipe=medal", "log.with=tensorboard"], "log.with must be a list"),
+    (["recipe=medal", "log.level=loud"], "log.level must be one of debug, info, warning, error"),
 ])
 def test_bad_config_is_one_line(overrides, fragment):
     with pytest.raises(ConfigError) as err:
@@ -143,3 +151,25 @@ def test_audio_lora_recipes_code_lpc_residuals_and_share_the_bgpt_cpu_split():
     assert lora.model.init == "pretrained" and lora.model.id == "smollm2-135m" and lora.context == 1024
     assert (lora.train.max_steps, lora.train.eval_every, lora.eval.max_bytes) == (60, 20, 16384)
     assert config.compose(["recipe=librispeech", "hardware=gpu"]).split.train_bytes == 64 * 2**20
+
+
+def test_every_recipe_uses_only_declared_keys():
+    """A typo in a recipe file would otherwise be merged silently and train with the default."""
+    for recipe in config.options("recipe"):
+        for hardware in config.options("hardware"):
+            assert config.unknown_keys(config.compose([f"recipe={recipe}", f"hardware={hardware}"])) == []
+
+
+def test_front_end_options_stay_free_form():
+    cfg = config.compose(["recipe=medal", "+data.frontend.order=2"])
+    assert cfg.data.frontend.order == 2
+
+
+def test_print_config_prints_the_resolved_config_and_exits(tmp_path, monkeypatch, capsys):
+    from train import lora
+
+    monkeypatch.chdir(tmp_path)
+    assert lora.main(["recipe=medal", "hardware=cpu", "lora.r=4", "print_config=true"]) == 0
+    out = capsys.readouterr().out
+    assert "lora:\n  r: 4\n" in out and "name: medal" in out and "${" not in out
+    assert list(tmp_path.iterdir()) == [], "print_config wrote something"

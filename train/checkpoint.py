@@ -1,9 +1,10 @@
 """Checkpoint directories: written atomically, each one loadable by `compress.models.load`.
 
 Layout of a run, `checkpoints/<recipe>/<run>/`:
-    adapter_model.safetensors, adapter_config.json, manifest.json   the final adapter
+    adapter_model.safetensors, adapter_config.json, manifest.json   the final adapter, also a plain
+      PEFT adapter: tokenizer files and README.md (model card, train/modelcard.py) beside it
       (model.init=scratch: model.safetensors, config.json, tokenizer files - the whole model)
-    step-<N>/  the same three files + training_state/ (accelerate: optimizer, scheduler, RNG, sampler)
+    step-<N>/  the same files + training_state/ (accelerate: optimizer, scheduler, RNG, sampler)
 
 A checkpoint is first written into a hidden temporary directory in the same parent and then
 renamed, so a killed run never leaves a directory that looks complete; `manifest.json` is what
@@ -49,6 +50,19 @@ def step_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
         if m and child.is_dir() and (child / MANIFEST_NAME).is_file():
             found.append((int(m.group(1)), child))
     return sorted(found)
+
+
+def prune(run_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` complete step checkpoints (train.save_total_limit, as in
+    HF Trainer); the run dir's final adapter is never touched and the newest step, which a
+    resume starts from, always stays. Returns the removed directories."""
+    if keep < 1:
+        raise ValueError("keep must be >= 1")
+    removed = []
+    for _, path in step_checkpoints(run_dir)[:-keep]:
+        clear(path)
+        removed.append(path)
+    return removed
 
 
 def library_versions() -> dict:
@@ -97,7 +111,9 @@ def manifest(*, kind: str, step: int, adapter_path: Path | None, base: dict, sym
 
 
 def save_adapter(peft_model, directory: Path, base_id: str) -> Path:
-    """`save_pretrained` the adapter (safetensors) naming the base by its lmcompress spec."""
+    """`save_pretrained` the adapter (safetensors) naming the base `base_id` in adapter_config.json
+    (train/modelcard.peft_base_reference: a hub id or an absolute path PEFT can load; lmcompress
+    reads the base from the manifest instead)."""
     import warnings
 
     for config in peft_model.peft_config.values():

@@ -9,13 +9,27 @@ instead of Hydra's multi-line report.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
 from .errors import ConfigError
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 PRIMARY = "config"
+
+
+def _recipes_dir() -> Path:
+    """The copy the wheel ships as train/recipes (pyproject's package-dir), so an installed toolkit
+    finds its recipes from any working directory; else recipes/ beside train/ in a checkout (a
+    checkout has no train/recipes, so edits to recipes/ there always take effect)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "recipes", here.parent / "recipes"):
+        if (candidate / f"{PRIMARY}.yaml").is_file():
+            return candidate
+    return here.parent / "recipes"  # neither: Hydra's own "config directory not found" names it
+
+
+RECIPES_DIR = _recipes_dir()
 
 
 def options(group: str) -> list[str]:
@@ -65,9 +79,63 @@ def compose(overrides: list[str]):
         message = _one_line(exc)
         if "Missing mandatory value: recipe" in message or "You must specify 'recipe'" in message:
             message = f"choose a recipe: recipe=NAME (one of {', '.join(options('recipe'))})"
+        unknown = re.search(r"Could not override '([^']+)'.*not in struct", message)
+        if unknown:  # Hydra's own advice here would be `+key=...`, which unknown_keys refuses too
+            message = _unknown_key_message(unknown.group(1))
         raise ConfigError(message) from None
+    extra = unknown_keys(cfg)
+    if extra:
+        raise ConfigError(_unknown_key_message(extra[0]))
     check(cfg)
     return cfg
+
+
+# subtrees whose keys are free-form: options handed to a modality's front end
+OPEN_KEYS = ("data.frontend",)
+
+
+def _schema() -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(RECIPES_DIR / f"{PRIMARY}.yaml"), resolve=False)
+
+
+def unknown_keys(cfg) -> list[str]:
+    """Dotted keys of the composed config that recipes/config.yaml does not declare.
+
+    Hydra refuses `lora.rank=16` but accepts `+lora.rank=16` (append a key), and a typo in a recipe
+    file is merged silently; either would train with the default while the user believes
+    otherwise (torchtune and axolotl refuse unknown keys for the same reason)."""
+    from omegaconf import OmegaConf
+
+    found: list[str] = []
+
+    def walk(node: dict, ref: dict, prefix: str) -> None:
+        for k, v in node.items():
+            key = f"{prefix}{k}"
+            if key in OPEN_KEYS:
+                continue
+            if k not in ref:
+                found.append(key)
+            elif isinstance(v, dict) and isinstance(ref[k], dict):
+                walk(v, ref[k], key + ".")
+
+    walk(OmegaConf.to_container(cfg, resolve=False), _schema(), "")
+    return found
+
+
+def _unknown_key_message(key: str) -> str:
+    import difflib
+
+    parent, _, leaf = key.lstrip("+~").rpartition(".")
+    ref = _schema()
+    for part in parent.split(".") if parent else []:
+        ref = ref.get(part) if isinstance(ref, dict) else None
+    known = [k for k in ref if k not in ("defaults", "hydra")] if isinstance(ref, dict) else []
+    close = difflib.get_close_matches(leaf, known, n=1)
+    hint = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    where = f"{parent} has" if parent else "top-level keys are"
+    return f"unknown key '{key}' ({hint}{where}: {', '.join(map(str, known))}; see recipes/config.yaml)"
 
 
 def check(cfg) -> None:
@@ -132,12 +200,31 @@ def check(cfg) -> None:
     choice("model.dtype", ("float32", "bfloat16", "float16"))
     need(str(value("train.resume")).lower() in ("auto", "true", "false"),
          f"train.resume must be auto, true or false, got {value('train.resume')!r}")
-    for key in ("model.load_in_4bit", "model.gradient_checkpointing", "eval.at_start", "log.tensorboard",
-                "log.progress"):
+    for key in ("model.load_in_4bit", "model.gradient_checkpointing", "eval.at_start", "log.progress",
+                "print_config"):
         need(isinstance(value(key), bool), f"{key} must be true or false, got {value(key)!r}")
+    integer("train.save_total_limit", 1, optional=True)
+    choice("log.level", LOG_LEVELS)
+    trackers = value("log.with")
+    need(OmegaConf.is_list(trackers) and all(isinstance(t, str) for t in trackers),
+         f"log.with must be a list of tracker names, e.g. [tensorboard] or [tensorboard,wandb], got {trackers!r}")
+    from accelerate.utils import LoggerType
+
+    known = [t.value for t in LoggerType]
+    for t in trackers:
+        need(t in known, f"log.with: unknown tracker '{t}' (accelerate knows {', '.join(known)})")
     run = cfg.run
     need(run is None or (str(run) and "/" not in str(run) and not str(run).startswith(".")),
          f"run must be a plain directory name, got '{run}'")
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def to_yaml(cfg) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(cfg, resolve=True)
 
 
 def to_dict(cfg) -> dict:
@@ -154,7 +241,8 @@ def is_main_process() -> bool:
 def run_command(prog: str, usage: str, job, argv: list[str] | None = None, *,
                 interrupted: str | None = None) -> int:
     """The shared `main` of the recipe-driven scripts (train/lora.py, compress/evaluate.py): `--help`
-    prints `usage`; otherwise compose the config from `argv` and call `job(cfg)`. Any lmcompress
+    prints `usage`; otherwise compose the config from `argv` and call `job(cfg)` (or, with
+    print_config=true, print the resolved config and return). Any lmcompress
     error becomes one line `<prog>: <message>` on the main process and exit status 1; Ctrl-C is
     130, with the `interrupted` hint if one is given."""
     from compress.errors import LMCompressError
@@ -164,7 +252,11 @@ def run_command(prog: str, usage: str, job, argv: list[str] | None = None, *,
         print(usage, end="")
         return 0
     try:
-        job(compose(argv))
+        cfg = compose(argv)
+        if cfg.print_config:  # print-and-exit, as `tune cp`/`--cfg job` users expect: check a launch
+            print(to_yaml(cfg), end="")
+            return 0
+        job(cfg)
     except LMCompressError as exc:
         if is_main_process():
             print(f"{prog}: {exc}", file=sys.stderr)

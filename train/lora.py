@@ -38,7 +38,9 @@ USAGE = f"""usage: accelerate launch train/lora.py recipe=NAME [hardware=cpu|gpu
 recipes:  {', '.join(config_mod.options('recipe'))}
 hardware: {', '.join(config_mod.options('hardware'))}  (default gpu; cpu = smollm2-135m, fp32, small split)
 keys:     see recipes/config.yaml, e.g. data.path=FILE|DIR|GLOB train.max_steps=200 run=NAME
-          eval.max_bytes=65536 model.load_in_4bit=true log.tensorboard=true train.resume=true
+          eval.max_bytes=65536 model.load_in_4bit=true train.resume=true train.save_total_limit=3
+          log.with=[tensorboard,wandb] log.level=info|warning|error
+          print_config=true   print the resolved config and exit (unknown keys are refused)
 """
 
 # the keys a resumed run must share with the checkpoint it continues
@@ -47,15 +49,45 @@ RESUME_KEYS = ("context", "model.id", "model.init", "model.arch", "model.dtype",
                "train.seed", "train.batch_size", "train.grad_accum")
 
 
-def _quiet() -> None:
-    """Keep stderr for progress and errors: silence library chatter printed at import or load."""
+LIBRARY_LOGGERS = ("bitsandbytes", "transformers", "peft", "datasets", "huggingface_hub", "accelerate",
+                   "torch.distributed", "wandb")
+
+
+def apply_log_level(level: str) -> None:
+    """log.level for the libraries' loggers and Python warnings (instead of silencing both always).
+
+    warning (the default) shows each library warning once per place; error keeps stderr for
+    progress and errors only; info and debug also show the libraries' info/debug records.
+    compress.models quiets transformers while it loads a model, so this is applied again after.
+    """
+    numeric = getattr(logging, level.upper())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    for name in ("bitsandbytes", "transformers", "peft", "datasets", "huggingface_hub", "accelerate",
-                 "torch.distributed"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(numeric)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity(numeric)
+    except ImportError:  # pragma: no cover
+        pass
+    if numeric >= logging.ERROR:
+        for category in (UserWarning, FutureWarning, DeprecationWarning):
+            warnings.filterwarnings("ignore", category=category)
+    else:
+        warnings.filterwarnings("default" if numeric >= logging.WARNING else "always")
+
+
+def check_trackers(names: list[str]) -> None:
+    """Fail before any loading when a tracker in log.with is not installed."""
+    from accelerate.tracking import get_available_trackers
+
+    available = {str(getattr(t, "value", t)) for t in get_available_trackers()}
+    for name in names:
+        if name != "all" and name not in available:
+            raise ConfigError(f"log.with={name} needs the {name} package: pip install {name}")
 
 
 def _get(cfg, dotted: str):
@@ -209,7 +241,9 @@ def check_resumable(cfg_dict: dict, manifest: dict, world: int, split_record: di
 # -- training -----------------------------------------------------------------------------------
 def train(cfg) -> dict:
     """Run one training job described by a composed config; returns a summary dict."""
-    _quiet()
+    apply_log_level(str(cfg.log.level))
+    if config_mod.is_main_process():  # the resolved config, as torchtune and axolotl print it
+        print(f"resolved config:\n{config_mod.to_yaml(cfg)}", end="", flush=True)
     import hashlib
 
     import torch
@@ -218,18 +252,15 @@ def train(cfg) -> dict:
 
     from compress import engine
     from compress.scoring import score_segments
-    from train import checkpoint, corpus, data, split
+    from train import checkpoint, corpus, data, modelcard, split
 
     if cfg.data.get("path"):
         from train.corpus import absolute_paths
 
         cfg.data.path = absolute_paths(cfg.data.path)  # the manifest must name it from anywhere
     cfg_dict = config_mod.to_dict(cfg)
-    if cfg.log.tensorboard:
-        from accelerate.utils import is_tensorboard_available
-
-        if not is_tensorboard_available():
-            raise ConfigError("log.tensorboard=true needs the tensorboard package: pip install tensorboard")
+    trackers = [str(t) for t in cfg.log["with"]]
+    check_trackers(trackers)
 
     # torch.distributed comes up first (PartialState): the run name, a timestamp by default, is
     # broadcast from the main process, and the tracker's logging dir needs it. Without CUDA (or with
@@ -245,7 +276,7 @@ def train(cfg) -> dict:
         mixed_precision=cfg.train.mixed_precision,
         gradient_accumulation_steps=int(cfg.train.grad_accum),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=int(cfg.train.seed)),
-        log_with="tensorboard" if cfg.log.tensorboard else None,
+        log_with=trackers or None,
         project_config=ProjectConfiguration(project_dir=str(run_dir), logging_dir=str(run_dir / "tensorboard")),
     )
     main = accelerator.is_main_process
@@ -273,6 +304,7 @@ def train(cfg) -> dict:
 
     # model, symbolizer, segments
     base, tokenizer, base_sha = load_model(cfg, accelerator)
+    apply_log_level(str(cfg.log.level))  # compress.models quiets transformers while loading
     vocab = engine.model_vocab(base)
     prefix = engine.prefix_token(tokenizer)
     symbolizer = data.symbolizer_for(cfg.data.modality, tokenizer, vocab, dict(cfg.data.get("frontend") or {}))
@@ -341,9 +373,10 @@ def train(cfg) -> dict:
         tokens_seen = int(saved.get("tokens_seen", 0))
         curve = list(saved.get("curve", []))
         elapsed = float(curve[-1]["seconds"]) if curve else 0.0
-    if cfg.log.tensorboard:
-        accelerator.init_trackers(run_dir.name, config={
-            k: v for k, v in _flatten(cfg_dict).items() if isinstance(v, (int, float, str, bool))})
+    if trackers:  # project = recipe; tensorboard writes <run>/tensorboard/<recipe>, wandb <run>/wandb
+        accelerator.init_trackers(str(cfg.name), config={
+            k: v for k, v in _flatten(cfg_dict).items() if isinstance(v, (int, float, str, bool))},
+            init_kwargs={"wandb": {"name": run_dir.name, "dir": str(run_dir)}})
 
     def evaluate() -> float:
         model.eval()
@@ -354,6 +387,8 @@ def train(cfg) -> dict:
         total = accelerator.reduce(torch.tensor([bits], dtype=torch.float64, device=accelerator.device), "sum")
         model.train()
         return float(total.item()) / max(1, len(val_bytes))
+
+    base_ref = None if from_scratch(cfg) else modelcard.peft_base_reference(str(cfg.model.id))
 
     def save(at_step: int, final: bool) -> None:
         target = checkpoint.step_dir(run_dir, at_step)
@@ -372,8 +407,9 @@ def train(cfg) -> dict:
                 adapter, model_sha = None, checkpoint.save_full_model(net, tokenizer, tmp)
                 base = {"id": None, "init": "scratch", "sha256": None, "dtype": cfg.model.dtype,
                         "load_in_4bit": False, "parameters": bytemodel.parameter_count(net)}
-            else:
-                adapter, model_sha = checkpoint.save_adapter(net, tmp, cfg.model.id), None
+            else:  # a plain PEFT adapter too: base path PEFT can load, tokenizer beside it
+                adapter, model_sha = checkpoint.save_adapter(net, tmp, base_ref), None
+                tokenizer.save_pretrained(str(tmp))
                 base = {"id": cfg.model.id, "sha256": base_sha, "dtype": cfg.model.dtype,
                         "load_in_4bit": bool(cfg.model.load_in_4bit)}
             info = checkpoint.manifest(
@@ -383,8 +419,11 @@ def train(cfg) -> dict:
                 modality=cfg.data.modality, recipe=cfg_dict, split=record, curve=curve,
                 evaluation=evaluation, tokens_seen=tokens_seen)
             info["num_processes"] = world
+            modelcard.write(tmp, info, target, base_ref)
             checkpoint.write_json(tmp / "manifest.json", info)
             checkpoint.commit_dir(tmp, target)
+            if cfg.train.get("save_total_limit"):
+                checkpoint.prune(run_dir, int(cfg.train.save_total_limit))
             if final:
                 ftmp = run_dir / ".final.tmp"
                 checkpoint.clear(ftmp)
@@ -392,6 +431,7 @@ def train(cfg) -> dict:
                 for item in target.iterdir():
                     if item.is_file() and item.name != "manifest.json":
                         (ftmp / item.name).write_bytes(item.read_bytes())
+                modelcard.write(ftmp, {**info, "kind": "final"}, run_dir, base_ref)
                 checkpoint.write_json(ftmp / "manifest.json", {**info, "kind": "final"})
                 checkpoint.commit_files(ftmp, run_dir)
         accelerator.wait_for_everyone()
@@ -477,9 +517,10 @@ def train(cfg) -> dict:
     accelerator.end_training()
     summary = {"run_dir": str(run_dir), "steps": step, "tokens_seen": tokens_seen, "curve": curve}
     if main:
-        first, final = curve[0]["val_bits_per_byte"] if curve else None, curve[-1]["val_bits_per_byte"] if curve else None
+        first, final = (curve[0]["val_bits_per_byte"], curve[-1]["val_bits_per_byte"]) if curve else (None, None)
+        change = "" if first is None else f"; validation {first:.4f} -> {final:.4f} bits/byte"
         note(f"done: {run_dir} ({step} steps, {tokens_seen} tokens, "
-             f"{time.perf_counter() - started:.1f} s); validation bits/byte {first} -> {final}")
+             f"{time.perf_counter() - started:.1f} s){change}")
     return summary
 
 
