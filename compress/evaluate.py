@@ -94,6 +94,57 @@ def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict
     return data, ends, record
 
 
+def test_source_cfg(cfg, manifest: dict | None = None):
+    """The data config of a separate test corpus (`test.path` or `test.hub`), or None.
+
+    It keeps the training data config's modality, front end and text sampling (the model codes the
+    test corpus as it was trained to), with the source replaced: so a checkpoint fine-tuned on
+    LibriSpeech is tested on LJSpeech through the same front end. Naming the training source itself
+    is refused: its bytes include the training part."""
+    from omegaconf import OmegaConf
+
+    from train import corpus
+    from train.errors import ConfigError
+
+    test = cfg.get("test") or {}
+    path, hub = test.get("path"), test.get("hub")
+    if not path and not hub:
+        return None
+    if path and hub:
+        raise ConfigError("give one test source: test.path or test.hub, not both")
+    base = OmegaConf.create(manifest["recipe"]["data"]) if manifest is not None else OmegaConf.create(
+        OmegaConf.to_container(cfg.data, resolve=True))
+    trained = (corpus.absolute_paths(base.path) if base.get("path") else
+               (base.hub.get("id"), base.hub.get("revision"), base.hub.get("data_files"), base.hub.get("config")))
+    if path:
+        base.path = corpus.absolute_paths(path)
+        same = base.path == trained
+    else:
+        base.path = None
+        train_hub = cfg.data.hub  # a hub test source starts from nothing of the training repo but
+        start = {"id": None, "config": None, "split": "train", "revision": None, "builder": None,  # its
+                 "data_files": None, "streaming": True, "root": train_hub.get("root"),  # mirror root,
+                 "field": train_hub.get("field"), "separator": train_hub.get("separator")}  # field, sep
+        base.hub = OmegaConf.merge(OmegaConf.create(start), hub)
+        same = (base.hub.get("id"), base.hub.get("revision"), base.hub.get("data_files"),
+                base.hub.get("config")) == trained
+    if same:
+        raise ConfigError("the test source is the training corpus; leave test.path and test.hub null to "
+                          "test on its held-out split part")
+    return base
+
+
+def source_part(data_cfg, limit: int) -> tuple[bytes, list[int], dict]:
+    """(bytes, document ends, description) of a whole test corpus, read up to `limit` bytes."""
+    from train import corpus
+
+    built = corpus.load(data_cfg, limit)
+    data = built.data[:limit]
+    ends = [e for e in built.ends if e <= len(data)]
+    return data, ends, {"source": built.source, "bytes": len(data), "documents": len(ends),
+                        "sha256": hashlib.sha256(data).hexdigest()}
+
+
 def shard_plan(ends: list[int], total: int, shard_bytes: int) -> list[tuple[int, int]]:
     """Contiguous (start, end) shards covering [0, total), cut at document ends.
 
