@@ -21,6 +21,13 @@ So 1 or N processes give the same totals by construction (with the same eval.thr
 hence the bits, depend on torch's thread count). Any key of recipes/config.yaml can be overridden;
 evaluation's own keys are eval.test_bytes, eval.roundtrip_bytes, eval.shard_bytes, eval.coder_batch,
 eval.threads, eval.output, checkpoint and curve (curve=true: see compress/curves.py).
+
+Cross-corpus testing (the paper fine-tunes on LibriSpeech and tests on LJSpeech): `test.path=` or
+`test.hub.*` (recipes/config.yaml; recipe=ljspeech sets it) names a corpus other than the training
+one, read whole up to eval.test_bytes (else split.total_bytes) with the training modality and front
+end. The split still gives the validation bytes; the JSON then reports `validation` (the split's
+validation part) and the test corpus (`test.source` names it; `scoring`/`roundtrip` at the top level
+are the test's, as without a test source) separately.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ USAGE = """usage: accelerate launch compress/evaluate.py recipe=NAME [checkpoint
 keys: checkpoint=DIR (null = the base model.id) data.path=FILE|DIR|GLOB eval.test_bytes=N
       eval.roundtrip_bytes=N (0 = scoring only) eval.shard_bytes=N eval.coder_batch=N
       eval.threads=N eval.output=FILE.json curve=true  (and every key of recipes/config.yaml)
+      test.path=FILE|DIR|GLOB or test.hub.id=... : test on another corpus (validation kept apart)
 """
 
 
@@ -68,8 +76,8 @@ def read_manifest(checkpoint) -> dict:
     return manifest
 
 
-def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict]:
-    """(test bytes, document ends relative to the test part, split record).
+def split_part(cfg, manifest: dict | None = None, name: str = "test") -> tuple[bytes, list[int], dict]:
+    """(bytes of one split part, document ends relative to it, split record).
 
     With a manifest the corpus is rebuilt from the manifest's recorded data config (unless the
     command line gives data.path) and checked against the manifest's split record: another corpus
@@ -85,17 +93,72 @@ def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict
         limit = int(manifest["recipe"]["split"]["total_bytes"])
         built = corpus.load(data_cfg, limit)
         record = manifest["split"]
-        data = split.test_bytes(record, built.data)  # DataError unless the sha256 matches
     else:
         limit = int(cfg.split.total_bytes)
         built = corpus.load(cfg.data, limit)
         record = split.make_record(built.data, built.ends, train_bytes=int(cfg.split.train_bytes),
                                    val_bytes=int(cfg.split.val_bytes), total_bytes=limit,
                                    source=built.source)
-        data = split.part_bytes(record, built.data, "test")
-    t = record["test"]
+    data = split.part_bytes(record, built.data, name)  # DataError unless the sha256 matches
+    t = record[name]
     ends = [e - t["offset"] for e in built.ends if t["offset"] < e <= t["end"]]
     return data, ends, record
+
+
+def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict]:
+    """(test bytes, document ends relative to the test part, split record): `split_part(..., "test")`."""
+    return split_part(cfg, manifest, "test")
+
+
+def test_source_cfg(cfg, manifest: dict | None = None):
+    """The data config of a separate test corpus (`test.path` or `test.hub`), or None.
+
+    It keeps the training data config's modality, front end and text sampling (the model codes the
+    test corpus as it was trained to), with the source replaced: so a checkpoint fine-tuned on
+    LibriSpeech is tested on LJSpeech through the same front end. Naming the training source itself
+    is refused: its bytes include the training part."""
+    from omegaconf import OmegaConf
+
+    from train import corpus
+    from train.errors import ConfigError
+
+    test = cfg.get("test") or {}
+    path, hub = test.get("path"), test.get("hub")
+    if not path and not hub:
+        return None
+    if path and hub:
+        raise ConfigError("give one test source: test.path or test.hub, not both")
+    base = OmegaConf.create(manifest["recipe"]["data"]) if manifest is not None else OmegaConf.create(
+        OmegaConf.to_container(cfg.data, resolve=True))
+    trained = (corpus.absolute_paths(base.path) if base.get("path") else
+               (base.hub.get("id"), base.hub.get("revision"), base.hub.get("data_files"), base.hub.get("config")))
+    if path:
+        base.path = corpus.absolute_paths(path)
+        same = base.path == trained
+    else:
+        base.path = None
+        train_hub = cfg.data.hub  # a hub test source starts from nothing of the training repo but
+        start = {"id": None, "config": None, "split": "train", "revision": None, "builder": None,  # its
+                 "data_files": None, "streaming": True, "root": train_hub.get("root"),  # mirror root,
+                 "field": train_hub.get("field"), "separator": train_hub.get("separator")}  # field, sep
+        base.hub = OmegaConf.merge(OmegaConf.create(start), hub)
+        same = (base.hub.get("id"), base.hub.get("revision"), base.hub.get("data_files"),
+                base.hub.get("config")) == trained
+    if same:
+        raise ConfigError("the test source is the training corpus; leave test.path and test.hub null to "
+                          "test on its held-out split part")
+    return base
+
+
+def source_part(data_cfg, limit: int) -> tuple[bytes, list[int], dict]:
+    """(bytes, document ends, description) of a whole test corpus, read up to `limit` bytes."""
+    from train import corpus
+
+    built = corpus.load(data_cfg, limit)
+    data = built.data[:limit]
+    ends = [e for e in built.ends if e <= len(data)]
+    return data, ends, {"source": built.source, "bytes": len(data), "documents": len(ends),
+                        "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def shard_plan(ends: list[int], total: int, shard_bytes: int) -> list[tuple[int, int]]:
@@ -216,19 +279,10 @@ def model_spec(cfg, manifest: dict | None) -> tuple[str, str, int]:
     return str(cfg.model.id), str(cfg.model.dtype), int(cfg.context)
 
 
-def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: list[int] | None = None,
-             record: dict | None = None, state=None, quiet: bool = False) -> dict | None:
-    """Evaluate one model on the test bytes; the result dict on the main process, None elsewhere.
-
-    `spec`/`data`/`ends`/`record` let a caller (curves, the demo) reuse test bytes already built."""
-    from compress.engine import Compressor
-
-    state = state or _state()
-    manifest = read_manifest(cfg.checkpoint) if cfg.get("checkpoint") else None
-    if data is None:
-        data, ends, record = test_part(cfg, manifest)
-    default_spec, dtype, context = model_spec(cfg, manifest)
-    spec = spec or default_spec
+def _measure(cfg, compressor, state, data: bytes, ends: list[int], *, label: str, quiet: bool) -> dict:
+    """Score (and round trip a prefix of) `data` over all processes; on the main process a dict of
+    the planned sizes, the gathered shard rows and their totals (`summarize`), elsewhere None.
+    Budgets: eval.test_bytes scored, eval.roundtrip_bytes of them round tripped."""
     n_test = len(data) if cfg.eval.get("test_bytes") is None else min(len(data), int(cfg.eval.test_bytes))
     n_rt = n_test if cfg.eval.get("roundtrip_bytes") is None else min(n_test, int(cfg.eval.roundtrip_bytes))
     shard_bytes = int(cfg.eval.get("shard_bytes") or 16384)
@@ -238,15 +292,12 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
                                                           n_test - n_rt, shard_bytes)]
     shards = rt_shards + rest
     mine = assign(len(shards), state.process_index, state.num_processes)
-    threads = cfg.eval.get("threads")
-    compressor = Compressor(spec, context=context, batch=int(cfg.eval.get("coder_batch") or 32), dtype=dtype,
-                            device=str(state.device), threads=int(threads) if threads else None)
     frontend = dict(cfg.data.get("frontend") or {})
     started = time.perf_counter()
 
     def note(row):
         if not quiet:
-            msg = (f"[{state.process_index}] shard {row['index'] + 1}/{len(shards)}: {row['bytes']} B, "
+            msg = (f"[{state.process_index}] {label} shard {row['index'] + 1}/{len(shards)}: {row['bytes']} B, "
                    f"{row['score_bits'] / max(1, row['bytes']):.4f} bpb")
             if "container_bytes" in row:
                 msg += (f", container {row['container_bytes']} B, round trip "
@@ -265,7 +316,53 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
     walls = _gather(state, [{"process": state.process_index, "seconds": wall}])
     if not state.is_main_process:
         return None
+    return {"n_test": n_test, "n_rt": n_rt, "shard_bytes": shard_bytes, "shards": shards,
+            "rt_shards": len(rt_shards), "wall": max(w["seconds"] for w in walls),
+            "rows": sorted(gathered, key=lambda r: r["index"]),
+            "totals": summarize(gathered, shards, roundtrip_shards=len(rt_shards))}
+
+
+def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: list[int] | None = None,
+             record: dict | None = None, state=None, quiet: bool = False) -> dict | None:
+    """Evaluate one model on the test bytes; the result dict on the main process, None elsewhere.
+
+    The test bytes are the split's test part, or, with `test.path`/`test.hub`, a separate corpus
+    (`test_source_cfg`); then the split's validation part is measured too and reported apart, as
+    `validation`. `spec`/`data`/`ends`/`record` let a caller (curves, the demo) reuse test bytes
+    already built (the split's test part)."""
+    from compress.engine import Compressor
+
+    state = state or _state()
+    manifest = read_manifest(cfg.checkpoint) if cfg.get("checkpoint") else None
+    source_cfg = test_source_cfg(cfg, manifest) if data is None else None
+    source = None
+    if data is None and source_cfg is None:
+        data, ends, record = test_part(cfg, manifest)
+    elif data is None:
+        val, val_ends, record = split_part(cfg, manifest, "validation")
+        limit = int(cfg.eval.test_bytes) if cfg.eval.get("test_bytes") is not None else int(cfg.split.total_bytes)
+        data, ends, source = source_part(source_cfg, limit)
+    default_spec, dtype, context = model_spec(cfg, manifest)
+    spec = spec or default_spec
+    threads = cfg.eval.get("threads")
+    compressor = Compressor(spec, context=context, batch=int(cfg.eval.get("coder_batch") or 32), dtype=dtype,
+                            device=str(state.device), threads=int(threads) if threads else None)
+    measured = _measure(cfg, compressor, state, data, ends, label="test", quiet=quiet)
+    validation = (_measure(cfg, compressor, state, val, val_ends, label="validation", quiet=quiet)
+                  if source is not None else None)
+    if not state.is_main_process:
+        return None
     lm = compressor.loaded()
+    n_test, n_rt = measured["n_test"], measured["n_rt"]
+    if source is None:
+        test = {"offset": record["test"]["offset"], "length": record["test"]["length"],
+                "sha256": record["test"]["sha256"], "source": {"kind": "split", "part": "test",
+                                                               "corpus": record["corpus"].get("source", {})}}
+    else:
+        test = {"length": source["bytes"], "documents": source["documents"], "sha256": source["sha256"],
+                "source": source["source"]}
+    test.update({"evaluated_bytes": n_test, "evaluated_sha256": hashlib.sha256(data[:n_test]).hexdigest(),
+                 "roundtrip_bytes": n_rt, "corpus_sha256": record["corpus"]["sha256"]})
     result = {
         "format": FORMAT,
         "model": {"spec": spec, "base_id": lm.base_id, "base_sha256": lm.base_sha256,
@@ -273,19 +370,24 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
                   "step": (manifest or {}).get("step") if spec == default_spec else None},
         "checkpoint": str(cfg.checkpoint) if cfg.get("checkpoint") else None,
         "recipe": str(cfg.name),
-        "test": {"offset": record["test"]["offset"], "length": record["test"]["length"],
-                 "sha256": record["test"]["sha256"], "evaluated_bytes": n_test,
-                 "evaluated_sha256": hashlib.sha256(data[:n_test]).hexdigest(),
-                 "roundtrip_bytes": n_rt, "corpus_sha256": record["corpus"]["sha256"]},
+        "test": test,
         "settings": {"context": context, "coder_batch": compressor.batch, "score_batch": int(cfg.eval.batch),
                      "threads": compressor.threads, "device": str(state.device),
-                     "num_processes": state.num_processes, "shard_bytes": shard_bytes,
-                     "shards": len(shards), "roundtrip_shards": len(rt_shards)},
-        "wall_seconds": max(w["seconds"] for w in walls),
-        "shards": sorted(gathered, key=lambda r: r["index"]),
+                     "num_processes": state.num_processes, "shard_bytes": measured["shard_bytes"],
+                     "shards": len(measured["shards"]), "roundtrip_shards": measured["rt_shards"]},
+        "wall_seconds": measured["wall"] + (validation["wall"] if validation else 0.0),
+        "shards": measured["rows"],
     }
-    result.update(summarize(gathered, shards, roundtrip_shards=len(rt_shards)))
-    from compress import lmeval  # the scoring pass under lm-evaluation-harness's metric names
+    result.update(measured["totals"])  # scoring / roundtrip of the test bytes, as before
+    if validation is not None:
+        v = record["validation"]
+        result["validation"] = {
+            "offset": v["offset"], "length": v["length"], "sha256": v["sha256"],
+            "evaluated_bytes": validation["n_test"], "roundtrip_bytes": validation["n_rt"],
+            "evaluated_sha256": hashlib.sha256(val[:validation["n_test"]]).hexdigest(),
+            "source": {"kind": "split", "part": "validation", "corpus": record["corpus"].get("source", {})},
+            **validation["totals"], "shards": validation["rows"]}
+    from compress import lmeval  # the test scoring pass under lm-evaluation-harness's metric names
 
     result["results"] = lmeval.results(f"lmcompress_{cfg.name}", result["scoring"]["bits"], data[:n_test],
                                        ends or [], str(cfg.data.modality))
@@ -313,9 +415,31 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def source_name(source: dict) -> str:
+    """One line naming a corpus source record (train/corpus.py build)."""
+    if source.get("kind") == "hub":
+        rev = f"@{source['revision']}" if source.get("revision") else ""
+        return f"hub {source.get('id')}{rev} {source.get('data_files') or source.get('split') or ''}".strip()
+    if source.get("kind") == "local":
+        files = source.get("files", [])
+        return f"local {files[0]['path']}" + (f" (+{len(files) - 1} files)" if len(files) > 1 else "") if files else "local"
+    if source.get("kind") == "split":
+        return f"the split's {source.get('part')} part"
+    return str(source.get("kind", "?"))
+
+
 def describe(result: dict) -> str:
     s = result["scoring"]
-    lines = [f"{result['model']['spec']}: test {s['bytes']} B, scoring {s['bits_per_byte']:.4f} bits/byte"]
+    lines = [f"{result['model']['spec']}: test {s['bytes']} B ({source_name(result['test']['source'])}), "
+             f"scoring {s['bits_per_byte']:.4f} bits/byte"]
+    v = result.get("validation")
+    if v:
+        line = f"validation {v['scoring']['bytes']} B (the split's validation part), scoring {v['scoring']['bits_per_byte']:.4f} bits/byte"
+        if v.get("roundtrip"):
+            vr = v["roundtrip"]
+            line += (f"; round trip {vr['bytes']} B -> {vr['container_bytes']} B "
+                     f"{'verified' if vr['verified'] else 'FAILED'}")
+        lines.append(line)
     rt = result.get("roundtrip")
     if rt:
         lines.append(f"round trip {rt['bytes']} B -> {rt['container_bytes']} B "
@@ -347,6 +471,9 @@ def run(cfg) -> dict | None:
     print(f"wrote {path}")
     if "roundtrip" in result and not result["roundtrip"]["verified"]:
         raise LMCompressError(f"round trip FAILED for shards {result['roundtrip']['failed_shards']}")
+    v = result.get("validation") or {}
+    if "roundtrip" in v and not v["roundtrip"]["verified"]:
+        raise LMCompressError(f"validation round trip FAILED for shards {v['roundtrip']['failed_shards']}")
     return result
 
 

@@ -122,6 +122,60 @@ def test_refuses_a_corpus_whose_test_part_differs(run_dir, corpus_file, tmp_path
     assert not (tmp_path / "out.json").exists()
 
 
+@pytest.fixture(scope="module")
+def other_corpus(tmp_path_factory):
+    """Another domain (code-like text) that never enters training: the cross-corpus test corpus."""
+    import random
+
+    rng = random.Random(1)
+    lines = ["def area(radius): return 3.14159 * radius ** 2", "for item in items: total += item.price",
+             "if not path.exists(): raise FileNotFoundError(path)", "print(f'{name}: {value:.3f}')"]
+    paras = ["\n".join(rng.choice(lines) for _ in range(rng.randint(1, 3))) for _ in range(60)]
+    path = tmp_path_factory.mktemp("othercorpus") / "code.txt"
+    path.write_text("\n\n".join(paras) + "\n")
+    return path
+
+
+def test_cross_corpus_reports_validation_and_test_apart(run_dir, corpus_file, other_corpus, tmp_path, capsys):
+    """test.path: the model is tested on another corpus, and the split's validation part (the
+    training domain) is measured and reported separately; both round trips are verified."""
+    import hashlib
+
+    args = eval_args(run_dir, corpus_file, tmp_path, **{"test.path": str(other_corpus), "eval.test_bytes": 900,
+                                                        "eval.roundtrip_bytes": 300})
+    assert evaluate.main(args) == 0
+    r = json.loads((tmp_path / "out.json").read_text())
+    m = json.loads((run_dir / "manifest.json").read_text())
+    src = r["test"]["source"]
+    assert src["kind"] == "local" and [f["path"] for f in src["files"]] == [str(other_corpus.resolve())]
+    assert r["test"]["evaluated_bytes"] == 900 and r["scoring"]["bytes"] == 900
+    assert r["test"]["evaluated_sha256"] == hashlib.sha256(other_corpus.read_bytes()[:900]).hexdigest()
+    assert r["roundtrip"]["verified"] and r["roundtrip"]["bytes"] == 300
+    v = r["validation"]
+    assert v["sha256"] == m["split"]["validation"]["sha256"] and v["source"]["part"] == "validation"
+    assert v["evaluated_bytes"] == 900 and v["scoring"]["bytes"] == 900
+    assert v["roundtrip"]["verified"] and v["roundtrip"]["bytes"] == 300
+    from train import config as config_mod
+    from train import split
+
+    cfg = config_mod.compose(eval_args(run_dir, corpus_file, tmp_path))
+    val, _, _ = evaluate.split_part(cfg, evaluate.read_manifest(run_dir), "validation")
+    assert v["evaluated_sha256"] == hashlib.sha256(val[:900]).hexdigest()
+    assert val[:900] != other_corpus.read_bytes()[:900]
+    # the tuned model knows its own domain better than code it never saw
+    assert v["scoring"]["bits_per_byte"] < r["scoring"]["bits_per_byte"]
+    out = capsys.readouterr().out
+    assert "code.txt" in out and "validation 900 B" in out
+    assert split.test_bytes_of_checkpoint(run_dir)[:900] != other_corpus.read_bytes()[:900]
+
+
+def test_cross_corpus_refuses_the_training_corpus_as_test_source(run_dir, corpus_file, tmp_path, capsys):
+    rc = evaluate.main(eval_args(run_dir, corpus_file, tmp_path, **{"test.path": str(corpus_file)}))
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("lmcompress-eval")]
+    assert rc == 1 and len(err) == 1 and "is the training corpus" in err[0]
+    assert not (tmp_path / "out.json").exists()
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(1, 400), min_size=0, max_size=40), st.integers(1, 500), st.integers(0, 300))
 def test_shard_plan_is_a_partition_at_document_ends(doc_sizes, shard_bytes, trim):

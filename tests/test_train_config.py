@@ -28,10 +28,14 @@ def test_recipe_domains():
     hub = {n: config.compose([f"recipe={n}"]).data for n in RECIPES}
     assert hub["medal"].hub.id == "McGill-NLP/medal" and hub["medal"].modality == "text"
     assert hub["pile_of_law"].hub.id == "pile-of-law/pile-of-law"
-    assert hub["pile_of_law"].hub.config == "eurlex" and "eurlex" in hub["pile_of_law"].hub.data_files
+    assert hub["pile_of_law"].hub.builder == "json" and "eurlex" in hub["pile_of_law"].hub.data_files
     assert hub["librispeech"].hub.id == "openslr/librispeech_asr" and hub["librispeech"].modality == "audio"
-    assert hub["librispeech"].hub.split == "validation" and hub["librispeech"].hub.config == "clean"
-    assert hub["ljspeech"].hub.id == "keithito/lj_speech" and hub["ljspeech"].modality == "audio"
+    assert hub["librispeech"].hub.data_files == "clean/validation/*.parquet"  # dev-clean
+    # the paper's protocol: fine-tune on LibriSpeech, test on LJSpeech (never in fine-tuning)
+    lj = config.compose(["recipe=ljspeech"])
+    assert lj.data.hub.id == "openslr/librispeech_asr" and lj.data.modality == "audio"
+    assert lj.test.hub.id == "keithito/lj_speech" and lj.test.path is None
+    assert config.compose(["recipe=medal"]).test.hub is None  # default: the split's test part
 
 
 @pytest.mark.parametrize("name", RECIPES)

@@ -14,6 +14,14 @@ Documents come through `datasets` in both cases, so hub and local data take one 
   end, `compress.frontends.get(modality).split(file_bytes)[0]` - the bytes the coder codes.
 Reading stops once `limit` bytes are gathered (the split never looks further), so a streamed hub
 dataset is read only as far as needed.
+
+Hub sources are read with a packaged builder (`data.hub.builder`: csv, json, parquet, imagefolder,
+webdataset) over `data.hub.data_files` named relative to the repository, because datasets>=4 no
+longer runs the loading scripts that MeDAL, Pile of Law, LJSpeech and ImageNet ship. Those paths
+are resolved under `hub_base(hub)` = `<data.hub.root>/<id>[@<revision>]`, the hf:// URL grammar, so
+the revision is part of every file's address. `data.hub.root` is null for the Hugging Face hub
+(`hf://datasets`); pointing it at a local or fsspec mirror with the same layout (the offline tests
+do this with `memory://`) changes nothing else about how a recipe is read.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pathlib import Path
 from .errors import DataError
 
 SEPARATORS = {"paragraph": "\n\n", "line": "\n", "document": ""}
+HUB_ROOT = "hf://datasets"  # data.hub.root: null means the Hugging Face hub
 
 
 @dataclass
@@ -66,6 +75,13 @@ def _is_list(path) -> bool:
     from omegaconf import ListConfig
 
     return isinstance(path, (list, tuple, ListConfig))
+
+
+def _plain(value):
+    """An OmegaConf list/dict as plain Python (the source record goes into JSON manifests)."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    return OmegaConf.to_container(value) if isinstance(value, (DictConfig, ListConfig)) else value
 
 
 def absolute_paths(path):
@@ -124,20 +140,60 @@ def _local_rows(data_cfg, files: list[str]):
     return IterableDataset.from_generator(read, gen_kwargs={"files": files}), "audio"
 
 
+def hub_base(hub) -> str:
+    """Where the repository's files live: `<root>/<id>` or `<root>/<id>@<revision>` (hf:// grammar;
+    huggingface_hub also accepts `@refs/convert/parquet` unescaped)."""
+    root = str(hub.get("root") or HUB_ROOT).rstrip("/")
+    base = f"{root}/{hub.id}"
+    return f"{base}@{hub.revision}" if hub.get("revision") else base
+
+
+def _resolve_one(entry: str, base: str) -> str:
+    """A repo-relative path (or the container of a chained URL such as
+    `zip://**/train.csv::data/x.zip`) made absolute under `base`; absolute URLs and paths stay."""
+    parts = str(entry).split("::")
+    last = parts[-1]
+    if "://" not in last and not os.path.isabs(last):
+        parts[-1] = f"{base}/{last.lstrip('/')}"
+    return "::".join(parts)
+
+
+def hub_data_files(hub):
+    """`data.hub.data_files` (a string, a list, or a {split: files} mapping) resolved under
+    `hub_base(hub)`; None when the recipe names no files."""
+    from omegaconf import DictConfig
+
+    files = hub.get("data_files")
+    if files is None:
+        return None
+    base = hub_base(hub)
+
+    def resolve(v):
+        return [_resolve_one(f, base) for f in v] if _is_list(v) else _resolve_one(v, base)
+
+    if isinstance(files, (dict, DictConfig)):
+        return {str(k): resolve(v) for k, v in files.items()}
+    return resolve(files)
+
+
 def _hub_rows(hub):
     from datasets import load_dataset
 
     kwargs = {"split": hub.split, "streaming": bool(hub.streaming)}
-    if hub.get("revision"):
-        kwargs["revision"] = hub.revision
     if hub.get("builder"):
-        rows = load_dataset(hub.builder, data_files=hub.data_files, **kwargs)
+        # the revision is already in every file's address (hub_base)
+        rows = load_dataset(hub.builder, data_files=hub_data_files(hub), **kwargs)
     else:
+        if hub.get("revision"):
+            kwargs["revision"] = hub.revision
         if hub.get("data_files"):
             kwargs["data_files"] = hub.data_files
-        rows = load_dataset(hub.id, hub.get("config"), **kwargs)
-    if hasattr(rows, "decode"):
-        rows = rows.decode(False)  # audio columns as raw {"bytes", "path"}: no decoder needed
+        where = hub.id if not hub.get("root") else f"{str(hub.root).rstrip('/')}/{hub.id}"
+        rows = load_dataset(where, hub.get("config"), **kwargs)
+    if hasattr(rows, "decode") and getattr(rows, "features", None) is not None:
+        # audio/image columns as raw {"bytes", "path"}: no decoder needed. Streamed csv/json have
+        # no features until read (and no media columns), and decode() refuses them.
+        rows = rows.decode(False)
     return rows
 
 
@@ -150,14 +206,43 @@ def _document_bytes(row, field_name: str, modality: str, frontend, sep: bytes) -
     if isinstance(value, dict):
         raw = value.get("bytes")
         if raw is None and value.get("path"):
-            with open(value["path"], "rb") as fh:
+            # streamed folders give a path, not bytes: an hf://, zip:// or memory:// URL as often
+            # as a local file, so read it through datasets' fsspec-aware opener
+            from datasets.utils.file_utils import xopen
+
+            with xopen(value["path"], "rb") as fh:
                 raw = fh.read()
     else:
         raw = value
     if not isinstance(raw, (bytes, bytearray)):
         raise DataError(f"column '{field_name}' holds no file bytes for modality '{modality}'")
-    payload, _extras = frontend.split(bytes(raw))
+    raw = bytes(raw)
+    if modality == "image":
+        raw = pixels_as_netpbm(raw)
+    payload, _extras = frontend.split(raw)
     return payload + sep
+
+
+def pixels_as_netpbm(raw: bytes) -> bytes:
+    """Image corpora such as ImageNet ship JPEGs, which the image front end (PNG/PGM/PPM only) does
+    not take: a training document is the decoded pixels, so a JPEG (or any other format Pillow
+    reads) becomes a binary PPM (RGB) or PGM (greyscale) of its pixels. PNG and netpbm pass
+    untouched. JPEG decoding is the one place a corpus depends on the decoder (libjpeg version);
+    the split record's sha256 catches a machine whose decoder differs."""
+    if raw.startswith(b"\x89PNG") or raw[:2] in (b"P5", b"P6"):
+        return raw
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            im = im.convert("L" if im.mode in ("1", "L", "I;16", "I") else "RGB")
+            out = io.BytesIO()
+            im.save(out, format="PPM")
+    except Exception as exc:
+        raise DataError(f"an image document could not be decoded: {_first_line(exc)}") from None
+    return out.getvalue()
 
 
 def build(data_cfg, limit: int) -> Corpus:
@@ -177,8 +262,13 @@ def build(data_cfg, limit: int) -> Corpus:
         rows, field_name = _local_rows(data_cfg, files)
     else:
         hub = data_cfg.hub
-        source = {"kind": "hub", **{k: hub.get(k) for k in
+        if not hub.get("id"):
+            raise DataError("this recipe names no hub dataset (data.hub.id is null): pass local data "
+                            "with data.path=FILE|DIR|GLOB")
+        source = {"kind": "hub", **{k: _plain(hub.get(k)) for k in
                                     ("id", "config", "split", "field", "revision", "builder", "data_files")}}
+        if hub.get("root"):
+            source["root"] = str(hub.root)
         where = f"dataset '{hub.id}'"
         field_name = hub.field
         try:
