@@ -72,7 +72,8 @@ HOSTILE = [None, True, False, 0, 1, -1, 7, 2**31, 2**32, 2**63, -(2**63), 10**30
 
 
 # -- seed inputs -------------------------------------------------------------------------------
-def _wav(channels: int, frames: int, seed: int) -> bytes:
+def wav(channels: int, frames: int, seed: int) -> bytes:
+    """A 16-bit PCM WAV file: a sine with noise."""
     import wave
 
     rng = np.random.default_rng(seed)
@@ -126,8 +127,8 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
     text = (ROOT / "tests" / "golden" / "text.bin").read_bytes()
     plans = [
         ("text", text, "text", {}),
-        ("wav", _wav(2, 300, 1), "audio", {}),
-        ("wav-lpc", _wav(1, 400, 2), "audio", {"predictor": "lpc", "lpc_order": 4, "lpc_block": 128}),
+        ("wav", wav(2, 300, 1), "audio", {}),
+        ("wav-lpc", wav(1, 400, 2), "audio", {"predictor": "lpc", "lpc_order": 4, "lpc_block": 128}),
         ("png", _png(False, 3), "image", {}),
         ("png-reencoded", _png(True, 4), "image", {"order": "strips", "strip": 4, "predictor": "med-green"}),
         ("ppm", _ppm(5), "image", {"predictor": "med"}),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .container import segment_ranges
+
 
 def cut(units: list[list[int]], context: int, breaks=()) -> list[np.ndarray]:
     """Greedy cut; `breaks` are unit indices before which a segment must also end (a front end's
@@ -31,15 +33,6 @@ def cut(units: list[list[int]], context: int, breaks=()) -> list[np.ndarray]:
 
 
 def layout(n_segments: int, batch: int) -> list[tuple[int, int]]:
-    """[(start, end)) segment ranges of each batch."""
-    if n_segments == 0:
-        return []
-    n_batches = -(-n_segments // batch)
-    base, extra = divmod(n_segments, n_batches)
-    ranges = []
-    start = 0
-    for i in range(n_batches):
-        end = start + base + (1 if i < extra else 0)
-        ranges.append((start, end))
-        start = end
-    return ranges
+    """[(start, end)) segment ranges of each batch (the rule lives beside the header checks that
+    rebuild it from a header alone: compress.container.segment_ranges)."""
+    return segment_ranges(n_segments, batch)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import fuzz
 from compress import cli, container, frontends, models
 from compress.engine import Compressor
 from compress.errors import ContainerError, InputError, LMCompressError, MismatchError
@@ -55,17 +56,7 @@ def text_blob(comp):
 
 
 def wav_bytes(frames=200, channels=2):
-    import io
-    import wave
-
-    x = (1000 * np.sin(np.arange(frames * channels) / 5.0)).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(x.tobytes())
-    return buf.getvalue()
+    return fuzz.wav(channels, frames, seed=0)
 
 
 def y4m_bytes(frames=3):
