@@ -33,7 +33,7 @@ FORMAT_VERSION = 1
 FLAG_DEFLATED = 1
 MAX_CONTEXT = 1 << 20
 MAX_BATCH = 1 << 16
-MAX_THREADS = 1024
+MAX_THREADS = 256  # torch intra-op threads; more only oversubscribe (and a hostile header could ask for them)
 # Part of format version 1. A preset dictionary holding the header's keys and usual values lets
 # DEFLATE store a typical header in ~190 bytes (the three sha256 digests are most of it), which
 # matters for small files. Raw DEFLATE back-references count backwards from the output, so bytes
