@@ -134,10 +134,11 @@ def check_limits(header: dict, model) -> None:
 
 
 def check_device(device: str) -> str:
-    """`cpu` or `cuda[:N]` that exists here; InputError (one line) for anything else."""
-    match = re.fullmatch(r"cuda(?::(\d{1,4}))?", device)
-    if device == "cpu":
+    """`cpu[:N]` or `cuda[:N]` that exists here; InputError (one line) for anything else (`meta`,
+    `mps`, typos: the coder needs real numbers computed on a device it can record)."""
+    if re.fullmatch(r"cpu(?::\d{1,4})?", device):  # accelerate names its CPU device `cpu:0`
         return device
+    match = re.fullmatch(r"cuda(?::(\d{1,4}))?", device)
     if match is None:
         raise InputError(f"unknown device '{device[:40]}' (use cpu or cuda[:N])")
     if not torch.cuda.is_available():
