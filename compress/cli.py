@@ -292,8 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         fileio.silence_stdout()
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("lmcompress: interrupted; no output written", file=sys.stderr)
-        return EXIT_ERROR
+        # temporary outputs are already removed (fileio.write_atomic); exit now with status 1,
+        # before interpreter shutdown can turn the interrupt into death by SIGINT (-2)
+        print("lmcompress: interrupted; no output written", file=sys.stderr, flush=True)
+        os._exit(EXIT_ERROR)
     except MemoryError:
         print("lmcompress: out of memory", file=sys.stderr)
         return EXIT_ERROR
