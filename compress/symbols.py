@@ -63,7 +63,7 @@ class TextSymbolizer:
         for piece, idx in vocab.items():
             if idx >= self.vocab_size or idx in special:
                 continue
-            table[idx] = self._piece_bytes(piece, inverse)
+            table[idx] = self._piece_bytes(piece, inverse, self.byte_level)
         self.table = table
         # single-byte tokens, preferring the canonical piece for each byte
         byte_token: dict[int, int] = {}
@@ -93,8 +93,12 @@ class TextSymbolizer:
         self.table[self.esc_id] = None
 
     @staticmethod
-    def _piece_bytes(piece: str, inverse: dict[str, int]) -> bytes:
-        if all(c in inverse for c in piece):
+    def _piece_bytes(piece: str, inverse: dict[str, int], byte_level: bool = True) -> bytes:
+        """The bytes a vocabulary piece stands for. Byte-level BPE (GPT-2 style) spells each byte as
+        one bytes_to_unicode character; a SentencePiece vocabulary (Gemma, LLaMA 2) holds UTF-8
+        text with U+2581 for a space and `<0xNN>` byte-fallback pieces, where "©" is the two bytes
+        of its UTF-8 and "<0xA0>" is one byte, not six: only byte-level pieces use the inverse map."""
+        if byte_level and all(c in inverse for c in piece):
             return bytes(inverse[c] for c in piece)
         m = _BYTE_PIECE.match(piece)
         if m:
