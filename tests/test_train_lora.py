@@ -525,13 +525,18 @@ def test_ddp_over_gloo_two_processes(tiny_model_dir, text_file, tmp_path):
     ckpt = tmp_path / "ckpt"
     args = base_args(tiny_model_dir, text_file, ckpt, run="ddp", **{
         "train.max_steps": 2, "train.save_every": 2, "train.eval_every": 2, "train.batch_size": 1})
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1",
+           "PLACEMENT_CHECK": "1"}
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            "--main_process_port", "29533", str(ROOT / "train" / "lora.py"), *args]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on 2 process(es)" in proc.stdout
+    # only rank 0 read the base; rank 1 built it on meta and received it (train/placement.py), and
+    # PLACEMENT_CHECK found both ranks holding the same weights before training
+    assert "placement: rank 0/2: base read from disk" in proc.stderr
+    assert "placement: rank 1/2: base built on meta, tensors broadcast from rank 0" in proc.stderr
     run = ckpt / "medal" / "ddp"
     m = json.loads((run / "manifest.json").read_text())
     assert m["num_processes"] == 2 and m["step"] == 2

@@ -18,7 +18,7 @@ BYTE_CHARS = "\n".join(c for c in map(chr, range(0x21, 0x180)) if c.isprintable(
 
 
 def build_tiny_model(directory: str | Path, *, seed: int = 0, vocab_size: int = 640,
-                     hidden: int = 32, layers: int = 2) -> Path:
+                     hidden: int = 32, layers: int = 2, tie_word_embeddings: bool = False) -> Path:
     import torch
     from tokenizers import ByteLevelBPETokenizer
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -34,7 +34,7 @@ def build_tiny_model(directory: str | Path, *, seed: int = 0, vocab_size: int = 
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
                          num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=512, tie_word_embeddings=False,
+                         max_position_embeddings=512, tie_word_embeddings=tie_word_embeddings,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
     model = LlamaForCausalLM(config)
     model.save_pretrained(directory, safe_serialization=True)

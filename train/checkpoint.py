@@ -110,17 +110,22 @@ def manifest(*, kind: str, step: int, adapter_path: Path | None, base: dict, sym
     }
 
 
-def save_adapter(peft_model, directory: Path, base_id: str) -> Path:
+def save_adapter(peft_model, directory: Path, base_id: str, state_dict: dict | None = None) -> Path:
     """`save_pretrained` the adapter (safetensors) naming the base `base_id` in adapter_config.json
     (train/modelcard.peft_base_reference: a hub id or an absolute path PEFT can load; lmcompress
-    reads the base from the manifest instead)."""
+    reads the base from the manifest instead). Under FSDP the module holds only this rank's shards:
+    `state_dict` is then the full state dict gathered on the main process, from which PEFT takes the
+    adapter's tensors (PEFT's FSDP guidance)."""
     import warnings
 
     for config in peft_model.peft_config.values():
         config.base_model_name_or_path = base_id
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        peft_model.save_pretrained(str(directory), safe_serialization=True)
+        if state_dict is None:
+            peft_model.save_pretrained(str(directory), safe_serialization=True)
+        else:
+            peft_model.save_pretrained(str(directory), safe_serialization=True, state_dict=state_dict)
     path = Path(directory) / ADAPTER_WEIGHTS
     if not path.is_file():
         raise RuntimeError(f"save_pretrained wrote no {ADAPTER_WEIGHTS} in {directory}")

@@ -119,16 +119,19 @@ def intra_op_threads(setting, local_processes: int) -> int | None:
 
 # -- model --------------------------------------------------------------------------------------
 def load_model(cfg, accelerator):
-    """(base model, tokenizer, base sha256 or None off the main process).
+    """(base model, tokenizer, base sha256 or None off the main process, validation base or None).
 
     The sha256 is `compress.models.sha256_parameters` of the base as `compress.models.load` will
-    load it at coding time (model.dtype, unquantized), taken before PEFT wraps it. With
-    model.load_in_4bit the training copy is NF4 (bitsandbytes, QLoRA), so the identity is hashed
-    from a separate unquantized load on the CPU, on the main process only.
+    load it at coding time (model.dtype, unquantized), taken on the main process before PEFT wraps
+    it. Only the main process reads the weights; the others receive them (train/placement.py).
+    With model.load_in_4bit the training copy is NF4 (bitsandbytes, QLoRA), loaded straight onto
+    each process's GPU; the unquantized base, placed the same way, is hashed and becomes the
+    validation twin's base (train/qlora.py), so validation measures the base the coder uses.
     """
     import torch
 
     from compress import models
+    from train import placement
 
     spec, dtype = cfg.model.id, cfg.model.dtype
     if from_scratch(cfg):
@@ -141,27 +144,31 @@ def load_model(cfg, accelerator):
             model = bytemodel.new_model(arch, context=int(cfg.context), seed=int(cfg.train.seed), dtype=dtype)
         except LMCompressError as exc:
             raise ConfigError(str(exc)) from None
-        return model, bytemodel.byte_tokenizer(), None
-    if not cfg.model.load_in_4bit:
-        model, tokenizer = models.load_base(spec, dtype=dtype, device="cpu")
-        base_sha = models.sha256_parameters(model) if accelerator.is_main_process else None
-        return model, tokenizer, base_sha
-    if not torch.cuda.is_available():
+        return model, bytemodel.byte_tokenizer(), None, None
+    if cfg.model.load_in_4bit and placement.fsdp_enabled():
+        raise ConfigError("model.load_in_4bit=true is not supported with FSDP here; use DDP "
+                          "(accelerate_config.yaml) or one GPU")
+    if cfg.model.load_in_4bit and not torch.cuda.is_available():
         raise ConfigError("model.load_in_4bit=true needs a CUDA GPU (bitsandbytes NF4); drop it on CPU")
+    placed = placement.load_base(spec, dtype, accelerator)
+    _log_placement(accelerator, placed.how)
+    if not cfg.model.load_in_4bit:
+        return placed.model, placed.tokenizer, placed.base_sha256, None
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    base_sha = None
-    if accelerator.is_main_process:
-        plain, _ = models.load_base(spec, dtype=dtype, device="cpu")
-        base_sha = models.sha256_parameters(plain)
-        del plain
     where, gguf = models._base_location(spec)
     quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                                bnb_4bit_compute_dtype=models.DTYPES[dtype])
     model = models._from_pretrained(AutoModelForCausalLM, where, gguf, dtype=models.DTYPES[dtype],
                                     quantization_config=quant,
                                     device_map={"": accelerator.local_process_index})
-    return model, models.load_tokenizer(spec), base_sha
+    return model, placed.tokenizer, placed.base_sha256, placed.model.to(accelerator.device)
+
+
+def _log_placement(accelerator, how: str) -> None:
+    """One line per process saying where its base weights came from (the 2-process test reads it)."""
+    print(f"placement: rank {accelerator.process_index}/{accelerator.num_processes}: base {how}",
+          file=sys.stderr, flush=True)
 
 
 def from_scratch(cfg) -> bool:
@@ -281,6 +288,11 @@ def train(cfg) -> dict:
     )
     main = accelerator.is_main_process
     world = accelerator.num_processes
+    from accelerate.utils import DistributedType
+
+    fsdp = accelerator.distributed_type == DistributedType.FSDP
+    if fsdp and from_scratch(cfg):
+        raise ConfigError("model.init=scratch trains small byte models: use DDP (accelerate_config.yaml), not FSDP")
     set_seed(int(cfg.train.seed))
     threads = intra_op_threads(cfg.train.get("threads"), int(os.environ.get("LOCAL_WORLD_SIZE", world)))
     if threads:
@@ -303,7 +315,7 @@ def train(cfg) -> dict:
         check_resumable(cfg_dict, saved, world, record)
 
     # model, symbolizer, segments
-    base, tokenizer, base_sha = load_model(cfg, accelerator)
+    base, tokenizer, base_sha, validation_base = load_model(cfg, accelerator)
     apply_log_level(str(cfg.log.level))  # compress.models quiets transformers while loading
     vocab = engine.model_vocab(base)
     prefix = engine.prefix_token(tokenizer)
@@ -324,9 +336,16 @@ def train(cfg) -> dict:
     evaluation = {"max_bytes": cfg.eval.max_bytes, "bytes": len(val_bytes), "segments": len(val_segs),
                   "sha256": hashlib.sha256(val_bytes).hexdigest(),
                   "metric": "bits per byte, compress.scoring.score_segments on compress.segments.cut"}
+    if cfg.model.load_in_4bit:  # what the coder runs, not the NF4 training copy (train/qlora.py)
+        evaluation["base"] = f"unquantized {cfg.model.dtype} base with the adapter copied in"
     del built
 
     model = prepare_model(base, cfg)
+    twin = None  # QLoRA: validation runs the adapter on the unquantized base (train/qlora.py)
+    if validation_base is not None:
+        from train import qlora
+
+        twin = qlora.validation_twin(validation_base, model.peft_config["default"])
     if resume_from is not None and from_scratch(cfg):
         from transformers import AutoModelForCausalLM
 
@@ -359,6 +378,7 @@ def train(cfg) -> dict:
                               num_warmup_steps=int(cfg.train.warmup_steps) * world,
                               num_training_steps=total_steps * world)
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    params = [p for p in model.parameters() if p.requires_grad]  # FSDP2 replaced them with DTensors
     steps_per_epoch = math.ceil(len(loader) / int(cfg.train.grad_accum))
 
     # accelerate saves optimizer/scheduler/RNG/sampler; the adapter is saved by PEFT next to it,
@@ -380,10 +400,18 @@ def train(cfg) -> dict:
 
     def evaluate() -> float:
         model.eval()
-        net = accelerator.unwrap_model(model)
+        if twin is not None:
+            qlora.sync_adapter(accelerator.unwrap_model(model), twin)
+            net = twin
+        else:  # FSDP2 shards in place: the unwrapped module is the sharded one, forward gathers
+            net = accelerator.unwrap_model(model)
+        mine = val_segs[accelerator.process_index :: world]
         with accelerator.autocast():
-            bits = score_segments(net, val_segs[accelerator.process_index :: world], prefix,
+            bits = score_segments(net, mine, prefix,
                                   batch=int(cfg.eval.batch), alphabet=alphabet, device=accelerator.device)
+            if fsdp:
+                equal_forwards(net, len(val_segs), len(mine), int(cfg.eval.batch), world, prefix,
+                               accelerator.device)
         total = accelerator.reduce(torch.tensor([bits], dtype=torch.float64, device=accelerator.device), "sum")
         model.train()
         return float(total.item()) / max(1, len(val_bytes))
@@ -398,6 +426,10 @@ def train(cfg) -> dict:
             checkpoint.clear(tmp)
         accelerator.wait_for_everyone()
         accelerator.save_state(str(tmp / checkpoint.STATE_DIR))
+        # FSDP: every rank takes part in gathering the full state dict, which lands on the main
+        # process (accelerate's get_state_dict: full_state_dict, cpu_offload); PEFT picks the
+        # adapter's tensors out of it. DDP: the main process's own module is complete.
+        full_state = accelerator.get_state_dict(model) if fsdp else None
         accelerator.wait_for_everyone()
         if main:
             net = accelerator.unwrap_model(model)
@@ -408,7 +440,7 @@ def train(cfg) -> dict:
                 base = {"id": None, "init": "scratch", "sha256": None, "dtype": cfg.model.dtype,
                         "load_in_4bit": False, "parameters": bytemodel.parameter_count(net)}
             else:  # a plain PEFT adapter too: base path PEFT can load, tokenizer beside it
-                adapter, model_sha = checkpoint.save_adapter(net, tmp, base_ref), None
+                adapter, model_sha = checkpoint.save_adapter(net, tmp, base_ref, state_dict=full_state), None
                 tokenizer.save_pretrained(str(tmp))
                 base = {"id": cfg.model.id, "sha256": base_sha, "dtype": cfg.model.dtype,
                         "load_in_4bit": bool(cfg.model.load_in_4bit)}
@@ -522,6 +554,19 @@ def train(cfg) -> dict:
         note(f"done: {run_dir} ({step} steps, {tokens_seen} tokens, "
              f"{time.perf_counter() - started:.1f} s){change}")
     return summary
+
+
+def equal_forwards(net, total: int, mine: int, batch: int, world: int, prefix: int, device) -> int:
+    """FSDP: every rank must run the same number of forwards (each one all-gathers parameters), but
+    `val_segs[rank::world]` can leave a rank one batch short; run one-token forwards to even it up."""
+    import torch
+
+    most = math.ceil(math.ceil(total / world) / batch)
+    extra = most - math.ceil(mine / batch)
+    with torch.no_grad():
+        for _ in range(extra):
+            net(input_ids=torch.full((1, 1), prefix, dtype=torch.long, device=device))
+    return extra
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
