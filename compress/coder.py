@@ -14,9 +14,11 @@ import constriction
 import numpy as np
 import torch
 
+from . import adapt as adaptlib
 from . import quantize
-from .stepper import DEFAULT as STEPPER_DEFAULT
-from .stepper import Stepper, coding_probabilities
+from .stepper import CARRIED, GROWING, Stepper, coding_probabilities, windows
+
+STEPPER_DEFAULT = GROWING  # the independent-segment functions below; carried context: code_carried
 
 
 def _symbol_map(alphabet: torch.Tensor | None, vocab: int) -> np.ndarray | None:
@@ -104,4 +106,102 @@ def decode_batch(
         feed = grid[:, t]
         if on_step is not None:
             on_step(len(active))
+    return [grid[r, : lengths_arr[r]].copy() for r in range(rows)]
+
+
+def code_carried(
+    model: torch.nn.Module,
+    grid: np.ndarray,
+    lengths: np.ndarray,
+    prefix_id: int,
+    code: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
+    *,
+    context: int,
+    keep: int,
+    adapt: str | None,
+    alphabet: torch.Tensor | None = None,
+    device: str = "cpu",
+    on_step: Callable[[int], None] | None = None,
+) -> None:
+    """The one carried-context loop (stepper kv-carried/3) both ends run.
+
+    `grid` [rows, steps] holds each row's stretch, padded with the prefix token (the decoder's
+    fills in as `code` decodes). Rows advance in lockstep through `windows(context, keep, steps)`:
+    each window starts with one parallel forward over the prefix token and the row's last `kept`
+    tokens (identical shapes at both ends), then steps one token at a time. At step t,
+    `code(t, active_rows, table)` codes (encoder) or decodes (decoder) the symbols of the rows still
+    inside their stretch, as alphabet indices, from the float64 table the quantizer gets; the
+    decoder's `code` writes the decoded token ids into `grid` before returning.
+    """
+    rows, steps = len(lengths), int(lengths.max()) if len(lengths) else 0
+    stepper = Stepper(model, rows, context, device, kind=CARRIED)
+    mixer = adaptlib.Mixer(rows, adapt) if adapt else None
+    for start, kept, coded in windows(context, keep, steps):
+        prime = np.full((rows, kept + 1), prefix_id, dtype=np.int64)
+        prime[:, 1:] = grid[:, start - kept : start]
+        logits = stepper.prime(prime)
+        for t in range(start, start + coded):
+            if t > start:
+                logits = stepper.step(grid[:, t - 1])
+            active = np.nonzero(lengths > t)[0]
+            probs = coding_probabilities(logits, alphabet)[active]
+            if mixer is not None:
+                probs = mixer.mix(active, probs)
+            symbols = code(t, active, quantize.as_table(probs))
+            if mixer is not None:
+                mixer.update(active, symbols)
+            if on_step is not None:
+                on_step(len(active))
+
+
+def encode_carried(model, stretches: Sequence[np.ndarray], prefix_id: int, *, context: int, keep: int,
+                   adapt: str | None, alphabet: torch.Tensor | None = None, device: str = "cpu",
+                   on_step: Callable[[int], None] | None = None) -> tuple[np.ndarray, float]:
+    """(compressed uint32 words, ideal code length in bits) of rows of contiguous stretches."""
+    rows = len(stretches)
+    lengths = np.array([len(s) for s in stretches], dtype=np.int64)
+    grid = np.full((rows, max(int(lengths.max()), 1)), prefix_id, dtype=np.int64)
+    for r, seg in enumerate(stretches):
+        grid[r, : len(seg)] = seg
+    symbol_map = _symbol_map(alphabet, int(model.get_output_embeddings().weight.shape[0]))
+    encoder = constriction.stream.queue.RangeEncoder()
+    ideal = [0.0]
+
+    def code(t, active, table):
+        symbols = grid[active, t]
+        if symbol_map is not None:
+            symbols = symbol_map[symbols]
+            if (symbols < 0).any():
+                raise ValueError("a token outside the coding alphabet was passed to the coder")
+        sym32 = symbols.astype(np.int32)
+        encoder.encode(sym32, quantize.family(), table)
+        p = table[np.arange(len(active)), sym32] / table.sum(axis=1)
+        ideal[0] -= float(np.log2(np.maximum(p, 1e-300)).sum())
+        return symbols
+
+    code_carried(model, grid, lengths, prefix_id, code, context=context, keep=keep, adapt=adapt,
+                 alphabet=alphabet, device=device, on_step=on_step)
+    return encoder.get_compressed(), ideal[0]
+
+
+def decode_carried(model, lengths: Sequence[int], words: np.ndarray, prefix_id: int, *, context: int,
+                   keep: int, adapt: str | None, alphabet: torch.Tensor | None = None,
+                   device: str = "cpu", on_step: Callable[[int], None] | None = None) -> list[np.ndarray]:
+    """Token ids of every row's stretch, decoded from `words`."""
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    rows = len(lengths_arr)
+    grid = np.full((rows, max(int(lengths_arr.max()), 1)), prefix_id, dtype=np.int64)
+    decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
+    alpha_np = alphabet.numpy() if alphabet is not None else None
+
+    def code(t, active, table):
+        try:
+            symbols = decoder.decode(quantize.family(), table).astype(np.int64)
+        except AssertionError as exc:  # constriction's word for "these words are not a stream"
+            raise ValueError(str(exc)) from None
+        grid[active, t] = alpha_np[symbols] if alpha_np is not None else symbols
+        return symbols
+
+    code_carried(model, grid, lengths_arr, prefix_id, code, context=context, keep=keep, adapt=adapt,
+                 alphabet=alphabet, device=device, on_step=on_step)
     return [grid[r, : lengths_arr[r]].copy() for r in range(rows)]

@@ -40,6 +40,7 @@ MAX_THREADS = 256  # torch intra-op threads; more only oversubscribe (and a host
 # may only ever be *prepended* (older headers still find what they referenced at the same
 # distance); never change or append: tests/test_golden.py decodes headers made before each change.
 HEADER_DICTIONARY = (
+    b'"keep":512,"adapt":"ngram-mix/1","stepper":"kv-carried/3",'
     b'"stepper":"kv-growing/2",'
     b'{"adapter":null,"batch":32,"batch_crc32":[],"batches":[],"context":1024,"device":'
     b'"cpu:x86_64","dtype":"float32","format":"lmcompress","frontend":{},"libraries":'
@@ -95,16 +96,23 @@ HEADER = schema.Obj(
         "segments": schema.List(schema.Int(1, MAX_CONTEXT - 1)),
         "batches": schema.List(schema.Int(0, 2**32 - 1)),
         "batch_crc32": schema.List(schema.Int(0, 2**32 - 1)),
+        # carried context (stepper kv-carried/3) only: tokens kept when a window re-primes, and
+        # the online adaptation beside the model (compress/adapt.py VERSIONS; null: none)
+        "keep": schema.Int(0, MAX_CONTEXT - 2),
+        "adapt": schema.Nullable(_NAME),
     },
     # absent from containers written before they existed (tests/golden keeps such files)
     optional=frozenset({"format", "frontend", "checked_sha256", "adapter", "vocab_size", "device",
-                        "stepper", "libraries"}),
+                        "stepper", "libraries", "keep", "adapt"}),
 )
 
 
 # Containers written before the header had a "stepper" field were all coded with this stepper
 # (compress/stepper.py names it STATIC); the decoder must keep using it for them.
 STEPPER_BEFORE_FIELD = "kv-static/1"
+# Carried context (compress/stepper.py CARRIED): "batch" is the number of rows, "segments" the rows'
+# contiguous stretches (one batch, any length), and "keep" is required.
+STEPPER_CARRIED = "kv-carried/3"
 
 
 def header_stepper(header: dict) -> str:
@@ -154,8 +162,18 @@ def check_header(header: dict) -> None:
     # a text token stands for at least one payload byte, except escapes (3 tokens per byte)
     if sum(seg) > 3 * payload:
         raise ContainerError("corrupt header: more tokens than the payload can hold")
-    if any(n > header["context"] - 1 for n in seg):
-        raise ContainerError("corrupt header: a segment is longer than the context")
+    if header_stepper(header) == STEPPER_CARRIED:
+        if "keep" not in header or "adapt" not in header:
+            raise ContainerError("corrupt header: a carried-context container needs 'keep' and 'adapt'")
+        if header["keep"] > header["context"] - 2:
+            raise ContainerError("corrupt header: 'keep' leaves no room in the context")
+        if len(seg) > header["batch"]:
+            raise ContainerError("corrupt header: more stretches than rows")
+    else:
+        if "keep" in header or "adapt" in header:
+            raise ContainerError("corrupt header: 'keep'/'adapt' belong to carried-context containers")
+        if any(n > header["context"] - 1 for n in seg):
+            raise ContainerError("corrupt header: a segment is longer than the context")
     if (payload == 0) != (len(seg) == 0):
         raise ContainerError("corrupt header: segment table does not match the payload length")
     if header["prefix_id"] >= header.get("vocab_size", MAX_VOCAB):

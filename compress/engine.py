@@ -23,12 +23,26 @@ import numpy as np
 import torch
 
 from . import __version__, coder, container, determinism, frontends, models, quantize
+from . import adapt as adaptlib
 from . import segments as seglib
 from . import stepper
 from .errors import ChecksumError, ContainerError, InputError, MismatchError
 
 DEFAULT_CONTEXT = 1024
 DEFAULT_BATCH = 32
+# Carried context (stepper kv-carried/3): rows when the caller gives none, from the input's length
+# (see auto_rows), and the tokens a window keeps when it re-primes (a fraction of the context).
+TOKENS_PER_ROW = 4096
+MAX_AUTO_ROWS = 32
+KEEP_FRACTION = 0.5
+DEFAULT_ADAPT = adaptlib.VERSION
+
+
+def auto_rows(tokens: int) -> int:
+    """Rows for carried context when the caller gives none: one per TOKENS_PER_ROW tokens, at most
+    MAX_AUTO_ROWS. Fewer rows mean fewer cold starts (stronger) but fewer tokens per model step
+    (slower); bench/engine.py --carried measures the curve."""
+    return max(1, min(MAX_AUTO_ROWS, -(-tokens // TOKENS_PER_ROW)))
 
 
 def library_versions() -> dict:
@@ -103,8 +117,11 @@ def kv_cache_bytes(model, header: dict) -> int:
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
     width = torch.finfo(models.DTYPES[header["dtype"]]).bits // 8
     segs = header["segments"]
-    worst = max((len(segs[a:b]) * max(segs[a:b]) for a, b in seglib.layout(len(segs), header["batch"])),
-                default=0)
+    if container.header_stepper(header) == stepper.CARRIED:  # rows x one window
+        worst = len(segs) * header["context"] if segs else 0
+    else:
+        worst = max((len(segs[a:b]) * max(segs[a:b])
+                     for a, b in seglib.layout(len(segs), header["batch"])), default=0)
     return 2 * layers * heads * head_dim * width * worst
 
 
@@ -182,7 +199,8 @@ class Compressor:
     def __init__(self, model: str | None = None, *, context: int | None = None,
                  batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
                  threads: int | None = None, progress: bool = False,
-                 stepper_kind: str = stepper.DEFAULT):
+                 stepper_kind: str = stepper.DEFAULT, rows: int | None = None,
+                 keep: int | None = None, adapt: str | None = DEFAULT_ADAPT):
         if context is not None and not 4 <= context <= container.MAX_CONTEXT:
             raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
         if not 1 <= batch <= container.MAX_BATCH:
@@ -200,6 +218,15 @@ class Compressor:
         self.threads = min(threads or determinism.default_threads(), container.MAX_THREADS)
         self.progress = progress
         self.stepper = stepper.check_kind(stepper_kind)  # new containers: DEFAULT; decode: the header's
+        if rows is not None and not 1 <= rows <= container.MAX_BATCH:
+            raise InputError(f"rows must be 1..{container.MAX_BATCH}, not {rows}")
+        if adapt is not None and adapt not in adaptlib.VERSIONS:
+            raise InputError(f"unknown adaptation '{adapt}' (choose from {', '.join(adaptlib.VERSIONS)})")
+        if keep is not None and keep < 0:
+            raise InputError(f"keep must be at least 0, not {keep}")
+        self.rows = rows      # carried context: None = auto_rows(tokens)
+        self.keep = keep      # carried context: None = KEEP_FRACTION of the context
+        self.adapt = adapt    # carried context: None = no adaptation
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
         self.last = Stats()
 
@@ -261,11 +288,17 @@ class Compressor:
         symbolizer = frontend.symbolizer(lm.tokenizer, vocab)
         prefix = prefix_token(lm.tokenizer)
         units = symbolizer.encode_units(payload)
-        segs = seglib.cut(units, context, breaks=_segment_breaks(frontend, extras))
+        carried = self.carried_settings(context, sum(len(u) for u in units))
+        if carried is not None:
+            segs = seglib.stretches(units, carried["rows"])
+            batch = carried["rows"]
+        else:
+            segs = seglib.cut(units, context, breaks=_segment_breaks(frontend, extras))
+            batch = self.batch
         seg_bytes = [symbolizer.decode(s) for s in segs]
         if b"".join(seg_bytes) != payload:  # the symbolizer must be exactly invertible
             raise AssertionError("symbolizer round trip failed; refusing to write a lossy container")
-        ranges = seglib.layout(len(segs), self.batch)
+        ranges = seglib.layout(len(segs), batch)
         header = {
             "format": "lmcompress",
             "modality": frontend.name,
@@ -280,7 +313,7 @@ class Compressor:
             "tokenizer_sha256": symbolizer.table_sha256(),
             "vocab_size": vocab,
             "context": context,
-            "batch": self.batch,
+            "batch": batch,
             "dtype": lm.dtype,
             "device": device_kind(self.device),
             "threads": self.threads,
@@ -291,6 +324,8 @@ class Compressor:
             "segments": [int(len(s)) for s in segs],
             "batch_crc32": [zlib.crc32(b"".join(seg_bytes[a:b])) for a, b in ranges],
         }
+        if carried is not None:
+            header.update(keep=carried["keep"], adapt=carried["adapt"])
         check_limits(header, lm.model)  # before the expensive part: the decoder's own limits
         total_tokens = sum(len(s) for s in segs)
         bar, on_step = self._progress(len(payload), total_tokens, "compress")
@@ -298,9 +333,15 @@ class Compressor:
         alphabet = getattr(symbolizer, "alphabet", None)
         try:
             for start, end in ranges:
-                words, bits = coder.encode_batch(lm.model, segs[start:end], prefix,
-                                                 alphabet=alphabet, device=self.device,
-                                                 stepper_kind=self.stepper, on_step=on_step)
+                if carried is not None:
+                    words, bits = coder.encode_carried(lm.model, segs[start:end], prefix,
+                                                       context=context, keep=carried["keep"],
+                                                       adapt=carried["adapt"], alphabet=alphabet,
+                                                       device=self.device, on_step=on_step)
+                else:
+                    words, bits = coder.encode_batch(lm.model, segs[start:end], prefix,
+                                                     alphabet=alphabet, device=self.device,
+                                                     stepper_kind=self.stepper, on_step=on_step)
                 streams.append(words)
                 ideal += bits
         finally:
@@ -311,6 +352,17 @@ class Compressor:
         self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,
                           ideal_bits=ideal, container_bytes=len(blob))
         return blob
+
+    def carried_settings(self, context: int, tokens: int) -> dict | None:
+        """{rows, keep, adapt} new containers are coded with under carried context, else None."""
+        if self.stepper != stepper.CARRIED:
+            return None
+        rows = self.rows or auto_rows(tokens)
+        rows = max(rows, -(-tokens // (container.MAX_CONTEXT - 4)))  # a stretch's length limit
+        keep = int(KEEP_FRACTION * context) if self.keep is None else self.keep
+        if keep > context - 2:
+            raise InputError(f"keep must be at most context-2 ({context - 2}), not {keep}")
+        return {"rows": rows, "keep": keep, "adapt": self.adapt}
 
     def check_decodable(self, blob: bytes, lm: models.LoadedModel | None = None) -> dict:
         """Run every check the decoder runs before decoding (header schema, front-end extras,
@@ -357,6 +409,9 @@ class Compressor:
         if kind not in stepper.KINDS:
             raise MismatchError(f"stepper mismatch: container uses {kind}, this lmcompress implements "
                                 f"{', '.join(stepper.KINDS)}")
+        if header.get("adapt") is not None and header["adapt"] not in adaptlib.VERSIONS:
+            raise MismatchError(f"adaptation mismatch: container uses {header['adapt']}, this "
+                                f"lmcompress implements {', '.join(adaptlib.VERSIONS)}")
         if header["prefix_id"] != prefix_token(lm.tokenizer):
             raise MismatchError("prefix token mismatch between the container and the tokenizer")
         check_limits(header, lm.model)
@@ -447,12 +502,19 @@ class Compressor:
             for b in todo:
                 start, end = ranges[b]
                 where = f"batch {b} (segments {start}-{end - 1})"
+                kind = container.header_stepper(header)
                 try:
-                    decoded = coder.decode_batch(lm.model, segs_len[start:end], opened.streams[b],
-                                                 header["prefix_id"], alphabet=alphabet,
-                                                 device=self.device,
-                                                 stepper_kind=container.header_stepper(header),
-                                                 on_step=on_step)
+                    if kind == stepper.CARRIED:
+                        decoded = coder.decode_carried(lm.model, segs_len[start:end], opened.streams[b],
+                                                       header["prefix_id"], context=header["context"],
+                                                       keep=header["keep"], adapt=header["adapt"],
+                                                       alphabet=alphabet, device=self.device,
+                                                       on_step=on_step)
+                    else:
+                        decoded = coder.decode_batch(lm.model, segs_len[start:end], opened.streams[b],
+                                                     header["prefix_id"], alphabet=alphabet,
+                                                     device=self.device, stepper_kind=kind,
+                                                     on_step=on_step)
                 except (ValueError, RuntimeError, OverflowError) as exc:  # constriction rejects words
                     raise ChecksumError(f"{where}: payload is damaged ({exc})") from None
                 try:
@@ -471,7 +533,8 @@ class Compressor:
 
     # -- measurement --------------------------------------------------------------------------
     def score(self, data: bytes, *, modality: str = "text", batch: int = 8, **frontend_options):
-        """Ideal bits of `data` from the fast parallel pass (measurement only, never coding)."""
+        """Ideal bits of `data` from the fast parallel pass (measurement only, never coding), under
+        the layout and adaptation `compress` would use with these settings."""
         from .scoring import score_bytes
 
         frontend = frontends.get(modality, **self.frontend_options(modality, **frontend_options))
@@ -479,9 +542,14 @@ class Compressor:
         lm = self.loaded()
         determinism.apply(self.threads)
         symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
-        result = score_bytes(lm.model, symbolizer, payload, context=self.context_for(lm), batch=batch,
+        context = self.context_for(lm)
+        carried = None
+        if self.stepper == stepper.CARRIED:
+            tokens = sum(len(u) for u in symbolizer.encode_units(payload))
+            carried = self.carried_settings(context, tokens)
+        result = score_bytes(lm.model, symbolizer, payload, context=context, batch=batch,
                              prefix_id=prefix_token(lm.tokenizer), device=self.device,
-                             breaks=_segment_breaks(frontend, extras))
+                             breaks=_segment_breaks(frontend, extras), carried=carried)
         result.bytes = len(data)
         return result
 

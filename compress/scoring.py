@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import adapt as adaptlib
 from . import segments as seglib
+from .stepper import coding_probabilities, windows
 
 
 @dataclass
@@ -72,10 +74,77 @@ def score_segments(
     return total
 
 
+@torch.inference_mode()
+def score_carried(
+    model: torch.nn.Module,
+    stretches: list[np.ndarray],
+    prefix_id: int,
+    *,
+    context: int,
+    keep: int,
+    adapt: str | None,
+    batch: int = 8,
+    alphabet: torch.Tensor | None = None,
+    device: str = "cpu",
+    on_batch=None,
+) -> float:
+    """Total bits of rows of stretches under carried context (kv-carried/3) and, with `adapt`, the
+    same online mixture the coder uses: the coder's schedule (`stepper.windows`), each window one
+    parallel forward per `batch` rows over the prefix token, the kept tokens and the window's
+    tokens, then the mixer fed step by step in the coder's order. Only the model's logits come from
+    another pass (they differ from the stepper's in the last bits); the bits are those of the float
+    mixture, without the quantizer's 2^-24 floor (which costs well under 0.1%)."""
+    rows = len(stretches)
+    if rows == 0:
+        return 0.0
+    lengths = np.array([len(s) for s in stretches], dtype=np.int64)
+    steps = int(lengths.max())
+    grid = np.full((rows, steps), prefix_id, dtype=np.int64)
+    for r, seg in enumerate(stretches):
+        grid[r, : len(seg)] = seg
+    symbol_of = np.arange(int(model.get_output_embeddings().weight.shape[0]))
+    if alphabet is not None:
+        symbol_of[alphabet.numpy()] = np.arange(len(alphabet))
+    mixer = adaptlib.Mixer(rows, adapt) if adapt else None
+    decoder, head = model.get_decoder(), model.get_output_embeddings()
+    total = 0.0
+    for start, kept, coded in windows(context, keep, steps):
+        ids = np.full((rows, kept + coded), prefix_id, dtype=np.int64)
+        ids[:, 1:] = grid[:, start - kept : start + coded - 1]
+        hidden = []
+        for a in range(0, rows, batch):
+            x = torch.as_tensor(ids[a : a + batch], device=device)
+            hidden.append(decoder(input_ids=x).last_hidden_state[:, kept:])
+        hidden = torch.cat(hidden)
+        for i in range(coded):
+            t = start + i
+            active = np.nonzero(lengths > t)[0]
+            probs = coding_probabilities(head(hidden[:, i]), alphabet)[active]
+            if mixer is not None:
+                probs = mixer.mix(active, probs)
+            symbols = symbol_of[grid[active, t]]
+            total -= float(np.log2(np.maximum(probs[np.arange(len(active)), symbols], 1e-300)).sum())
+            if mixer is not None:
+                mixer.update(active, symbols)
+        if on_batch is not None:
+            on_batch(int(np.minimum(np.maximum(lengths - start, 0), coded).sum()))
+    return total
+
+
 def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: int = 8,
-                prefix_id: int, device: str = "cpu", on_batch=None, breaks=()) -> Score:
-    """Score raw bytes with a symbolizer (text or any front end's) under the coder's segmentation."""
+                prefix_id: int, device: str = "cpu", on_batch=None, breaks=(),
+                carried: dict | None = None) -> Score:
+    """Score raw bytes with a symbolizer (text or any front end's) under the coder's segmentation:
+    independent segments, or with `carried` = {rows, keep, adapt} the carried-context layout."""
     units = symbolizer.encode_units(data)
+    if carried is not None:
+        stretches = seglib.stretches(units, carried["rows"])
+        bits = score_carried(model, stretches, prefix_id, context=context, keep=carried["keep"],
+                             adapt=carried["adapt"], batch=batch,
+                             alphabet=getattr(symbolizer, "alphabet", None), device=device,
+                             on_batch=on_batch)
+        return Score(bits=bits, tokens=sum(len(s) for s in stretches), bytes=len(data),
+                     segments=len(stretches))
     segs = seglib.cut(units, context, breaks)
     bits = score_segments(model, segs, prefix_id, batch=batch,
                           alphabet=getattr(symbolizer, "alphabet", None), device=device,

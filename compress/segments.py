@@ -36,3 +36,23 @@ def layout(n_segments: int, batch: int) -> list[tuple[int, int]]:
     """[(start, end)) segment ranges of each batch (the rule lives beside the header checks that
     rebuild it from a header alone: compress.container.segment_ranges)."""
     return segment_ranges(n_segments, batch)
+
+
+def stretches(units: list[list[int]], rows: int) -> list[np.ndarray]:
+    """The carried-context layout: the token stream cut into at most `rows` contiguous stretches of
+    nearly equal token counts (a unit is never split; no stretch is empty), one per batch row."""
+    total = sum(len(u) for u in units)
+    rows = max(1, min(rows, len(units)))
+    out: list[np.ndarray] = []
+    current: list[int] = []
+    done = 0
+    for unit in units:
+        current.extend(unit)
+        done += len(unit)
+        # end row k once it reaches its share of the tokens, keeping a unit for each later row
+        if len(out) < rows - 1 and done >= total * (len(out) + 1) / rows:
+            out.append(np.array(current, dtype=np.int64))
+            current = []
+    if current:
+        out.append(np.array(current, dtype=np.int64))
+    return out

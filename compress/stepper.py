@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .container import STEPPER_BEFORE_FIELD
+from .container import STEPPER_BEFORE_FIELD, STEPPER_CARRIED
 
 
 # Every stepper kind is part of the format: a container names the one that made it ("stepper" in the
@@ -20,8 +20,13 @@ from .container import STEPPER_BEFORE_FIELD
 # distributions up to float rounding, but only the same kind reproduces the bits.
 STATIC = STEPPER_BEFORE_FIELD  # kv-static/1: attention over the whole preallocated cache, masked
 GROWING = "kv-growing/2"  # attention over the positions written so far: no mask, half the KV reads
-DEFAULT = GROWING
-KINDS = (STATIC, GROWING)
+# Carried context: each row codes a contiguous stretch of the input and, when its window of
+# `context` positions fills, re-primes with its last `keep` tokens (see `windows`); kv-growing/2's
+# attention. Independent segments (STATIC, GROWING) keep frame-level random access for video.
+CARRIED = STEPPER_CARRIED
+DEFAULT = CARRIED
+KINDS = (STATIC, GROWING, CARRIED)
+INDEPENDENT = (STATIC, GROWING)
 
 
 def cache_keyword(model: torch.nn.Module) -> str:
@@ -96,7 +101,7 @@ class Stepper:
         self.rows = rows
         self.device = device
         self.kind = check_kind(kind)
-        if kind == STATIC:
+        if self.kind == STATIC:
             self.cache = StaticCache(config=model.config, max_cache_len=max(length, 1))
         else:
             self.cache = _growing_cache(model, length)
@@ -116,6 +121,41 @@ class Stepper:
                          **{self.cache_keyword: self.cache})
         self.steps += 1
         return out.logits[:, -1, :]
+
+    @torch.inference_mode()
+    def prime(self, tokens: np.ndarray) -> torch.Tensor:
+        """Start over from an empty cache with `tokens` [rows, n] as context: one parallel forward
+        over the n positions (the same shapes at both ends); returns the logits after the last."""
+        if self.kind == STATIC:
+            raise ValueError("kv-static/1 does not re-prime")
+        rows, n = tokens.shape
+        if rows != self.rows or not 1 <= n <= self.length:
+            raise ValueError(f"cannot prime {self.rows} rows x {self.length} positions with {tokens.shape}")
+        self.cache = _growing_cache(self.model, self.length)
+        ids = torch.as_tensor(tokens, dtype=torch.long, device=self.device)
+        position = torch.arange(n, dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, use_cache=True, cache_position=position,
+                         logits_to_keep=1, **{self.cache_keyword: self.cache})
+        self.steps = n
+        return out.logits[:, -1, :]
+
+
+def windows(context: int, keep: int, steps: int) -> list[tuple[int, int, int]]:
+    """The carried-context schedule of a stretch of `steps` tokens: (start, kept, coded) per window.
+
+    A window is primed with the prefix token and the `kept` tokens before `start` (none in the first
+    window), then codes `coded` tokens from `start`: the first with the priming's logits, each next
+    one after feeding the one before, so a window uses at most `context` positions. A pure function
+    of the header's settings: every row of a batch follows it in lockstep at both ends."""
+    if not 0 <= keep <= context - 2:
+        raise ValueError(f"keep must be 0..context-2 ({context - 2}), not {keep}")
+    out, start, kept = [], 0, 0
+    while start < steps:
+        coded = min(context - kept, steps - start)
+        out.append((start, kept, coded))
+        start += coded
+        kept = keep
+    return out
 
 
 def coding_probabilities(logits: torch.Tensor, alphabet: torch.Tensor | None = None) -> np.ndarray:

@@ -31,3 +31,12 @@ def tiny_compressor(tiny_model_dir):
     from compress.engine import Compressor
 
     return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1)
+
+
+@pytest.fixture(scope="session")
+def independent_compressor(tiny_model_dir):
+    """Independent segments (kv-growing/2): the layout that keeps frame-level random access."""
+    from compress.engine import Compressor
+    from compress.stepper import GROWING
+
+    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, stepper_kind=GROWING)

@@ -96,20 +96,26 @@ def test_suffix_picks_video():
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(w=st.integers(1, 6), h=st.integers(1, 5), colour=st.sampled_from(["420jpeg", "444", "mono"]),
        frames=st.integers(1, 3))
-def test_engine_round_trip_and_frame_aligned_segments(tiny_compressor, w, h, colour, frames):
+def test_engine_round_trip_and_frame_aligned_segments(independent_compressor, tiny_compressor,
+                                                      w, h, colour, frames):
     data, raster = y4m(w, h, colour, frames, frame_params=[" Ixyz", "", " XA=1"])
-    blob = tiny_compressor.compress(data, modality="video")
+    blob = independent_compressor.compress(data, modality="video")
     header = container.read_header(blob)
     ends = set(np.cumsum(header["segments"]).tolist())
     size = header["frontend"]["frame_bytes"]
     assert all(k * size in ends for k in range(1, frames + 1))  # no segment spans two frames
-    assert tiny_compressor.decompress(blob) == data
+    assert independent_compressor.decompress(blob) == data
+    carried = tiny_compressor.compress(data, modality="video")  # the default: carried context
+    assert container.read_header(carried)["stepper"] == "kv-carried/3"
+    assert tiny_compressor.decompress(carried) == data
 
 
 @pytest.mark.parametrize("order, predictor", [("frames", "none"), ("temporal", "none"),
                                               ("frames", "med"), ("frames", "med-temporal"),
                                               ("temporal", "med-temporal")])
-def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch, order, predictor):
+def test_read_frame_decodes_only_its_batches(independent_compressor, monkeypatch, order, predictor):
+    """Random access is the independent-segment option (stepper kv-growing/2)."""
+    tiny_compressor = independent_compressor
     data, raster = y4m(6, 4, "420jpeg", 5, seed=3)  # 36-byte frames, context 16: 3 segments each
     blob = tiny_compressor.compress(data, modality="video", order=order, group=2, predictor=predictor)
     from compress import coder
@@ -130,6 +136,20 @@ def test_read_frame_decodes_only_its_batches(tiny_compressor, monkeypatch, order
         assert len(calls) < n_batches
     with pytest.raises(InputError, match="out of range"):
         video.read_frame(tiny_compressor, blob, 5)
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_read_frame_of_a_carried_container(tiny_model_dir, rows):
+    """Carried context (the default) has no frame-level random access: read_frame decodes the one
+    batch through the same decoding loop and still returns the frame."""
+    from compress.engine import Compressor
+
+    c = Compressor(str(tiny_model_dir), context=16, threads=1, rows=rows, keep=6)
+    data, raster = y4m(6, 4, "420jpeg", 4, seed=5)
+    blob = c.compress(data, modality="video", predictor="med")
+    assert len(container.read_header(blob)["batches"]) == 1
+    for k in range(4):
+        assert video.read_frame(c, blob, k) == raster[k]
 
 
 @settings(max_examples=60, deadline=None)
