@@ -2,6 +2,10 @@
 
     python bench/engine.py                       # throughput at batch 1, 8, 32 on alice29.txt
     python bench/engine.py --overhead FILE       # whole-file container size vs ideal code length
+    python bench/engine.py --carried FILE [--bytes N] [--settings independent,carried,adapted]
+                                                 # independent segments vs carried context vs
+                                                 # carried context + adaptation (kv-carried/3)
+    python bench/engine.py --rows-curve 1,4,16 FILE [--bytes N]   # carried + adaptation by rows
 
 Throughput: for each batch size B the input is the first B full segments of the file (B x
 (context-1) tokens), so every row of the batch is busy; the scoring pass runs on the same tokens.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -138,6 +143,53 @@ def overhead(args) -> dict:
     return result
 
 
+SETTINGS = {  # name -> Compressor options
+    "independent": {"stepper_kind": stepper.GROWING},
+    "carried": {"stepper_kind": stepper.CARRIED, "adapt": None},
+    "adapted": {"stepper_kind": stepper.CARRIED},
+}
+
+
+def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
+    """For each setting: container bytes, ideal bits of the coder's own distributions, the scoring
+    pass's bits, tokens/s of compress and decompress, and whether the round trip is exact."""
+    data = Path(args.file_arg).read_bytes()
+    if args.bytes:
+        data = data[: args.bytes]
+    out = []
+    for name in names:
+        for rows in rows_list:
+            c = Compressor(args.model, context=args.context, batch=args.batches[-1], threads=args.threads,
+                           rows=rows, **SETTINGS[name])
+            c.loaded()
+            row = {"setting": name, "rows_requested": rows, "bytes": len(data)}
+            if not args.no_score:
+                t = time.perf_counter()
+                score = c.score(data, batch=8)
+                row.update(score_bpb=score.bits_per_byte, score_s=time.perf_counter() - t)
+            with PeakRSS() as mem:
+                blob = c.compress(data)
+            comp = c.last
+            header = container.read_header(blob)
+            row.update(stepper=header.get("stepper"), rows=header["batch"], keep=header.get("keep"),
+                       adapt=header.get("adapt"), tokens=comp.tokens, container_bytes=len(blob),
+                       container_bpb=8 * len(blob) / len(data), ideal_bpb=comp.ideal_bits / len(data),
+                       compress_s=comp.seconds, compress_tok_s=comp.tokens / comp.seconds,
+                       compress_peak_mib=mem.peak / 2**20)
+            if not args.no_decompress:
+                back = c.decompress(blob)
+                row.update(decompress_s=c.last.seconds, decompress_tok_s=comp.tokens / c.last.seconds,
+                           round_trip_ok=back == data)
+            out.append(row)
+            print(f"{name:12s} rows {row['rows']:>3} | {row['tokens']:>6} tok | container "
+                  f"{row['container_bpb']:.4f} bpb ({row['container_bytes']} B) ideal {row['ideal_bpb']:.4f}"
+                  + (f" score {row['score_bpb']:.4f}" if "score_bpb" in row else "")
+                  + f" | compress {row['compress_tok_s']:.1f} tok/s"
+                  + (f" decompress {row['decompress_tok_s']:.1f} tok/s ok={row['round_trip_ok']}"
+                     if "decompress_s" in row else ""), flush=True)
+    return {"file": args.file_arg, "bytes": len(data), "rows": out}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--file", default=str(DEFAULT_FILE))
@@ -146,13 +198,31 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batches", default="1,8,32")
     p.add_argument("--overhead", metavar="FILE", help="measure whole-file overhead instead")
+    p.add_argument("--carried", metavar="FILE", help="independent vs carried vs carried + adaptation")
+    p.add_argument("--rows-curve", metavar="R,R,...", help="carried + adaptation at these row counts")
+    p.add_argument("--settings", default="independent,carried,adapted")
+    p.add_argument("--bytes", type=int, default=0, help="--carried/--rows-curve: first N bytes only")
+    p.add_argument("--no-score", action="store_true", help="--carried: skip the scoring pass")
+    p.add_argument("--no-decompress", action="store_true", help="--carried: skip decompression")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/engine*.json)")
     args = p.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
-    meta = {"machine": machine(), "model": args.model, "context": args.context,
+    meta = {"loadavg_1_5_15_at_start": os.getloadavg(), "machine": machine(), "model": args.model, "context": args.context,
             "threads": args.threads, "stepper": stepper.DEFAULT, "libraries": library_versions(),
             "command": " ".join([Path(sys.executable).name] + sys.argv)}
-    if args.overhead:
+    if args.carried or args.rows_curve:
+        args.file_arg = args.carried or args.file
+        suffix = f"_{args.bytes}B" if args.bytes else ""
+        if args.rows_curve:
+            rows = [int(r) for r in args.rows_curve.split(",")]
+            result = {**meta, **carried_table(args, ["adapted"], rows)}
+            name = f"engine_rows_curve_{Path(args.file_arg).stem}{suffix}.json"
+        else:
+            result = {**meta, **carried_table(args, args.settings.split(","))}
+            name = f"engine_carried_{Path(args.file_arg).stem}{suffix}.json"
+        result["loadavg_1_5_15_at_end"] = os.getloadavg()
+        out = args.out or ROOT / "bench" / "results" / name
+    elif args.overhead:
         result = {**meta, **overhead(args)}
         out = args.out or ROOT / "bench" / "results" / f"engine_overhead_{Path(args.overhead).stem}.json"
     else:

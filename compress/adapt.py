@@ -81,7 +81,7 @@ class Mixer:
             for j, k in enumerate(ORDERS):
                 if len(hist) < k:
                     break
-                counts = self.tables[j].get(tuple(hist[-k:]))
+                counts = self.tables[j].get(tuple(hist[len(hist) - k:]))
                 if counts is None:
                     continue
                 syms = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -141,7 +141,7 @@ class Mixer:
         for j, k in enumerate(ORDERS):
             if len(hist) < k:
                 break
-            counts = self.tables[j].setdefault(tuple(hist[-k:]), {})
+            counts = self.tables[j].setdefault(tuple(hist[len(hist) - k:]), {})
             counts[y] = counts.get(y, 0) + 1
         m = self.match[r]
         if m is not None:

@@ -57,7 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
                         " for -d/-t: needed unless the container names the embedded alias)")
     p.add_argument("--context", type=int, default=None,
                    help="tokens per segment incl. prefix (default 1024, or the model's limit)")
-    p.add_argument("--batch", type=int, default=32, help="segments coded together (32)")
+    p.add_argument("--batch", type=int, default=32,
+                   help="segments coded together with --stepper kv-growing/2 (32)")
+    p.add_argument("--stepper", default=None, choices=["kv-carried/3", "kv-growing/2"],
+                   help="kv-carried/3 (default): rows carry context through the file and adapt to"
+                        " it; kv-growing/2: independent segments (frame-level random access for video)")
+    p.add_argument("--rows", type=int, default=None,
+                   help="carried context: rows coded in parallel (default: one per 2560 tokens, at"
+                        " most 32); fewer rows are stronger and slower")
+    p.add_argument("--carry", type=int, default=None, metavar="N",
+                   help="carried context: tokens kept when a row's window re-primes (default: a quarter of"
+                        " the context)")
+    p.add_argument("--no-adapt", action="store_true",
+                   help="carried context: no online n-gram/match mixture beside the model")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (decode on the same kind)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (recorded in the file)")
@@ -94,8 +106,13 @@ class Cli:
 
             a = self.args
             show = not a.quiet and (a.verbose or sys.stderr.isatty())
+            from .adapt import VERSION
+            from .stepper import DEFAULT
+
             self._compressor = Compressor(a.model, context=a.context, batch=a.batch, dtype=a.dtype,
-                                          device=a.device, threads=a.threads, progress=show)
+                                          device=a.device, threads=a.threads, progress=show,
+                                          stepper_kind=a.stepper or DEFAULT, rows=a.rows,
+                                          keep=a.carry, adapt=None if a.no_adapt else VERSION)
         return self._compressor
 
     def output_path(self, name: str, header: dict | None = None) -> str | None:
@@ -205,7 +222,8 @@ class Cli:
             f"{h['threads']} threads, {h.get('device', '?')}",
             f"  coding       {len(h['segments'])} segments, {sum(h['segments'])} tokens, "
             f"{len(h['batches'])} batches, quantizer {h['quantizer']}, "
-            f"stepper {header_stepper(h)}",
+            f"stepper {header_stepper(h)}"
+            + (f" (keep {h['keep']}, adapt {h['adapt'] or 'none'})" if "keep" in h else ""),
         ]
         extras = h.get("frontend", {})
         notes = [extras["note"]] if extras.get("note") else []
@@ -274,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--context must be at least 4")
     if args.batch < 1:
         parser.error("--batch must be at least 1")
+    if args.rows is not None and args.rows < 1:
+        parser.error("--rows must be at least 1")
+    if args.carry is not None and args.carry < 0:
+        parser.error("--carry must be at least 0")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be at least 1")
     _quiet_libraries(args.quiet)

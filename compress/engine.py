@@ -32,9 +32,9 @@ DEFAULT_CONTEXT = 1024
 DEFAULT_BATCH = 32
 # Carried context (stepper kv-carried/3): rows when the caller gives none, from the input's length
 # (see auto_rows), and the tokens a window keeps when it re-primes (a fraction of the context).
-TOKENS_PER_ROW = 4096
+TOKENS_PER_ROW = 2560
 MAX_AUTO_ROWS = 32
-KEEP_FRACTION = 0.5
+KEEP_FRACTION = 0.25
 DEFAULT_ADAPT = adaptlib.VERSION
 
 

@@ -13,7 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from compress import container
+import pytest
+
+from compress import adapt as adaptlib
+from compress import container, stepper
 from compress.engine import Compressor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +24,37 @@ DATA = ("Les patients atteints de diabète ont été traités à l'insuline. " *
 
 
 def test_decode_ignores_callers_batch_and_context(tiny_model_dir):
-    blob = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1).compress(DATA)
+    blob = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1,
+                      stepper_kind=stepper.GROWING).compress(DATA)
     other = Compressor(str(tiny_model_dir), context=64, batch=7, threads=2)
     assert other.decompress(blob) == DATA
+
+
+@pytest.mark.parametrize("adapt", [adaptlib.VERSION, None])
+def test_carried_decode_ignores_callers_rows_keep_context_and_adaptation(tiny_model_dir, adapt):
+    blob = Compressor(str(tiny_model_dir), context=16, threads=1, rows=3, keep=5,
+                      adapt=adapt).compress(DATA)
+    other = Compressor(str(tiny_model_dir), context=64, batch=7, threads=2, rows=1, keep=20,
+                       adapt=None if adapt else adaptlib.VERSION, stepper_kind=stepper.GROWING)
+    assert other.decompress(blob) == DATA
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_carried_thread_count_restored_from_header(tiny_model_dir, threads):
+    import torch
+
+    blob = Compressor(str(tiny_model_dir), context=16, threads=threads, rows=2, keep=7).compress(DATA)
+    torch.set_num_threads(3 - threads)
+    c = Compressor(str(tiny_model_dir), threads=3 - threads)
+    assert c.decompress(blob) == DATA
+    assert torch.get_num_threads() == container.read_header(blob)["threads"] == threads
+
+
+def test_carried_same_weights_from_another_path(tiny_model_dir, tmp_path):
+    blob = Compressor(str(tiny_model_dir), context=16, threads=1, rows=2, keep=4).compress(DATA)
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(tiny_model_dir, copy)
+    assert Compressor(str(copy)).decompress(blob, model=str(copy)) == DATA
 
 
 def test_same_weights_from_another_path(tiny_model_dir, tmp_path):

@@ -2,8 +2,9 @@
 
 tests/golden/tiny-llama is a committed tiny random LLaMA, so these pins do not depend on RNG
 behaviour of the installed torch. text.lmc and empty.lmc predate the header's "stepper" field
-(they were coded with kv-static/1 and must keep decoding through it); text-growing.lmc pins the
-current default stepper, kv-growing/2. If an intentional change breaks a pin, add a new stepper,
+(they were coded with kv-static/1 and must keep decoding through it); text-growing.lmc pins
+kv-growing/2 (independent segments); text-carried.lmc (3 rows, keep 6, ngram-mix/1) and
+text-carried-plain.lmc (2 rows, keep 8, no adaptation) pin the current default, kv-carried/3. If an intentional change breaks a pin, add a new stepper,
 quantizer or format version and a new golden file beside the old ones — never regenerate silently.
 """
 
@@ -19,9 +20,11 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 MODEL = str(GOLDEN / "tiny-llama")
 
 
-# (container file, original file, stepper it was coded with)
-CASES = [("text", "text", stepper.STATIC), ("empty", "empty", stepper.STATIC),
-         ("text-growing", "text", stepper.GROWING)]
+# (container file, original file, stepper it was coded with, other settings it was coded with)
+CASES = [("text", "text", stepper.STATIC, {}), ("empty", "empty", stepper.STATIC, {}),
+         ("text-growing", "text", stepper.GROWING, {}),
+         ("text-carried", "text", stepper.CARRIED, {"rows": 3, "keep": 6}),
+         ("text-carried-plain", "text", stepper.CARRIED, {"rows": 2, "keep": 8, "adapt": None})]
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +32,19 @@ def golden_compressor():
     return Compressor(MODEL, context=16, batch=3, threads=1)
 
 
-@pytest.mark.parametrize("name,original,kind", CASES)
-def test_golden_decodes(golden_compressor, name, original, kind):
+@pytest.mark.parametrize("name,original,kind,settings", CASES)
+def test_golden_decodes(golden_compressor, name, original, kind, settings):
     blob = (GOLDEN / f"{name}.lmc").read_bytes()
     assert container.read_header(blob).get("stepper", stepper.STATIC) == kind
     assert golden_compressor.decompress(blob, model=MODEL) == (GOLDEN / f"{original}.bin").read_bytes()
 
 
-def test_new_containers_use_the_growing_stepper(golden_compressor):
-    blob = golden_compressor.compress((GOLDEN / "text.bin").read_bytes())
-    assert container.read_header(blob)["stepper"] == stepper.DEFAULT == stepper.GROWING
+def test_new_containers_use_carried_context(golden_compressor):
+    from compress import adapt
+
+    header = container.read_header(golden_compressor.compress((GOLDEN / "text.bin").read_bytes()))
+    assert header["stepper"] == stepper.DEFAULT == stepper.CARRIED
+    assert header["adapt"] == adapt.VERSION and header["keep"] == 4  # a quarter of the context
 
 
 def test_steppers_compute_the_same_distributions(golden_compressor):
@@ -71,14 +77,17 @@ def test_unknown_stepper_is_refused_before_decoding(golden_compressor):
         golden_compressor.decompress(container.pack(forged, growing.streams), model=MODEL)
 
 
-@pytest.mark.parametrize("name,original,kind", CASES)
-def test_encoder_reproduces_golden_bits(name, original, kind):
-    compressor = Compressor(MODEL, context=16, batch=3, threads=1, stepper_kind=kind)
+@pytest.mark.parametrize("name,original,kind,settings", CASES)
+def test_encoder_reproduces_golden_bits(name, original, kind, settings):
+    compressor = Compressor(MODEL, context=16, batch=3, threads=1, stepper_kind=kind, **settings)
     golden = container.unpack((GOLDEN / f"{name}.lmc").read_bytes())
     fresh = container.unpack(compressor.compress((GOLDEN / f"{original}.bin").read_bytes()))
     assert len(fresh.streams) == len(golden.streams)
     for a, b in zip(fresh.streams, golden.streams):
         assert np.array_equal(a, b)
+    for key in ("segments", "batch_crc32", "original_sha256", "tokenizer_sha256", "quantizer",
+                "batch", "keep", "adapt"):
+        assert fresh.header.get(key) == golden.header.get(key)
     for key in ("segments", "batch_crc32", "original_sha256", "tokenizer_sha256", "quantizer"):
         assert fresh.header[key] == golden.header[key]
     assert fresh.header["model"]["sha256"] == golden.header["model"]["sha256"]
