@@ -140,6 +140,14 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
     for name, data, modality, options in plans:
         blob = compressor.compress(data, modality=modality, **options)
         out.append((name, blob, compressor.decompress(blob, model=str(model))))
+    # the default is carried context (kv-carried/3); independent segments (kv-growing/2) too
+    from compress.engine import Compressor
+    from compress.stepper import GROWING
+
+    independent = Compressor(str(model), context=compressor.context, batch=compressor.batch,
+                             threads=compressor.threads, stepper_kind=GROWING)
+    blob = independent.compress(text)
+    out.append(("text-independent", blob, compressor.decompress(blob, model=str(model))))
     return out
 
 

@@ -374,7 +374,11 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "settings": {"context": context, "coder_batch": compressor.batch, "score_batch": int(cfg.eval.batch),
                      "threads": compressor.threads, "device": str(state.device),
                      "num_processes": state.num_processes, "shard_bytes": measured["shard_bytes"],
-                     "shards": len(measured["shards"]), "roundtrip_shards": measured["rt_shards"]},
+                     "shards": len(measured["shards"]), "roundtrip_shards": measured["rt_shards"],
+                     # the layout and adaptation the scores and containers use (kv-carried/3:
+                     # rows=None means one row per engine.TOKENS_PER_ROW tokens of each shard)
+                     "stepper": compressor.stepper, "rows": compressor.rows, "keep": compressor.keep,
+                     "adapt": compressor.adapt},
         "wall_seconds": measured["wall"] + (validation["wall"] if validation else 0.0),
         "shards": measured["rows"],
     }
