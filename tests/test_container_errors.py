@@ -51,12 +51,25 @@ def test_header_bit_flip_caught_by_header_crc(blob):
 
 
 def test_payload_bit_flips_caught_by_checksums(tiny_compressor, blob):
+    """A flipped payload bit is refused by a checksum, or changes no decoded symbol at all: the low
+    bits of a stream's last word are slack the range decoder never reads into a decision (with the
+    whole input in one carried-context stream of a few words, the sampled positions reach them).
+    Never wrong bytes: the sha256 of the output is checked either way."""
     start = container.stored_header_length(blob)
-    for pos in range(start, len(blob), max(1, (len(blob) - start) // 12)):
+    caught = 0
+    positions = range(start, len(blob), max(1, (len(blob) - start) // 12))
+    for pos in positions:
         damaged = bytearray(blob)
         damaged[pos] ^= 0x10
-        with pytest.raises(ChecksumError, match="batch|checksum"):
-            tiny_compressor.decompress(bytes(damaged))
+        try:
+            out = tiny_compressor.decompress(bytes(damaged))
+        except ChecksumError as exc:
+            assert "batch" in str(exc) or "checksum" in str(exc)
+            caught += 1
+        else:
+            assert out == DATA
+            assert pos >= len(blob) - 4  # only in the last word
+    assert caught >= len(positions) - 1
 
 
 def test_other_model_is_refused_before_decoding(blob, other_tiny_model_dir):
