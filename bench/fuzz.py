@@ -320,7 +320,8 @@ def run(count: int, seed: int, timeout: float = 10.0, rss_mb: float = 512.0, log
 
     tmp = tempfile.TemporaryDirectory(prefix="lmc-fuzz-")
     model = build_model(Path(tmp.name) / "tiny")
-    compressor = Compressor(str(model), context=64, batch=8, threads=1)
+    # rows=8: small seeds still code in ~8 parallel rows (per-case time bounded as before)
+    compressor = Compressor(str(model), context=64, batch=8, threads=1, rows=8)
     cases = seeds(compressor, model)
     rng = random.Random(seed)
     outcomes: collections.Counter = collections.Counter()
