@@ -46,6 +46,8 @@ def test_no_exact_pins_in_the_dependencies():
     for name, req in requirements().items():
         if name in ("constriction",):  # the coder's bits depend on it: pinned by design (house style)
             continue
+        if name.startswith("gemma3-270m"):  # model weights: the alias checks the GGUF's sha256
+            continue
         assert not any(s.operator == "==" for s in req.specifier), f"{name} is pinned exactly: {req}"
 
 
