@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from compress import container, segments, stepper  # noqa: E402
-from compress.engine import Compressor, library_versions, model_vocab  # noqa: E402
+from compress.engine import DEFAULT_CONTEXT, Compressor, library_versions, model_vocab  # noqa: E402
 from compress.symbols import TextSymbolizer  # noqa: E402
 from bench.common import machine  # noqa: E402
 
@@ -74,7 +74,9 @@ def throughput(args) -> dict:
     data = Path(args.file).read_bytes()
     rows = []
     for batch in args.batches:
-        c = Compressor(args.model, context=args.context, batch=batch, threads=args.threads)
+        # independent segments (kv-growing/2): B full segments coded as one batch of B rows
+        c = Compressor(args.model, context=args.context or DEFAULT_CONTEXT, batch=batch, threads=args.threads,
+                       stepper_kind=stepper.GROWING)
         c.loaded()
         chunk = prefix_of_segments(c, data, batch)
         row = {"batch": batch, "bytes": len(chunk)}
@@ -194,7 +196,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--file", default=str(DEFAULT_FILE))
     p.add_argument("--model", default="smollm2-135m")
-    p.add_argument("--context", type=int, default=1024)
+    p.add_argument("--context", type=int, default=None,
+                   help="positions (default: the coder's default for each setting)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batches", default="1,8,32")
     p.add_argument("--overhead", metavar="FILE", help="measure whole-file overhead instead")

@@ -16,7 +16,7 @@ import torch
 
 from . import adapt as adaptlib
 from . import quantize
-from .stepper import CARRIED, GROWING, Stepper, coding_probabilities, windows
+from .stepper import CARRIED, GROWING, Stepper, adapted_probabilities, coding_probabilities, windows
 
 STEPPER_DEFAULT = GROWING  # the independent-segment functions below; carried context: code_carried
 
@@ -144,9 +144,7 @@ def code_carried(
             if t > start:
                 logits = stepper.step(grid[:, t - 1])
             active = np.nonzero(lengths > t)[0]
-            probs = coding_probabilities(logits, alphabet)[active]
-            if mixer is not None:
-                probs = mixer.mix(active, probs)
+            probs = adapted_probabilities(mixer, logits, alphabet, active)
             symbols = code(t, active, quantize.as_table(probs))
             if mixer is not None:
                 mixer.update(active, symbols)

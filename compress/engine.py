@@ -29,6 +29,10 @@ from . import stepper
 from .errors import ChecksumError, ContainerError, InputError, MismatchError
 
 DEFAULT_CONTEXT = 1024
+# Carried context re-primes instead of starting cold, so a longer window pays for itself: on the
+# whole of alice29 (15 rows, keep a quarter, ngram-mix/2, parallel-pass logits) 2048 positions
+# gave 1.0603 bpb against 1.0681 at 1024 (bench/results/adapt_tune.json).
+DEFAULT_CARRIED_CONTEXT = 2048
 DEFAULT_BATCH = 32
 # Carried context (stepper kv-carried/3): rows when the caller gives none, from the input's length
 # (see auto_rows), and the tokens a window keeps when it re-primes (a fraction of the context).
@@ -189,8 +193,9 @@ class Opened:
 class Compressor:
     """Loads a model spec once and compresses/decompresses any number of inputs with it.
 
-    `context=None` (the default) codes with DEFAULT_CONTEXT positions, or with the model's own
-    limit when that is smaller; an explicit context beyond the model's positions is refused.
+    `context=None` (the default) codes with DEFAULT_CARRIED_CONTEXT positions under carried
+    context (DEFAULT_CONTEXT for independent segments), or with the model's own limit when that is
+    smaller; an explicit context beyond the model's positions is refused.
     Decoding uses the model the caller names (`decompress(model=...)`, else the one this
     Compressor was built with when one was given), or the embedded alias when the container names
     it: a container never makes the decoder load a path or hub id it names.
@@ -241,7 +246,8 @@ class Compressor:
         """The context new containers are coded with (see the class docstring)."""
         limit = model_positions(lm.model)
         if self.context is None:
-            return min(DEFAULT_CONTEXT, limit) if limit is not None else DEFAULT_CONTEXT
+            default = DEFAULT_CARRIED_CONTEXT if self.stepper == stepper.CARRIED else DEFAULT_CONTEXT
+            return min(default, limit) if limit is not None else default
         if limit is not None and self.context > limit:
             raise InputError(f"context {self.context} exceeds the model's {limit} positions "
                              f"({lm.spec}); use --context {limit} or less")

@@ -285,7 +285,7 @@ def _measure(cfg, compressor, state, data: bytes, ends: list[int], *, label: str
     Budgets: eval.test_bytes scored, eval.roundtrip_bytes of them round tripped."""
     n_test = len(data) if cfg.eval.get("test_bytes") is None else min(len(data), int(cfg.eval.test_bytes))
     n_rt = n_test if cfg.eval.get("roundtrip_bytes") is None else min(n_test, int(cfg.eval.roundtrip_bytes))
-    shard_bytes = int(cfg.eval.get("shard_bytes") or 16384)
+    shard_bytes = int(cfg.eval.get("shard_bytes") or 65536)
     # round-trip shards first: the prefix [0, n_rt) is planned on its own, the rest after it
     rt_shards = shard_plan(ends, n_rt, shard_bytes) if n_rt else []
     rest = [(s + n_rt, e + n_rt) for s, e in shard_plan([e - n_rt for e in ends if e > n_rt],
@@ -345,6 +345,10 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
     default_spec, dtype, context = model_spec(cfg, manifest)
     spec = spec or default_spec
     threads = cfg.eval.get("threads")
+    # the coder's context: eval.context, else the coder's default (carried context: 2048 positions,
+    # or the model's limit); the training context only bounds what the model saw while tuning
+    coder_context = cfg.eval.get("context")
+    context = int(coder_context) if coder_context is not None else None
     compressor = Compressor(spec, context=context, batch=int(cfg.eval.get("coder_batch") or 32), dtype=dtype,
                             device=str(state.device), threads=int(threads) if threads else None)
     measured = _measure(cfg, compressor, state, data, ends, label="test", quiet=quiet)
@@ -371,7 +375,8 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "checkpoint": str(cfg.checkpoint) if cfg.get("checkpoint") else None,
         "recipe": str(cfg.name),
         "test": test,
-        "settings": {"context": context, "coder_batch": compressor.batch, "score_batch": int(cfg.eval.batch),
+        "settings": {"context": compressor.context_for(compressor.loaded()), "coder_batch": compressor.batch,
+                     "score_batch": int(cfg.eval.batch),
                      "threads": compressor.threads, "device": str(state.device),
                      "num_processes": state.num_processes, "shard_bytes": measured["shard_bytes"],
                      "shards": len(measured["shards"]), "roundtrip_shards": measured["rt_shards"],

@@ -15,7 +15,7 @@ import torch
 
 from . import adapt as adaptlib
 from . import segments as seglib
-from .stepper import coding_probabilities, windows
+from .stepper import adapted_probabilities, windows
 
 
 @dataclass
@@ -124,9 +124,7 @@ def score_carried(
                 logits = head(hidden[:, i : i + _HEAD_BLOCK])
             t = start + i
             active = np.nonzero(lengths > t)[0]
-            probs = coding_probabilities(logits[:, i % _HEAD_BLOCK], alphabet)[active]
-            if mixer is not None:
-                probs = mixer.mix(active, probs)
+            probs = adapted_probabilities(mixer, logits[:, i % _HEAD_BLOCK], alphabet, active)
             symbols = symbol_of[grid[active, t]]
             total -= float(np.log2(np.maximum(probs[np.arange(len(active)), symbols], 1e-300)).sum())
             if mixer is not None:

@@ -102,7 +102,8 @@ def test_lm_eval_word_count_follows_documents():
 def test_base_model_without_checkpoint(tiny_model_dir, corpus_file, tmp_path):
     args = eval_args("null", corpus_file, tmp_path, **{
         "model.id": str(tiny_model_dir), "split.train_bytes": 6000, "split.val_bytes": 1500,
-        "split.total_bytes": 10000, "context": 32, "eval.roundtrip_bytes": 300})
+        "split.total_bytes": 10000, "context": 32, "eval.context": 32,
+        "eval.roundtrip_bytes": 300})
     assert evaluate.main(args) == 0
     r = json.loads((tmp_path / "out.json").read_text())
     assert r["checkpoint"] is None and r["model"]["adapter_sha256"] is None

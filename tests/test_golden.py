@@ -3,7 +3,8 @@
 tests/golden/tiny-llama is a committed tiny random LLaMA, so these pins do not depend on RNG
 behaviour of the installed torch. text.lmc and empty.lmc predate the header's "stepper" field
 (they were coded with kv-static/1 and must keep decoding through it); text-growing.lmc pins
-kv-growing/2 (independent segments); text-carried.lmc (3 rows, keep 6, ngram-mix/1) and
+kv-growing/2 (independent segments); text-carried.lmc (3 rows, keep 6, ngram-mix/1), text-carried-v2.lmc (the same with
+ngram-mix/2) and
 text-carried-plain.lmc (2 rows, keep 8, no adaptation) pin the current default, kv-carried/3. If an intentional change breaks a pin, add a new stepper,
 quantizer or format version and a new golden file beside the old ones — never regenerate silently.
 """
@@ -23,7 +24,8 @@ MODEL = str(GOLDEN / "tiny-llama")
 # (container file, original file, stepper it was coded with, other settings it was coded with)
 CASES = [("text", "text", stepper.STATIC, {}), ("empty", "empty", stepper.STATIC, {}),
          ("text-growing", "text", stepper.GROWING, {}),
-         ("text-carried", "text", stepper.CARRIED, {"rows": 3, "keep": 6}),
+         ("text-carried", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1"}),
+         ("text-carried-v2", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/2"}),
          ("text-carried-plain", "text", stepper.CARRIED, {"rows": 2, "keep": 8, "adapt": None})]
 
 

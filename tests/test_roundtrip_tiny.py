@@ -33,7 +33,7 @@ def test_header_records_settings(tiny_compressor, independent_compressor):
     h = container.read_header(tiny_compressor.compress(data))  # carried context, the default
     assert h["stepper"] == "kv-carried/3" and h["context"] == 16 and h["threads"] == 1
     assert h["batch"] == 1 and len(h["segments"]) == 1  # auto rows: one per 2560 tokens
-    assert h["keep"] == 4 and h["adapt"] == "ngram-mix/1"
+    assert h["keep"] == 4 and h["adapt"] == "ngram-mix/2"
     blob = independent_compressor.compress(data)
     h = container.read_header(blob)
     assert h["context"] == 16 and h["batch"] == 4 and h["threads"] == 1
