@@ -184,6 +184,7 @@ class Opened:
     streams: list
     lm: models.LoadedModel | None
     symbolizer: object
+    stored: bytes | None = None  # the stored form's data (the decoder checks its CRC-32)
 
 
 class Compressor:
@@ -347,7 +348,10 @@ class Compressor:
         finally:
             if bar is not None:
                 bar.close()
-        blob = container.pack(header, streams)
+        blob = container.pack_auto(header, streams)  # compact form when it can say it all
+        stored = container.pack_stored(data)
+        if len(stored) <= len(blob):  # coding with the model would not be smaller: keep the input
+            blob = stored
         self.check_decodable(blob, lm)
         self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,
                           ideal_bits=ideal, container_bytes=len(blob))
@@ -370,9 +374,11 @@ class Compressor:
         The encoder calls it on what it is about to write and `lmcompress --rm` on what it wrote
         back from disk: a container that fails it is never written, and its input never removed.
         Returns the header."""
-        lm = lm or self.loaded()
         try:
             parsed = frontends.parse(blob)
+            if container.is_stored(parsed.header):
+                return parsed.header
+            lm = lm or self.loaded()
             if parsed.header["payload_length"]:
                 symbolizer = frontends.get(parsed.header["modality"]).symbolizer(
                     lm.tokenizer, model_vocab(lm.model))
@@ -385,18 +391,18 @@ class Compressor:
     def check_compatible(self, header: dict, lm: models.LoadedModel, symbolizer) -> None:
         """Raise MismatchError naming the first setting the loaded model cannot reproduce."""
         want_model = header["model"]
-        if want_model["sha256"] != lm.base_sha256:
+        if not container.digest_matches(want_model["sha256"], lm.base_sha256):
             raise MismatchError(
                 f"model mismatch: the container was made with base model {want_model['base_id'][:200]} "
                 f"(sha256 {want_model['sha256'][:16]}…), but {lm.spec} has sha256 "
                 f"{lm.base_sha256[:16]}…; pass the right model with -m"
             )
         want_adapter = (header.get("adapter") or {}).get("sha256")
-        if want_adapter != lm.adapter_sha256:
+        if not container.digest_matches(want_adapter, lm.adapter_sha256):
             raise MismatchError(_adapter_mismatch(want_adapter, lm.adapter_sha256, lm.spec))
         if header["symbolizer"] != getattr(symbolizer, "name", "text-table/v1"):
             raise MismatchError("symbolizer mismatch between the container and its modality")
-        if header["tokenizer_sha256"] != symbolizer.table_sha256():
+        if not container.digest_matches(header["tokenizer_sha256"], symbolizer.table_sha256()):
             raise MismatchError("tokenizer mismatch: the model's vocabulary differs from the container's")
         if header.get("vocab_size") != model_vocab(lm.model):
             raise MismatchError("vocabulary size mismatch between the container and the model")
@@ -418,6 +424,8 @@ class Compressor:
 
     def warnings_for(self, header: dict) -> list[str]:
         """Differences that may change the bits but cannot be checked before decoding."""
+        if container.is_stored(header):  # no model computed anything
+            return []
         out = []
         have = library_versions()
         for name in ("torch", "transformers", "constriction"):
@@ -438,6 +446,9 @@ class Compressor:
             return named
         if self.model_given:
             return self.model_spec
+        if not named:  # the compact form names registered aliases only
+            raise MismatchError("the container does not name its model (it was not an embedded "
+                                "alias); pass that model with -m")
         raise MismatchError(
             f"the container was made with model '{named[:200]}', which is not an embedded alias; "
             "a container never chooses what is loaded: pass that model with -m"
@@ -448,13 +459,15 @@ class Compressor:
         work (the adapter's file hash even before the base model is loaded)."""
         parsed = frontends.parse(blob)
         header = parsed.header
+        if parsed.stored is not None:  # the input as is: no model, no front end
+            return Opened(header, [], None, None, parsed.stored)
         frontend = frontends.get(header["modality"])
         if header["payload_length"] == 0:
             return Opened(header, parsed.streams, None, None)
         spec = self.decoding_model(header, model)
         want_adapter = (header.get("adapter") or {}).get("sha256")
         have_adapter = models.adapter_sha256(spec)
-        if want_adapter != have_adapter:
+        if not container.digest_matches(want_adapter, have_adapter):
             raise MismatchError(_adapter_mismatch(want_adapter, have_adapter, spec))
         lm = self.loaded(spec, header["dtype"])
         symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
@@ -465,6 +478,12 @@ class Compressor:
         started = time.perf_counter()
         opened = self.open(blob, model=model)
         header = opened.header
+        if opened.stored is not None:
+            if len(opened.stored) != header["original_length"] or \
+                    zlib.crc32(opened.stored) != header["original_crc32"]:
+                raise ChecksumError("checksum mismatch: the stored data differs from the original (CRC-32)")
+            self.last = Stats(seconds=time.perf_counter() - started, container_bytes=len(blob))
+            return opened.stored
         frontend = frontends.get(header["modality"])
         payload, tokens = b"", 0
         if opened.lm is not None:
@@ -481,7 +500,7 @@ class Compressor:
         else:
             if len(data) != header["original_length"]:
                 raise ChecksumError("decoded length differs from the container's original length")
-            if hashlib.sha256(data).hexdigest() != header["original_sha256"]:
+            if not container.digest_matches(header["original_sha256"], hashlib.sha256(data).hexdigest()):
                 raise ChecksumError("checksum mismatch: decoded bytes differ from the original (sha256)")
         self.last = Stats(tokens=tokens, seconds=time.perf_counter() - started, container_bytes=len(blob))
         return data
