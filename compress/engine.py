@@ -195,13 +195,18 @@ class Compressor:
     Decoding uses the model the caller names (`decompress(model=...)`, else the one this
     Compressor was built with when one was given), or the embedded alias when the container names
     it: a container never makes the decoder load a path or hub id it names.
+
+    `allow_stored=False` always writes the coded container, even when the stored form (the input
+    as is, STORED_OVERHEAD bytes more) would be smaller: for measuring and testing the coder on
+    tiny inputs. The default keeps the smaller, so no container is more than 8 bytes over its input.
     """
 
     def __init__(self, model: str | None = None, *, context: int | None = None,
                  batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
                  threads: int | None = None, progress: bool = False,
                  stepper_kind: str = stepper.DEFAULT, rows: int | None = None,
-                 keep: int | None = None, adapt: str | None = DEFAULT_ADAPT):
+                 keep: int | None = None, adapt: str | None = DEFAULT_ADAPT,
+                 allow_stored: bool = True):
         if context is not None and not 4 <= context <= container.MAX_CONTEXT:
             raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
         if not 1 <= batch <= container.MAX_BATCH:
@@ -228,6 +233,7 @@ class Compressor:
         self.rows = rows      # carried context: None = auto_rows(tokens)
         self.keep = keep      # carried context: None = KEEP_FRACTION of the context
         self.adapt = adapt    # carried context: None = no adaptation
+        self.allow_stored = allow_stored
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
         self.last = Stats()
 
@@ -350,7 +356,7 @@ class Compressor:
                 bar.close()
         blob = container.pack_auto(header, streams)  # compact form when it can say it all
         stored = container.pack_stored(data)
-        if len(stored) <= len(blob):  # coding with the model would not be smaller: keep the input
+        if self.allow_stored and len(stored) <= len(blob):  # coding with the model would not be smaller: keep the input
             blob = stored
         self.check_decodable(blob, lm)
         self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,

@@ -106,25 +106,31 @@ def test_registry_ids_are_append_only():
 
 # -- containers ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def blob(tiny_compressor):
-    return tiny_compressor.compress(TEXT)
+def comp(tiny_model_dir):
+    """The default: the stored form whenever it is smaller."""
+    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1)
 
 
-def test_encoder_writes_the_compact_form_for_text(blob, tiny_compressor, tiny_model_dir):
+@pytest.fixture(scope="module")
+def blob(comp):
+    return comp.compress(TEXT)
+
+
+def test_encoder_writes_the_compact_form_for_text(blob, comp, tiny_model_dir):
     assert container.form(blob) == "compact"
     h = container.read_header(blob)
     assert "libraries" not in h and h["model"]["id"] == "" and len(h["original_sha256"]) == 16
     assert container.stored_header_length(blob) <= 64
-    assert tiny_compressor.decompress(blob) == TEXT
+    assert comp.decompress(blob) == TEXT
     # the model is not named in the container: a decoder without -m is told to pass it
     with pytest.raises(MismatchError, match="does not name its model"):
         Compressor(threads=1).decompress(blob)
 
 
-def test_other_modalities_keep_the_json_form(tiny_compressor):
+def test_other_modalities_keep_the_json_form(comp):
     ppm = b"P6\n30 30\n255\n" + b"\x10\x20\x30" * 900  # flat: the adaptation learns it at once
-    out = tiny_compressor.compress(ppm, modality="image")
-    assert container.form(out) == "json" and tiny_compressor.decompress(out) == ppm
+    out = comp.compress(ppm, modality="image")
+    assert container.form(out) == "json" and comp.decompress(out) == ppm
 
 
 def test_truncation_anywhere_is_refused(blob):
@@ -211,55 +217,55 @@ def test_a_wrong_model_is_refused_by_its_short_digest(blob, other_tiny_model_dir
         Compressor(str(other_tiny_model_dir), threads=1).decompress(blob)
 
 
-def test_a_damaged_payload_never_decodes_to_other_bytes(blob, tiny_compressor):
+def test_a_damaged_payload_never_decodes_to_other_bytes(blob, comp):
     head = container.stored_header_length(blob)
     for i in range(head, len(blob), 3):
         damaged = bytearray(blob)
         damaged[i] ^= 0x04
         try:
-            assert tiny_compressor.decompress(bytes(damaged)) == TEXT
+            assert comp.decompress(bytes(damaged)) == TEXT
         except (ChecksumError, ContainerError):
             pass
 
 
 # -- the stored form ---------------------------------------------------------------------------
-def test_twelve_bytes_cost_at_most_eight_more(tiny_compressor):
+def test_twelve_bytes_cost_at_most_eight_more(comp):
     data = b"hello world\n"
-    out = tiny_compressor.compress(data)
+    out = comp.compress(data)
     assert container.form(out) == "stored" and len(out) == 20
     assert container.read_header(out) == {"format": "lmcompress", "mode": "stored",
                                           "original_length": 12, "original_crc32": zlib.crc32(data)}
-    assert tiny_compressor.decompress(out) == data
+    assert comp.decompress(out) == data
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=40))
-def test_a_container_is_never_more_than_eight_bytes_larger(tiny_compressor, data):
-    out = tiny_compressor.compress(data)
+def test_a_container_is_never_more_than_eight_bytes_larger(comp, data):
+    out = comp.compress(data)
     assert len(out) <= len(data) + container.STORED_OVERHEAD
-    assert tiny_compressor.decompress(out) == data
+    assert comp.decompress(out) == data
 
 
-def test_stored_damage_is_caught_by_its_checksum(tiny_compressor):
-    out = tiny_compressor.compress(b"hello world\n")
+def test_stored_damage_is_caught_by_its_checksum(comp):
+    out = comp.compress(b"hello world\n")
     for i in range(4, len(out)):
         damaged = bytearray(out)
         damaged[i] ^= 1
         with pytest.raises(ChecksumError, match="CRC-32"):
-            tiny_compressor.decompress(bytes(damaged))
+            comp.decompress(bytes(damaged))
     for cut in range(len(out)):
         with pytest.raises((ChecksumError, ContainerError)):
-            tiny_compressor.decompress(out[:cut])
+            comp.decompress(out[:cut])
     with pytest.raises(ChecksumError):
-        tiny_compressor.decompress(out + b"!")
+        comp.decompress(out + b"!")
 
 
-def test_the_encoder_keeps_the_smaller(tiny_compressor):
+def test_the_encoder_keeps_the_smaller(comp):
     """The stored form only when coding would not be smaller; a long text is coded."""
-    assert container.form(tiny_compressor.compress(TEXT * 4)) == "compact"
+    assert container.form(comp.compress(TEXT * 4)) == "compact"
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, 300, dtype=np.uint8).tobytes()  # incompressible for any model
-    assert container.form(tiny_compressor.compress(noise)) == "stored"
+    assert container.form(comp.compress(noise)) == "stored"
 
 
 # -- the command line -------------------------------------------------------------------------
