@@ -227,8 +227,7 @@ class Cli:
             f"ratio {summary['ratio']:.3f}  {summary['bits_per_byte']:.4f} bits/byte",
             f"  modality     {h['modality']} ({h['symbolizer']})"
             + ("  LOSSY preprocessing: output is not the original" if summary["lossy"] else ""),
-            f"  form         {summary['form']}" + (" (model named only if an embedded alias; library "
-                                                     "versions not recorded)" if summary["form"] == "compact" else ""),
+            f"  form         {summary['form']}" + (_COMPACT_NOTE if summary["form"] == "compact" else ""),
             f"  model        {h['model']['id'] or '(not recorded)'}  sha256 {h['model']['sha256'][:16]}…",
             f"  adapter      {adapter[:16] + '…' if adapter else 'none'}",
             f"  settings     context {h['context']}, batch {h['batch']}, {h['dtype']}, "
@@ -268,6 +267,9 @@ class Cli:
                 print(f"lmcompress: {fileio.describe_os_error(exc, name)}", file=sys.stderr)
                 self.status = EXIT_ERROR
         return self.status
+
+
+_COMPACT_NOTE = " (model named only if an embedded alias; library versions not recorded)"
 
 
 def _printable(text: str) -> str:

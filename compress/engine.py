@@ -356,7 +356,7 @@ class Compressor:
                 bar.close()
         blob = container.pack_auto(header, streams)  # compact form when it can say it all
         stored = container.pack_stored(data)
-        if self.allow_stored and len(stored) <= len(blob):  # coding with the model would not be smaller: keep the input
+        if self.allow_stored and len(stored) <= len(blob):  # coding would not make it smaller
             blob = stored
         self.check_decodable(blob, lm)
         self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,
@@ -399,7 +399,8 @@ class Compressor:
         want_model = header["model"]
         if not container.digest_matches(want_model["sha256"], lm.base_sha256):
             raise MismatchError(
-                f"model mismatch: the container was made with base model {want_model['base_id'][:200]} "
+                f"model mismatch: the container was made with base model "
+                f"{want_model['base_id'][:200] or '(not recorded)'} "
                 f"(sha256 {want_model['sha256'][:16]}…), but {lm.spec} has sha256 "
                 f"{lm.base_sha256[:16]}…; pass the right model with -m"
             )

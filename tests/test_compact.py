@@ -203,7 +203,8 @@ def test_every_field_goes_through_the_one_validator(blob):
     for name, value, what in (("threads", 1000, "field 'threads' is out of range"),
                               ("context", 2, "field 'context' is out of range"),
                               ("batch", 0, "field 'batch' is out of range"),
-                              ("keep", 10**7, "field 'keep' is out of range"), ("keep", 15, "'keep' leaves no room")):
+                              ("keep", 10**7, "field 'keep' is out of range"),
+                              ("keep", 15, "'keep' leaves no room")):
         a, b = _field(blob, name)
         with pytest.raises(ContainerError, match=what):
             container.unpack(reframe(body[:a] + compact._varint(value) + body[b:]))
