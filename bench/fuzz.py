@@ -12,7 +12,9 @@ process's resident memory by more than --rss-mb).
 Seed containers, all made here with the tests' tiny model (tests/tiny.py), one per
 front end and option that adds header fields: text, WAV (stereo 16-bit), WAV with LPC residuals,
 PNG (replayable deflate), PNG re-encoded (interlaced), PPM with a comment and trailer, y4m frames,
-y4m med-temporal. Mutations, chosen at random:
+y4m med-temporal; and one per container form: text in the compact form (what the encoder writes
+for text, carried and independent), the same text in the JSON form, and a 12-byte input in the
+stored form. Mutations, chosen at random:
 
 - bytes: bit flips, overwrites, truncation, insertion, appended garbage, duplicated runs;
 - fields (most cases): the header is parsed, one field anywhere in it (core or front-end extras,
@@ -20,6 +22,12 @@ y4m med-temporal. Mutations, chosen at random:
   huge strings and lists, NUL and path characters, deep nesting, a neighbour's value, off by
   one), deleted, or joined by an unknown field; the container is re-packed with a valid header
   CRC, so the decoder's schema and cross-field checks are what stands in the way;
+- compact fields (compact seeds): one field of the compact header (compact.decode's spans) is
+  replaced by hostile bytes (ids 0..255, varints 0..2**35-1, 6-byte overflows, overlong
+  encodings, nothing, a byte more), or the length varint lies, and the length and CRC are fixed,
+  so the compact parser's bounds and then the validator are what stands in the way;
+- stored (the stored seed): another form byte, a wrong CRC, damaged or cut data, appended bytes
+  (the CRC is never fixed after changing the data: that would be another valid file);
 - forged framing: a header that inflates without end (a deflate bomb), batch word counts that
   disagree with the payload;
 - model directories: copies of the tiny model with a hostile manifest.json, adapter_config.json
@@ -144,10 +152,16 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
     from compress.engine import Compressor
     from compress.stepper import GROWING
 
+    from compress import container
+
     independent = Compressor(str(model), context=compressor.context, batch=compressor.batch,
                              threads=compressor.threads, stepper_kind=GROWING)
     blob = independent.compress(text)
     out.append(("text-independent", blob, compressor.decompress(blob, model=str(model))))
+    parsed = container.unpack(out[0][1])  # the JSON form of the compact text seed
+    out.append(("text-json", container.pack(parsed.header, parsed.streams), text))
+    blob = compressor.compress(b"hello world\n")
+    out.append(("stored", blob, compressor.decompress(blob, model=str(model))))
     return out
 
 
@@ -229,6 +243,59 @@ def mutate_field(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
     return label, pack_raw(header, streams)
 
 
+HOSTILE_VARINTS = [0, 1, 2, 3, 4, 127, 128, 255, 256, 16383, 16384, 2**20, 2**24, 2**30, 2**31,
+                   2**32 - 1, 2**32, 2**35 - 1]
+
+
+def mutate_compact(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
+    """One compact-header field replaced by hostile bytes; length and CRC made valid again."""
+    from compress import compact
+
+    spans: list = []
+    compact.decode(blob, spans)
+    start, end = compact.header_span(blob)
+    body, payload = bytearray(blob[start:end]), blob[end + 4:]
+    name, a, b = rng.choice(spans)
+    a, b = a - start, b - start
+    roll = rng.random()
+    if roll < 0.3:
+        new = bytes([rng.randrange(256)])
+    elif roll < 0.6:
+        new = compact._varint(rng.choice(HOSTILE_VARINTS))
+    elif roll < 0.7:
+        new = b"\xff" * rng.randint(5, 9)  # varint overflow
+    elif roll < 0.8:
+        new = bytes(body[a:b]) + b"\x80\x00"[: rng.randint(1, 2)]  # overlong / dangling
+    elif roll < 0.9:
+        new = b""
+    else:
+        new = bytes(body[a:b]) + bytes([rng.randrange(256)])
+    body[a:b] = new
+    length = len(body)
+    if rng.random() < 0.1:  # the length varint lies (the CRC still covers what it says)
+        length = max(0, length + rng.choice([-3, -1, 1, 5, 1000]))
+    head = compact.PRELUDE + compact._varint(length) + bytes(body)
+    crc_end = min(len(head), len(compact.PRELUDE) + len(compact._varint(length)) + length)
+    head = head[:crc_end] + struct.pack("<I", zlib.crc32(head[:crc_end])) + head[crc_end:]
+    return f"compact:{name}", head + payload
+
+
+def mutate_stored(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
+    b = bytearray(blob)
+    kind = rng.choice(["form", "crc", "data", "cut", "append"])
+    if kind == "form":
+        b[3] = rng.randrange(256)
+    elif kind == "crc":
+        b[4 + rng.randrange(4)] ^= 1 << rng.randrange(8)
+    elif kind == "data":
+        b[8 + rng.randrange(len(b) - 8)] ^= 1 << rng.randrange(8)
+    elif kind == "cut":
+        del b[rng.randrange(len(b)):]
+    else:
+        b += bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+    return f"stored:{kind}", bytes(b)
+
+
 def mutate_bytes(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
     b = bytearray(blob)
     kind = rng.choice(["flip", "byte", "truncate", "insert", "append", "dup"])
@@ -264,7 +331,8 @@ def forge_framing(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
     from compress import container
 
     parsed = container.unpack(blob)
-    kind = rng.choice(["bomb", "claim", "bigjson"])
+    stored = container.is_stored(parsed.header)  # no header to forge a claim in
+    kind = rng.choice(["bomb", "bigjson"] if stored else ["bomb", "claim", "bigjson"])
     if kind in ("bomb", "bigjson"):
         return f"forge:{kind}", _forged(kind)
     header = dict(parsed.header)  # an empty stream claiming the most tokens the limits allow
@@ -340,6 +408,10 @@ def run(count: int, seed: int, timeout: float = 10.0, rss_mb: float = 512.0, log
                 kind, damaged = forge_framing(blob, rng)
             elif roll < 0.3:
                 kind, damaged = mutate_bytes(blob, rng)
+            elif name == "stored":
+                kind, damaged = mutate_stored(blob, rng)
+            elif blob[3:4] == b"c" and roll < 0.65:
+                kind, damaged = mutate_compact(blob, rng)
             else:
                 kind, damaged = mutate_field(blob, rng)
             kinds[kind.split(":")[0]] += 1

@@ -190,12 +190,13 @@ class Cli:
 
     def list_one(self, name: str) -> None:
         from . import frontends
-        from .container import header_stepper, stored_header_length
+        from .container import form, header_stepper, is_stored, stored_header_length
 
         blob, _ = fileio.read_input(name)
         header = frontends.read_header(blob)
         summary = {
             "file": name,
+            "form": form(blob),
             "container_bytes": len(blob),
             "header_bytes": stored_header_length(blob),
             "original_bytes": header["original_length"],
@@ -208,6 +209,16 @@ class Cli:
             print(json.dumps(summary, indent=2, sort_keys=True))
             return
         h = header
+        if is_stored(h):
+            print("\n".join(_printable(line) for line in [
+                f"{name}",
+                f"  original     {h['original_length']} bytes  crc32 {h['original_crc32']:08x}",
+                f"  compressed   {len(blob)} bytes (header {summary['header_bytes']})  "
+                f"ratio {summary['ratio']:.3f}  {summary['bits_per_byte']:.4f} bits/byte",
+                "  form         stored: the input as is (coding with the model would be larger); "
+                "no model needed",
+            ]))
+            return
         adapter = (h.get("adapter") or {}).get("sha256")
         lines = [
             f"{name}",
@@ -216,7 +227,8 @@ class Cli:
             f"ratio {summary['ratio']:.3f}  {summary['bits_per_byte']:.4f} bits/byte",
             f"  modality     {h['modality']} ({h['symbolizer']})"
             + ("  LOSSY preprocessing: output is not the original" if summary["lossy"] else ""),
-            f"  model        {h['model']['id']}  sha256 {h['model']['sha256'][:16]}…",
+            f"  form         {summary['form']}" + (_COMPACT_NOTE if summary["form"] == "compact" else ""),
+            f"  model        {h['model']['id'] or '(not recorded)'}  sha256 {h['model']['sha256'][:16]}…",
             f"  adapter      {adapter[:16] + '…' if adapter else 'none'}",
             f"  settings     context {h['context']}, batch {h['batch']}, {h['dtype']}, "
             f"{h['threads']} threads, {h.get('device', '?')}",
@@ -255,6 +267,9 @@ class Cli:
                 print(f"lmcompress: {fileio.describe_os_error(exc, name)}", file=sys.stderr)
                 self.status = EXIT_ERROR
         return self.status
+
+
+_COMPACT_NOTE = " (model named only if an embedded alias; library versions not recorded)"
 
 
 def _printable(text: str) -> str:

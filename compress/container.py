@@ -12,6 +12,12 @@ Layout (docs/format.md has it byte by byte):
 
 Everything decoding depends on lives in the header; the payload must be exactly as long as the
 header says (truncation and trailing garbage are both refused).
+
+Two more forms share the magic's first three bytes `\x89LM` and differ in the fourth:
+`c` is the compact header (compress/compact.py: the same fields as binary ids and varints, ~50
+bytes, used whenever it can represent the header) followed by the same payload; `s` is the stored
+form (the input as is after a CRC-32 of it, used whenever coding with the model would be larger; it
+decodes without any model). All three forms come out of `unpack` as a header dict checked here.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ import numpy as np
 from . import schema
 from .errors import ContainerError
 
+FORM_PREFIX = b"\x89LM"   # bytes 0-2 of every form; byte 3 selects it
+STORED_PRELUDE = b"\x89LMs"
+STORED_OVERHEAD = len(STORED_PRELUDE) + 4  # prelude + CRC-32 of the input
 MAGIC = b"\x89LMC\r\n\x1a\n"
 FORMAT_VERSION = 1
 FLAG_DEFLATED = 1
@@ -67,6 +76,9 @@ SYMBOLIZERS = ("text-table/v1", "bytes-charmap/v1")
 DTYPES = ("float32", "bfloat16", "float16")
 PRECISION = 24                  # constriction's range coder: every symbol gets >= 2**-24
 _SHA = schema.Str(max_len=64, pattern=schema.HEX64)
+# An identity or output digest: a sha256, or its first 8 bytes (16 hex digits; the compact form's
+# unregistered digests). Compared by prefix (digest_matches); never shorter than 64 bits.
+_DIGEST = schema.Str(max_len=64, pattern=re.compile(r"[0-9a-f]{16}(?:[0-9a-f]{48})?"))
 _NAME = schema.Str(max_len=64)
 
 HEADER = schema.Obj(
@@ -76,13 +88,13 @@ HEADER = schema.Obj(
         "frontend": schema.Opaque(),  # the front end's extras: checked by frontends.check_extras
         "symbolizer": schema.Str(choices=SYMBOLIZERS),
         "original_length": schema.Int(0, MAX_ORIGINAL),
-        "original_sha256": _SHA,
+        "original_sha256": _DIGEST,
         "checked_sha256": schema.Nullable(_SHA),
         "payload_length": schema.Int(0, MAX_ORIGINAL),
         "model": schema.Obj({"id": schema.Str(max_len=4096), "base_id": schema.Str(max_len=4096),
-                             "sha256": _SHA}),
-        "adapter": schema.Nullable(schema.Obj({"sha256": _SHA})),
-        "tokenizer_sha256": _SHA,
+                             "sha256": _DIGEST}),
+        "adapter": schema.Nullable(schema.Obj({"sha256": _DIGEST})),
+        "tokenizer_sha256": _DIGEST,
         "vocab_size": schema.Int(2, MAX_VOCAB),
         "context": schema.Int(4, MAX_CONTEXT),
         "batch": schema.Int(1, MAX_BATCH),
@@ -107,6 +119,28 @@ HEADER = schema.Obj(
 )
 
 
+# The stored form's header (no model, no coding): what `unpack` gives for a `\x89LMs` container.
+STORED_HEADER = schema.Obj({
+    "format": schema.Str(choices=("lmcompress",)),
+    "mode": schema.Str(choices=("stored",)),
+    "original_length": schema.Int(0, MAX_ORIGINAL),
+    "original_crc32": schema.Int(0, 2**32 - 1),
+})
+
+
+def is_stored(header: dict) -> bool:
+    """True for the stored form's header (the input kept as is; no model decodes it)."""
+    return header.get("mode") == "stored"
+
+
+def digest_matches(want: str | None, have: str | None) -> bool:
+    """Whether a recorded digest (a sha256 or its 16-hex-digit prefix, schema-checked; None: no
+    such object) names the full sha256 `have`."""
+    if want is None or have is None:
+        return want is None and have is None
+    return len(want) >= 16 and have.startswith(want)
+
+
 # Containers written before the header had a "stepper" field were all coded with this stepper
 # (compress/stepper.py names it STATIC); the decoder must keep using it for them.
 STEPPER_BEFORE_FIELD = "kv-static/1"
@@ -124,6 +158,42 @@ def header_stepper(header: dict) -> str:
 class Container:
     header: dict
     streams: list[np.ndarray]  # one uint32 array per batch
+    stored: bytes | None = None  # the stored form: the input itself (CRC checked by the decoder)
+
+
+def pack_auto(header: dict, streams: list[np.ndarray]) -> bytes:
+    """The compact form when it can represent `header` (checked: it must decode to exactly
+    `compact.reduced(header)`), else the JSON form (`pack`)."""
+    from . import compact
+
+    header = dict(header)
+    header["batches"] = [int(len(s)) for s in streams]
+    head = compact.encode(header)
+    if head is None:
+        return pack(header, streams)
+    if compact.decode(head)[0] != compact.reduced(header):  # a programming error, never data
+        raise AssertionError("compact header does not round-trip; refusing to write it")
+    return head + b"".join(np.ascontiguousarray(s, dtype="<u4").tobytes() for s in streams)
+
+
+def pack_stored(data: bytes) -> bytes:
+    """The stored form: prelude, CRC-32 of the input, the input. Its length is implied (the file
+    ends after it), so it costs STORED_OVERHEAD bytes."""
+    if len(data) > MAX_ORIGINAL:
+        raise ContainerError(f"input of {len(data)} bytes exceeds the format's limit of {MAX_ORIGINAL}")
+    return STORED_PRELUDE + struct.pack("<I", zlib.crc32(data)) + bytes(data)
+
+
+def form(blob: bytes) -> str:
+    """"json", "compact" or "stored", from the first four bytes; ContainerError otherwise."""
+    if len(blob) < 4 or blob[:3] != FORM_PREFIX:
+        if len(blob) < len(MAGIC) and MAGIC.startswith(bytes(blob)):
+            raise ContainerError("truncated container: shorter than the fixed header")
+        raise ContainerError("not an lmcompress container (bad magic)")
+    kind = {MAGIC[3]: "json", ord("c"): "compact", STORED_PRELUDE[3]: "stored"}.get(blob[3])
+    if kind is None:
+        raise ContainerError(f"unknown container form 0x{blob[3]:02x} (made by a newer lmcompress?)")
+    return kind
 
 
 def pack(header: dict, streams: list[np.ndarray]) -> bytes:
@@ -210,6 +280,8 @@ def segment_ranges(n_segments: int, batch: int) -> list[tuple[int, int]]:
 def unpack(blob: bytes) -> Container:
     """Parse and check structure; raises ContainerError naming what is wrong."""
     header = read_header(blob)
+    if is_stored(header):
+        return Container(header, [], stored=bytes(blob[STORED_OVERHEAD:]))
     offset = stored_header_length(blob)
     streams = []
     for i, words in enumerate(header["batches"]):
@@ -266,13 +338,38 @@ def _header_bytes(blob: bytes) -> bytes:
 
 
 def stored_header_length(blob: bytes) -> int:
-    """Bytes the header occupies on disk (fixed part + stored header + CRC)."""
+    """Bytes the header occupies on disk (fixed part + stored header + CRC) of a container that
+    `read_header` accepted (the stored form: prelude + CRC)."""
+    kind = form(blob)
+    if kind == "stored":
+        return STORED_OVERHEAD
+    if kind == "compact":
+        from . import compact
+
+        return compact.header_span(blob)[1] + 4
     (hlen,) = struct.unpack_from("<I", blob, 12)
     return _FIXED.size + hlen + 4
 
 
 def read_header(blob: bytes) -> dict:
-    """The header alone (enough for --list); no model is loaded."""
+    """The header alone (enough for --list); no model is loaded. Every form gives a dict checked
+    by the same rules (`check_header`; the stored form's by STORED_HEADER)."""
+    kind = form(blob)
+    if kind == "stored":
+        if len(blob) < STORED_OVERHEAD:
+            raise ContainerError("truncated container: shorter than the stored form's prelude")
+        if len(blob) - STORED_OVERHEAD > MAX_ORIGINAL:
+            raise ContainerError(f"corrupt container: stored data exceeds {MAX_ORIGINAL} bytes")
+        header = {"format": "lmcompress", "mode": "stored", "original_length": len(blob) - STORED_OVERHEAD,
+                  "original_crc32": struct.unpack_from("<I", blob, 4)[0]}
+        schema.check(header, STORED_HEADER)
+        return header
+    if kind == "compact":
+        from . import compact
+
+        header = compact.decode(blob)[0]
+        check_header(header)
+        return header
     raw = _header_bytes(blob)
     depth, containers, strings = json_shape(raw)
     if depth > MAX_JSON_DEPTH:

@@ -188,6 +188,7 @@ class Opened:
     streams: list
     lm: models.LoadedModel | None
     symbolizer: object
+    stored: bytes | None = None  # the stored form's data (the decoder checks its CRC-32)
 
 
 class Compressor:
@@ -199,13 +200,18 @@ class Compressor:
     Decoding uses the model the caller names (`decompress(model=...)`, else the one this
     Compressor was built with when one was given), or the embedded alias when the container names
     it: a container never makes the decoder load a path or hub id it names.
+
+    `allow_stored=False` always writes the coded container, even when the stored form (the input
+    as is, STORED_OVERHEAD bytes more) would be smaller: for measuring and testing the coder on
+    tiny inputs. The default keeps the smaller, so no container is more than 8 bytes over its input.
     """
 
     def __init__(self, model: str | None = None, *, context: int | None = None,
                  batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
                  threads: int | None = None, progress: bool = False,
                  stepper_kind: str = stepper.DEFAULT, rows: int | None = None,
-                 keep: int | None = None, adapt: str | None = DEFAULT_ADAPT):
+                 keep: int | None = None, adapt: str | None = DEFAULT_ADAPT,
+                 allow_stored: bool = True):
         if context is not None and not 4 <= context <= container.MAX_CONTEXT:
             raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
         if not 1 <= batch <= container.MAX_BATCH:
@@ -232,6 +238,7 @@ class Compressor:
         self.rows = rows      # carried context: None = auto_rows(tokens)
         self.keep = keep      # carried context: None = KEEP_FRACTION of the context
         self.adapt = adapt    # carried context: None = no adaptation
+        self.allow_stored = allow_stored
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
         self.last = Stats()
 
@@ -353,7 +360,10 @@ class Compressor:
         finally:
             if bar is not None:
                 bar.close()
-        blob = container.pack(header, streams)
+        blob = container.pack_auto(header, streams)  # compact form when it can say it all
+        stored = container.pack_stored(data)
+        if self.allow_stored and len(stored) <= len(blob):  # coding would not make it smaller
+            blob = stored
         self.check_decodable(blob, lm)
         self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,
                           ideal_bits=ideal, container_bytes=len(blob))
@@ -376,9 +386,11 @@ class Compressor:
         The encoder calls it on what it is about to write and `lmcompress --rm` on what it wrote
         back from disk: a container that fails it is never written, and its input never removed.
         Returns the header."""
-        lm = lm or self.loaded()
         try:
             parsed = frontends.parse(blob)
+            if container.is_stored(parsed.header):
+                return parsed.header
+            lm = lm or self.loaded()
             if parsed.header["payload_length"]:
                 symbolizer = frontends.get(parsed.header["modality"]).symbolizer(
                     lm.tokenizer, model_vocab(lm.model))
@@ -391,18 +403,19 @@ class Compressor:
     def check_compatible(self, header: dict, lm: models.LoadedModel, symbolizer) -> None:
         """Raise MismatchError naming the first setting the loaded model cannot reproduce."""
         want_model = header["model"]
-        if want_model["sha256"] != lm.base_sha256:
+        if not container.digest_matches(want_model["sha256"], lm.base_sha256):
             raise MismatchError(
-                f"model mismatch: the container was made with base model {want_model['base_id'][:200]} "
+                f"model mismatch: the container was made with base model "
+                f"{want_model['base_id'][:200] or '(not recorded)'} "
                 f"(sha256 {want_model['sha256'][:16]}…), but {lm.spec} has sha256 "
                 f"{lm.base_sha256[:16]}…; pass the right model with -m"
             )
         want_adapter = (header.get("adapter") or {}).get("sha256")
-        if want_adapter != lm.adapter_sha256:
+        if not container.digest_matches(want_adapter, lm.adapter_sha256):
             raise MismatchError(_adapter_mismatch(want_adapter, lm.adapter_sha256, lm.spec))
         if header["symbolizer"] != getattr(symbolizer, "name", "text-table/v1"):
             raise MismatchError("symbolizer mismatch between the container and its modality")
-        if header["tokenizer_sha256"] != symbolizer.table_sha256():
+        if not container.digest_matches(header["tokenizer_sha256"], symbolizer.table_sha256()):
             raise MismatchError("tokenizer mismatch: the model's vocabulary differs from the container's")
         if header.get("vocab_size") != model_vocab(lm.model):
             raise MismatchError("vocabulary size mismatch between the container and the model")
@@ -424,6 +437,8 @@ class Compressor:
 
     def warnings_for(self, header: dict) -> list[str]:
         """Differences that may change the bits but cannot be checked before decoding."""
+        if container.is_stored(header):  # no model computed anything
+            return []
         out = []
         have = library_versions()
         for name in ("torch", "transformers", "constriction"):
@@ -444,6 +459,9 @@ class Compressor:
             return named
         if self.model_given:
             return self.model_spec
+        if not named:  # the compact form names registered aliases only
+            raise MismatchError("the container does not name its model (it was not an embedded "
+                                "alias); pass that model with -m")
         raise MismatchError(
             f"the container was made with model '{named[:200]}', which is not an embedded alias; "
             "a container never chooses what is loaded: pass that model with -m"
@@ -454,13 +472,15 @@ class Compressor:
         work (the adapter's file hash even before the base model is loaded)."""
         parsed = frontends.parse(blob)
         header = parsed.header
+        if parsed.stored is not None:  # the input as is: no model, no front end
+            return Opened(header, [], None, None, parsed.stored)
         frontend = frontends.get(header["modality"])
         if header["payload_length"] == 0:
             return Opened(header, parsed.streams, None, None)
         spec = self.decoding_model(header, model)
         want_adapter = (header.get("adapter") or {}).get("sha256")
         have_adapter = models.adapter_sha256(spec)
-        if want_adapter != have_adapter:
+        if not container.digest_matches(want_adapter, have_adapter):
             raise MismatchError(_adapter_mismatch(want_adapter, have_adapter, spec))
         lm = self.loaded(spec, header["dtype"])
         symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
@@ -471,6 +491,12 @@ class Compressor:
         started = time.perf_counter()
         opened = self.open(blob, model=model)
         header = opened.header
+        if opened.stored is not None:
+            if len(opened.stored) != header["original_length"] or \
+                    zlib.crc32(opened.stored) != header["original_crc32"]:
+                raise ChecksumError("checksum mismatch: the stored data differs from the original (CRC-32)")
+            self.last = Stats(seconds=time.perf_counter() - started, container_bytes=len(blob))
+            return opened.stored
         frontend = frontends.get(header["modality"])
         payload, tokens = b"", 0
         if opened.lm is not None:
@@ -487,7 +513,7 @@ class Compressor:
         else:
             if len(data) != header["original_length"]:
                 raise ChecksumError("decoded length differs from the container's original length")
-            if hashlib.sha256(data).hexdigest() != header["original_sha256"]:
+            if not container.digest_matches(header["original_sha256"], hashlib.sha256(data).hexdigest()):
                 raise ChecksumError("checksum mismatch: decoded bytes differ from the original (sha256)")
         self.last = Stats(tokens=tokens, seconds=time.perf_counter() - started, container_bytes=len(blob))
         return data

@@ -106,14 +106,16 @@ def check_extras(header: dict) -> None:
 def read_header(blob: bytes) -> dict:
     """A container's header, every field checked (core and front end); no model is loaded."""
     header = container.read_header(blob)
-    check_extras(header)
+    if not container.is_stored(header):  # the stored form has no front end
+        check_extras(header)
     return header
 
 
 def parse(blob: bytes) -> container.Container:
     """Header and streams of a container, every field checked: what every decoding path reads."""
     parsed = container.unpack(blob)
-    check_extras(parsed.header)
+    if parsed.stored is None:
+        check_extras(parsed.header)
     return parsed
 
 

@@ -312,8 +312,9 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
 
     opened = compressor.open(blob, model=model)
     header = opened.header
-    if header["modality"] != VideoFrontend.name:
-        raise InputError(f"not a video container (modality {header['modality']})")
+    if header.get("modality") != VideoFrontend.name:
+        raise InputError("not a video container (" + (f"modality {header['modality']}" if "modality" in
+                         header else "stored as is: decompress it whole") + ")")
     extras = header["frontend"]
     start, end = unit_range(extras, k)
     lengths = header["segments"]

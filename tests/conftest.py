@@ -30,7 +30,9 @@ def other_tiny_model_dir(tmp_path_factory):
 def tiny_compressor(tiny_model_dir):
     from compress.engine import Compressor
 
-    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1)
+    # allow_stored=False: the tests inspect coded containers of small inputs (tests/test_compact.py
+    # pins the stored form, which the default writes whenever it is smaller)
+    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, allow_stored=False)
 
 
 @pytest.fixture(scope="session")
@@ -39,4 +41,5 @@ def independent_compressor(tiny_model_dir):
     from compress.engine import Compressor
     from compress.stepper import GROWING
 
-    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, stepper_kind=GROWING)
+    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, stepper_kind=GROWING,
+                      allow_stored=False)

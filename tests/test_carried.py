@@ -18,7 +18,7 @@ TEXT = ("Alice was beginning to get very tired of sitting by her sister on the b
        rows=st.integers(1, 5), keep=st.integers(0, 14), adapted=st.booleans())
 def test_hyp_round_trip(tiny_model_dir, data, rows, keep, adapted):
     c = Compressor(str(tiny_model_dir), context=16, threads=1, rows=rows, keep=keep,
-                   adapt=adapt.VERSION if adapted else None)
+                   adapt=adapt.VERSION if adapted else None, allow_stored=False)
     blob = c.compress(data)
     header = container.read_header(blob)
     assert header["stepper"] == stepper.CARRIED
@@ -129,8 +129,9 @@ def test_mixer_refuses_update_without_mix_and_unknown_versions():
 
 
 def test_adaptation_pays_on_a_repetitive_input(tiny_model_dir):
-    plain = Compressor(str(tiny_model_dir), context=16, threads=1, rows=2, adapt=None).compress(TEXT)
-    mixed = Compressor(str(tiny_model_dir), context=16, threads=1, rows=2).compress(TEXT)
+    plain = Compressor(str(tiny_model_dir), context=16, threads=1, rows=2, adapt=None,
+                       allow_stored=False).compress(TEXT)
+    mixed = Compressor(str(tiny_model_dir), context=16, threads=1, rows=2, allow_stored=False).compress(TEXT)
     words = [sum(container.read_header(b)["batches"]) for b in (plain, mixed)]
     assert words[1] < 0.5 * words[0]
 

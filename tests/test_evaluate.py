@@ -63,7 +63,8 @@ def test_checkpoint_round_trip_is_verified_and_consistent(run_dir, corpus_file, 
     assert rt["container_bytes"] == sum(s.get("container_bytes", 0) for s in r["shards"])
     # headers apart, the coded streams cost what the scoring pass says (same bytes, other kernels;
     # each stream ends with at most a few words of termination)
-    assert 150 * rt["shards"] < rt["header_bytes"] < 400 * rt["shards"]
+    # (text shards use the compact header: ~50 bytes with a checkpoint's three short digests)
+    assert 30 * rt["shards"] < rt["header_bytes"] < 400 * rt["shards"]
     assert rt["stream_bits_per_byte"] == pytest.approx(8 * (rt["container_bytes"] - rt["header_bytes"]) / rt["bytes"])
     assert abs(rt["stream_bits_per_byte"] - rt["scoring_bits_per_byte_same_bytes"]) * rt["bytes"] <= 64 * 8 * rt["shards"]
     assert r["scoring"]["bits_per_byte"] == pytest.approx(r["scoring"]["bits"] / 1200)

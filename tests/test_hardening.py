@@ -47,7 +47,8 @@ def repack(blob: bytes, change) -> bytes:
 
 @pytest.fixture(scope="module")
 def comp(tiny_model_dir):
-    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1)
+    # allow_stored=False: these tests attack coded containers (the stored form has no header fields)
+    return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, allow_stored=False)
 
 
 @pytest.fixture(scope="module")

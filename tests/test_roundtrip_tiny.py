@@ -38,7 +38,8 @@ def test_header_records_settings(tiny_compressor, independent_compressor):
     h = container.read_header(blob)
     assert h["context"] == 16 and h["batch"] == 4 and h["threads"] == 1
     assert h["dtype"] == "float32"
-    assert len(h["model"]["sha256"]) == 64 and len(h["tokenizer_sha256"]) == 64
+    # the compact form: digests not in its registry are the sha256's first 8 bytes
+    assert len(h["model"]["sha256"]) == 16 and len(h["tokenizer_sha256"]) == 16
     assert h["adapter"] is None
     assert all(n <= 15 for n in h["segments"])
     assert len(h["batches"]) == len(h["batch_crc32"]) == -(-len(h["segments"]) // 4)
@@ -62,7 +63,7 @@ def test_checkpoint_frontend_options_are_the_default(tiny_model_dir, tmp_path):
     (ckpt / "manifest.json").write_text(json.dumps({
         "model_sha256": models.load(str(tiny_model_dir)).base_sha256, "base_model": {"sha256": None},
         "modality": "image", "recipe": {"data": {"frontend": options}}}))
-    comp = Compressor(str(ckpt), context=16, batch=4, threads=1)
+    comp = Compressor(str(ckpt), context=16, batch=4, threads=1, allow_stored=False)
     assert comp.frontend_options("image") == options
     assert comp.frontend_options("image", predictor="none") == {**options, "predictor": "none"}
     assert comp.frontend_options("audio") == {} and comp.frontend_options("text") == {}
@@ -89,6 +90,6 @@ def test_a_lossy_mode_is_never_a_checkpoint_default(tiny_model_dir, tmp_path):
     (ckpt / "manifest.json").write_text(json.dumps({
         "model_sha256": models.load(str(tiny_model_dir)).base_sha256, "base_model": {"sha256": None},
         "modality": "audio", "recipe": {"data": {"frontend": {"audio_bits": 8, "predictor": "lpc"}}}}))
-    comp = Compressor(str(ckpt), context=16, batch=4, threads=1)
+    comp = Compressor(str(ckpt), context=16, batch=4, threads=1, allow_stored=False)
     assert comp.frontend_options("audio") == {"predictor": "lpc"}
     assert comp.frontend_options("audio", audio_bits=8) == {"predictor": "lpc", "audio_bits": 8}

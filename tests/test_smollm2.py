@@ -43,6 +43,10 @@ def test_real_model_round_trip_and_ratio(smol):
     assert ideal_bits > 0
     assert payload <= 1.01 * ideal_bits / 8 + 8 * len(h["batches"])
     assert h["model"]["id"] == "smollm2-135m" and h["vocab_size"] == 49152
+    # the compact form with the registry's full digests for the embedded model and its tokenizer:
+    # if this fails, the registry (compress/compact.py) no longer matches what this machine loads
+    assert container.form(blob) == "compact" and container.stored_header_length(blob) <= 64
+    assert len(h["model"]["sha256"]) == 64 and len(h["tokenizer_sha256"]) == 64
 
 
 def test_scoring_pass_agrees_with_coding(smol):

@@ -103,7 +103,7 @@ def test_checkpoint_drives_the_engine(trained, tiny_model_dir):
     lm = models.load(str(trained))
     m = json.loads((trained / "manifest.json").read_text())
     assert lm.adapter_sha256 == m["adapter_sha256"] and lm.base_sha256 == m["base_model"]["sha256"]
-    tuned = Compressor(str(trained), context=16, batch=2, threads=1)
+    tuned = Compressor(str(trained), context=16, batch=2, threads=1, allow_stored=False)
     data = b"patients with type <dig> diabetes \xff\x00 were treated."
     blob = tuned.compress(data)
     assert tuned.decompress(blob) == data

@@ -144,7 +144,7 @@ def test_read_frame_of_a_carried_container(tiny_model_dir, rows):
     batch through the same decoding loop and still returns the frame."""
     from compress.engine import Compressor
 
-    c = Compressor(str(tiny_model_dir), context=16, threads=1, rows=rows, keep=6)
+    c = Compressor(str(tiny_model_dir), context=16, threads=1, rows=rows, keep=6, allow_stored=False)
     data, raster = y4m(6, 4, "420jpeg", 4, seed=5)
     blob = c.compress(data, modality="video", predictor="med")
     assert len(container.read_header(blob)["batches"]) == 1

@@ -1,0 +1,313 @@
+"""The compact container header (form `c`): the JSON header's bit-relevant fields in ~50 bytes.
+
+Why: the JSON header (format version 1) costs ~220 bytes, most of it four sha256 digests, library
+versions and the model's path; on a 4 KB text that is 0.44 bits per byte. The compact form keeps
+every setting that changes the bits and drops or shortens only what does not:
+
+- known values (the embedded model's alias and digest, its tokenizer table digest, stepper kinds,
+  adaptations, quantizer, dtype, device kind, modality) are one-byte ids into the append-only
+  registry below: an id, once given, never changes meaning (old containers must keep decoding);
+- digests that are not in the registry are their first DIGEST_BYTES bytes (docs/format.md says
+  what each protects against and why 64 bits suffice);
+- integers are unsigned LEB128 varints (at most MAX_VARINT_BYTES bytes, minimal encoding only);
+- a model is named only by a registered alias; a path, hub id or checkpoint directory is never
+  stored (decoding such a container needs `-m`, as it always did), nor are library versions
+  (diagnostic only).
+
+`decode` expands the bytes into a header dict of the same shape as the JSON form's and the caller
+sends it through the one validator (`container.check_header`, then the front end's): this module
+checks only what it must to parse safely (varint lengths, known ids, counts bounded by the bytes
+that remain, so nothing is allocated from an unchecked field). `encode` returns None for a header
+it cannot represent (another modality, an unregistered stepper, ...); the encoder then writes the
+JSON form. `reduced(header)` is exactly the dict `decode(encode(header))` gives back.
+
+The parser is hand-written rather than built on a serialization library (CBOR, protobuf,
+msgpack): the format is pinned byte by byte (golden containers), its encoding must be canonical
+(one byte string per header), and every length must be bounded before use; a generic decoder gives
+none of these without as much code around it, and adds a dependency to the decode path.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from .errors import ContainerError
+
+PRELUDE = b"\x89LMc"          # shares "\x89LM" with the JSON form's magic; byte 3 names the form
+DIGEST_BYTES = 8              # unregistered digests: the first 8 bytes (16 hex digits) of the sha256
+MAX_VARINT_BYTES = 5          # 35 bits: every field's range fits (the schema then checks it)
+MAX_DEVICE_BYTES = 64         # an unregistered device kind stored inline (a GPU's name)
+FLAG_ADAPTER = 1
+
+# -- the registry: append only; id = index + 1 (0 means "not registered, stored inline") ----------
+MODALITIES = ("text",)        # text: frontend {}, symbolizer text-table/v1, payload = the file
+MODEL_NAMES = ("smollm2-135m", "gemma3-270m")
+MODEL_DIGESTS = (
+    # smollm2-135m, float32, as loaded by transformers 5.24 / torch 2.13 (models.sha256_parameters)
+    "eb1a606a60cd78fd5bdc7adc0e0fde83dcbf4abf55c57020826f2e2712f81a07",
+)
+TOKENIZER_DIGESTS = (
+    # smollm2-135m's text-table/v1 decode table (symbols.TextSymbolizer.table_sha256)
+    "54f39b2ca252a702739a19539ff6e8ea7bd83295a20360a83fbd6acfd49a8990",
+)
+DTYPES = ("float32", "bfloat16", "float16")
+DEVICES = ("cpu:x86_64", "cpu:aarch64", "cpu:arm64", "cpu:AMD64")
+QUANTIZERS = ("constriction-leaky24/1",)
+STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3")
+CARRIED = "kv-carried/3"
+ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
+
+_TEXT = {"format": "lmcompress", "frontend": {}, "symbolizer": "text-table/v1"}
+KEYS = frozenset({"format", "modality", "frontend", "symbolizer", "original_length", "original_sha256",
+                  "payload_length", "model", "adapter", "tokenizer_sha256", "vocab_size", "context",
+                  "batch", "dtype", "device", "threads", "prefix_id", "quantizer", "stepper", "segments",
+                  "batches", "batch_crc32"})
+CARRIED_KEYS = frozenset({"keep", "adapt"})
+DROPPED = frozenset({"libraries", "checked_sha256"})  # diagnostic / always null for text
+
+
+def _short(digest: str, registry: tuple) -> str:
+    return digest if digest in registry else digest[: 2 * DIGEST_BYTES]
+
+
+def reduced(header: dict) -> dict:
+    """The header as the compact form records it: library versions dropped, a model name kept only
+    when it is a registered alias, unregistered digests cut to DIGEST_BYTES. What `decode` returns
+    for `encode(header)`."""
+    out = {k: v for k, v in header.items() if k not in DROPPED}
+    model = header["model"]
+    name = model["id"] if model["id"] == model["base_id"] and model["id"] in MODEL_NAMES else ""
+    out["model"] = {"id": name, "base_id": name, "sha256": _short(model["sha256"], MODEL_DIGESTS)}
+    if header["adapter"] is not None:
+        out["adapter"] = {"sha256": _short(header["adapter"]["sha256"], ())}
+    out["tokenizer_sha256"] = _short(header["tokenizer_sha256"], TOKENIZER_DIGESTS)
+    out["original_sha256"] = header["original_sha256"][: 2 * DIGEST_BYTES]
+    return out
+
+
+# -- writing ----------------------------------------------------------------------------------
+class _Unrepresentable(Exception):
+    pass
+
+
+def _varint(value) -> bytes:
+    if type(value) is not int or not 0 <= value < 1 << (7 * MAX_VARINT_BYTES):
+        raise _Unrepresentable
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _id(value, table: tuple, *, none_is_zero: bool = False) -> bytes:
+    if none_is_zero and value is None:
+        return b"\x00"
+    if value not in table:
+        raise _Unrepresentable
+    return bytes([table.index(value) + 1])
+
+
+def _digest(value, registry: tuple) -> bytes:
+    if value in registry:
+        return bytes([registry.index(value) + 1])
+    if not isinstance(value, str) or len(value) not in (2 * DIGEST_BYTES, 64):
+        raise _Unrepresentable
+    try:
+        return b"\x00" + bytes.fromhex(value[: 2 * DIGEST_BYTES])
+    except ValueError:
+        raise _Unrepresentable from None
+
+
+def _device(value) -> bytes:
+    if value in DEVICES:
+        return _id(value, DEVICES)
+    if not isinstance(value, str):
+        raise _Unrepresentable
+    raw = value.encode("utf-8")
+    if len(raw) > MAX_DEVICE_BYTES:
+        raise _Unrepresentable
+    return b"\x00" + _varint(len(raw)) + raw
+
+
+def encode(header: dict) -> bytes | None:
+    """Prelude + length + body + CRC-32 for `header` (with its final `batches`), or None when the
+    compact form cannot represent it (the caller then writes the JSON form)."""
+    try:
+        body = _body(header)
+    except (_Unrepresentable, KeyError, TypeError, AttributeError):
+        return None
+    head = PRELUDE + _varint(len(body)) + body
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+def _body(h: dict) -> bytes:
+    carried = h.get("stepper") == CARRIED
+    keys = set(h) - DROPPED
+    if keys != KEYS | (CARRIED_KEYS if carried else set()) or h.get("checked_sha256") is not None:
+        raise _Unrepresentable
+    if any(h[k] != v for k, v in _TEXT.items()) or h["payload_length"] != h["original_length"]:
+        raise _Unrepresentable
+    if not isinstance(h["model"], dict) or set(h["model"]) != {"id", "base_id", "sha256"}:
+        raise _Unrepresentable
+    adapter = h["adapter"]
+    if adapter is not None and (not isinstance(adapter, dict) or set(adapter) != {"sha256"}):
+        raise _Unrepresentable
+    name = h["model"]["id"] if h["model"]["id"] == h["model"]["base_id"] else ""
+    seg, words, crcs = h["segments"], h["batches"], h["batch_crc32"]
+    if not all(isinstance(x, list) for x in (seg, words, crcs)) or len(words) != len(crcs):
+        raise _Unrepresentable
+    parts = [
+        _id(h["modality"], MODALITIES),
+        bytes([FLAG_ADAPTER if adapter is not None else 0]),
+        _id(name, MODEL_NAMES) if name in MODEL_NAMES else b"\x00",
+        _digest(h["model"]["sha256"], MODEL_DIGESTS),
+        b"" if adapter is None else _digest(adapter["sha256"], ()),
+        _digest(h["tokenizer_sha256"], TOKENIZER_DIGESTS),
+        _varint(h["vocab_size"]), _varint(h["prefix_id"]),
+        _id(h["dtype"], DTYPES), _device(h["device"]), _varint(h["threads"]),
+        _id(h["quantizer"], QUANTIZERS), _id(h["stepper"], STEPPERS),
+    ]
+    if carried:
+        parts += [_varint(h["keep"]), _id(h["adapt"], ADAPTS, none_is_zero=True)]
+    parts += [_varint(h["context"]), _varint(h["batch"]), _varint(h["original_length"]),
+              _digest(h["original_sha256"], ())[1:], _varint(len(seg))]
+    parts += [_varint(n) for n in seg]
+    parts.append(_varint(len(words)))
+    for n, crc in zip(words, crcs):
+        if type(crc) is not int or not 0 <= crc < 1 << 32:
+            raise _Unrepresentable
+        parts += [_varint(n), struct.pack("<I", crc)]
+    return b"".join(parts)
+
+
+# -- reading ----------------------------------------------------------------------------------
+class _Reader:
+    """Bounded reads over blob[pos:end]; every failure is a one-line ContainerError. `spans`, when
+    given, collects (field, start, end) for each field read (bench/fuzz.py mutates by field)."""
+
+    def __init__(self, blob: bytes, pos: int, end: int, spans: list | None = None):
+        self.blob, self.pos, self.end, self.spans = blob, pos, end, spans
+
+    def _mark(self, name: str, start: int) -> None:
+        if self.spans is not None:
+            self.spans.append((name, start, self.pos))
+
+    def take(self, n: int, name: str) -> bytes:
+        if n > self.end - self.pos:
+            raise ContainerError(f"corrupt header: compact field '{name}' runs past the header")
+        start, self.pos = self.pos, self.pos + n
+        self._mark(name, start)
+        return bytes(self.blob[start:self.pos])
+
+    def varint(self, name: str) -> int:
+        start, value = self.pos, 0
+        for i in range(MAX_VARINT_BYTES):
+            if self.pos >= self.end:
+                raise ContainerError(f"corrupt header: compact field '{name}' runs past the header")
+            byte = self.blob[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << (7 * i)
+            if not byte & 0x80:
+                if byte == 0 and i:
+                    raise ContainerError(f"corrupt header: compact field '{name}' is not minimally encoded")
+                self._mark(name, start)
+                return value
+        raise ContainerError(f"corrupt header: compact field '{name}' is longer than "
+                             f"{MAX_VARINT_BYTES} bytes (varint overflow)")
+
+    def choice(self, name: str, table: tuple, *, zero=None, zero_ok: bool = False):
+        (i,) = self.take(1, name)
+        if i == 0 and zero_ok:
+            return zero
+        if not 1 <= i <= len(table):
+            raise ContainerError(f"corrupt header: unknown {name} id {i} in the compact header "
+                                 "(made by a newer lmcompress?)")
+        return table[i - 1]
+
+    def digest(self, name: str, registry: tuple) -> str:
+        value = self.choice(name, registry, zero=None, zero_ok=True)
+        return self.take(DIGEST_BYTES, name).hex() if value is None else value
+
+    def count(self, name: str, min_bytes: int) -> int:
+        """A count of items that take at least `min_bytes` each: bounded by what remains."""
+        n = self.varint(name)
+        if n * min_bytes > self.end - self.pos:
+            raise ContainerError(f"corrupt header: compact field '{name}' counts more entries than "
+                                 "the header holds")
+        return n
+
+
+def header_span(blob: bytes) -> tuple[int, int]:
+    """(start, end) of the compact body: after the length varint, before the CRC; checks the
+    length against the blob and the CRC-32 over prelude + length + body."""
+    from .container import MAX_HEADER
+
+    r = _Reader(blob, len(PRELUDE), len(blob))
+    try:
+        length = r.varint("header length")
+    except ContainerError:
+        raise ContainerError("truncated container: the compact header length is cut short"
+                             if len(blob) < len(PRELUDE) + MAX_VARINT_BYTES else
+                             "corrupt container: bad compact header length") from None
+    if length > MAX_HEADER:
+        raise ContainerError(f"corrupt container: header length {length} is implausible")
+    start, end = r.pos, r.pos + length
+    if end + 4 > len(blob):
+        raise ContainerError("truncated container: header is cut short")
+    (crc,) = struct.unpack_from("<I", blob, end)
+    if zlib.crc32(bytes(blob[:end])) != crc:
+        raise ContainerError("corrupt container: header checksum mismatch")
+    return start, end
+
+
+def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
+    """(header dict, offset of the payload) of a compact container. Not yet validated: the caller
+    runs container.check_header on it (the one validation layer)."""
+    start, end = header_span(blob)
+    r = _Reader(blob, start, end, spans)
+    h = {"format": "lmcompress", "modality": r.choice("modality", MODALITIES)}
+    h.update(frontend={}, symbolizer=_TEXT["symbolizer"])
+    flags = r.take(1, "flags")[0]
+    if flags & ~FLAG_ADAPTER:
+        raise ContainerError(f"corrupt header: unsupported compact flags 0x{flags:02x}")
+    name = r.choice("model", MODEL_NAMES, zero="", zero_ok=True)
+    h["model"] = {"id": name, "base_id": name, "sha256": r.digest("model digest", MODEL_DIGESTS)}
+    h["adapter"] = {"sha256": r.digest("adapter digest", ())} if flags & FLAG_ADAPTER else None
+    h["tokenizer_sha256"] = r.digest("tokenizer digest", TOKENIZER_DIGESTS)
+    h["vocab_size"] = r.varint("vocab_size")
+    h["prefix_id"] = r.varint("prefix_id")
+    h["dtype"] = r.choice("dtype", DTYPES)
+    device = r.choice("device", DEVICES, zero=None, zero_ok=True)
+    if device is None:
+        size = r.varint("device length")
+        if size > MAX_DEVICE_BYTES:
+            raise ContainerError("corrupt header: compact field 'device' is implausibly long")
+        try:
+            device = r.take(size, "device").decode("utf-8")
+        except UnicodeDecodeError:
+            raise ContainerError("corrupt header: compact field 'device' is not UTF-8") from None
+    h["device"] = device
+    h["threads"] = r.varint("threads")
+    h["quantizer"] = r.choice("quantizer", QUANTIZERS)
+    h["stepper"] = r.choice("stepper", STEPPERS)
+    if h["stepper"] == CARRIED:
+        h["keep"] = r.varint("keep")
+        h["adapt"] = r.choice("adapt", ADAPTS, zero=None, zero_ok=True)
+    h["context"] = r.varint("context")
+    h["batch"] = r.varint("batch")
+    h["original_length"] = h["payload_length"] = r.varint("original_length")
+    h["original_sha256"] = r.take(DIGEST_BYTES, "original digest").hex()
+    n = r.count("segment count", 1)
+    h["segments"] = [r.varint("segments") for _ in range(n)]
+    n = r.count("batch count", 5)
+    h["batches"], h["batch_crc32"] = [], []
+    for _ in range(n):
+        h["batches"].append(r.varint("batches"))
+        h["batch_crc32"].append(struct.unpack("<I", r.take(4, "batch_crc32"))[0])
+    if r.pos != end:
+        raise ContainerError(f"corrupt header: {end - r.pos} unexpected bytes at the end of the "
+                             "compact header")
+    return h, end + 4
