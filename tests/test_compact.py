@@ -100,7 +100,7 @@ def test_registry_ids_are_append_only():
     assert compact.MODALITIES[0] == "text" and compact.MODEL_NAMES[0] == "smollm2-135m"
     assert compact.STEPPERS == ("kv-static/1", "kv-growing/2", "kv-carried/3")
     assert compact.DTYPES == ("float32", "bfloat16", "float16") == container.DTYPES
-    assert compact.QUANTIZERS == ("constriction-leaky24/1",) and compact.ADAPTS == ("ngram-mix/1",)
+    assert compact.QUANTIZERS == ("constriction-leaky24/1",) and compact.ADAPTS[:2] == ("ngram-mix/1", "ngram-mix/2")
     assert compact.DEVICES[0] == "cpu:x86_64"
 
 

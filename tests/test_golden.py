@@ -114,7 +114,8 @@ def test_encoder_reproduces_the_golden_compact_container_byte_for_byte():
     from compress.engine import device_kind
 
     golden = (GOLDEN / "text-compact.lmc").read_bytes()
-    fresh = Compressor(MODEL, context=16, batch=3, threads=1, rows=3, keep=6).compress(
+    fresh = Compressor(MODEL, context=16, batch=3, threads=1, rows=3, keep=6,
+                       adapt="ngram-mix/1").compress(
         (GOLDEN / "text.bin").read_bytes())
     assert container.form(fresh) == "compact" and container.stored_header_length(fresh) == 62
     if device_kind("cpu") == container.read_header(golden)["device"]:
