@@ -32,49 +32,46 @@ CARPHONE = "carphone_qcif.y4m, 120 frames 176x144 yuv420p (stand-in for the Xiph
 
 # One row per figure of ours. kind: "ratio" (value is a compression ratio), "bpb" (a scoring-pass
 # bits/byte; the ideal ratio 8/bpb is shown beside it). path: keys into the JSON.
+
+
+def _text_rows(domain: str, data: str, recipe: str, file: str, tuned: tuple[str, str, str],
+               curve: str, carried: str | None = None) -> list[dict]:
+    """The rows of one text domain: base, tuned, the larger base model, the classical codecs.
+    `tuned` is (label, eval JSON, checkpoint); `carried` the base model's eval JSON under the
+    coder's current defaults (carried context + adaptation), when measured."""
+    label, tuned_json, ckpt = tuned
+    rows = [dict(modality="text", label=f"SmolLM2-135M base, independent segments ({domain})", size="135M",
+                 data=data, json=f"eval_{recipe}_base.json", path=["roundtrip", "ratio"], kind="ratio",
+                 extra=("scoring bpb", ["scoring", "bits_per_byte"]),
+                 command=EVAL_CMD.format(recipe=recipe, file=file, ckpt="null"))]
+    if carried:
+        rows.append(dict(modality="text", label=f"SmolLM2-135M base, carried context + ngram-mix/2 ({domain})",
+                         size="135M", data=data, json=carried, path=["roundtrip", "ratio"], kind="ratio",
+                         extra=("scoring bpb", ["scoring", "bits_per_byte"]),
+                         command=EVAL_CMD.format(recipe=recipe, file=file, ckpt="null")))
+    rows += [
+        dict(modality="text", label=f"{label} ({domain})", size="135M", data=data, json=tuned_json,
+             path=["roundtrip", "ratio"], kind="ratio", extra=("scoring bpb", ["scoring", "bits_per_byte"]),
+             command=EVAL_CMD.format(recipe=recipe, file=file, ckpt=ckpt)),
+        dict(modality="text", label=f"gemma3-270m base ({domain}, first 64 KiB of the file)", size="268M",
+             data=f"`{file}`, first 64 KiB of the file", json="model_ladder.json",
+             path=["rows", {"model": "gemma3-270m", "file": domain}, "bits_per_byte"], kind="bpb",
+             command=f"python bench/model_ladder.py --model gemma3-270m --file {domain}")]
+    for codec in ("gzip -9", "bzip2 -9", "brotli -q 11 -w 24"):
+        shown = "gzip -9 (DEFLATE, as zlib)" if codec == "gzip -9" else codec
+        rows.append(dict(modality="text", label=f"{shown} ({domain})", size="-", data=data, json=curve,
+                         path=["baselines", {"codec": codec}, "ratio"], kind="ratio",
+                         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"))
+    return rows
+
+
 ROWS: list[dict] = [
-    # text, medical
-    dict(modality="text", label="SmolLM2-135M base (medical)", size="135M", data=MEDICAL,
-         json="eval_medal_base.json", path=["roundtrip", "ratio"], kind="ratio",
-         extra=("scoring bpb", ["scoring", "bits_per_byte"]),
-         command=EVAL_CMD.format(recipe="medal", file="medical.txt", ckpt="null")),
-    dict(modality="text", label="SmolLM2-135M + LoRA, 60 steps on 2 MiB (medical)", size="135M", data=MEDICAL,
-         json="eval_medal_tuned.json", path=["roundtrip", "ratio"], kind="ratio",
-         extra=("scoring bpb", ["scoring", "bits_per_byte"]),
-         command=EVAL_CMD.format(recipe="medal", file="medical.txt", ckpt="checkpoints/medal/cpu60")),
-    dict(modality="text", label="gemma3-270m base (medical, first 64 KiB of the file)", size="268M", data="`medical.txt`, first 64 KiB of the file",
-         json="model_ladder.json", path=["rows", {"model": "gemma3-270m", "file": "medical"}, "bits_per_byte"], kind="bpb",
-         command="python bench/model_ladder.py --model gemma3-270m --file medical"),
-    dict(modality="text", label="gzip -9 (DEFLATE, as zlib) (medical)", size="-", data=MEDICAL,
-         json="curve_medal.json", path=["baselines", {"codec": "gzip -9"}, "ratio"], kind="ratio",
-         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"),
-    dict(modality="text", label="bzip2 -9 (medical)", size="-", data=MEDICAL,
-         json="curve_medal.json", path=["baselines", {"codec": "bzip2 -9"}, "ratio"], kind="ratio",
-         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"),
-    dict(modality="text", label="brotli -q 11 -w 24 (medical)", size="-", data=MEDICAL,
-         json="curve_medal.json", path=["baselines", {"codec": "brotli -q 11 -w 24"}, "ratio"], kind="ratio",
-         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"),
-    # text, legal
-    dict(modality="text", label="SmolLM2-135M base (legal)", size="135M", data=LEGAL,
-         json="eval_pile_of_law_base.json", path=["roundtrip", "ratio"], kind="ratio",
-         extra=("scoring bpb", ["scoring", "bits_per_byte"]),
-         command=EVAL_CMD.format(recipe="pile_of_law", file="legal.txt", ckpt="null")),
-    dict(modality="text", label="SmolLM2-135M + LoRA, 90 steps on 2 MiB (legal)", size="135M", data=LEGAL,
-         json="eval_pile_of_law_tuned.json", path=["roundtrip", "ratio"], kind="ratio",
-         extra=("scoring bpb", ["scoring", "bits_per_byte"]),
-         command=EVAL_CMD.format(recipe="pile_of_law", file="legal.txt", ckpt="checkpoints/pile_of_law/cpu90")),
-    dict(modality="text", label="gemma3-270m base (legal, first 64 KiB of the file)", size="268M", data="`legal.txt`, first 64 KiB of the file",
-         json="model_ladder.json", path=["rows", {"model": "gemma3-270m", "file": "legal"}, "bits_per_byte"], kind="bpb",
-         command="python bench/model_ladder.py --model gemma3-270m --file legal"),
-    dict(modality="text", label="gzip -9 (DEFLATE, as zlib) (legal)", size="-", data=LEGAL,
-         json="curve_pile_of_law.json", path=["baselines", {"codec": "gzip -9"}, "ratio"], kind="ratio",
-         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"),
-    dict(modality="text", label="bzip2 -9 (legal)", size="-", data=LEGAL,
-         json="curve_pile_of_law.json", path=["baselines", {"codec": "bzip2 -9"}, "ratio"], kind="ratio",
-         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"),
-    dict(modality="text", label="brotli -q 11 -w 24 (legal)", size="-", data=LEGAL,
-         json="curve_pile_of_law.json", path=["baselines", {"codec": "brotli -q 11 -w 24"}, "ratio"], kind="ratio",
-         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"),
+    *_text_rows("medical", MEDICAL, "medal", "medical.txt",
+                ("SmolLM2-135M + LoRA, 60 steps on 2 MiB, independent segments", "eval_medal_tuned.json",
+                 "checkpoints/medal/cpu60"), "curve_medal.json", carried="eval_medal_base_carried.json"),
+    *_text_rows("legal", LEGAL, "pile_of_law", "legal.txt",
+                ("SmolLM2-135M + LoRA, 90 steps on 2 MiB, independent segments", "eval_pile_of_law_tuned.json",
+                 "checkpoints/pile_of_law/cpu90"), "curve_pile_of_law.json"),
     # audio, lossless 16-bit
     dict(modality="audio", label="SmolLM2-135M base, LPC residuals, scoring pass (16-bit)", size="135M", data=LIBRIVOX,
          json="audio_model_smollm2_base.json", path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
