@@ -16,6 +16,7 @@ import torch
 
 from . import adapt as adaptlib
 from . import quantize
+from .segments import padded_grid
 from .stepper import CARRIED, GROWING, Stepper, adapted_probabilities, coding_probabilities, windows
 
 STEPPER_DEFAULT = GROWING  # the independent-segment functions below; carried context: code_carried
@@ -44,9 +45,7 @@ def encode_batch(
     rows = len(segments)
     lengths = np.array([len(s) for s in segments], dtype=np.int64)
     steps = int(lengths.max()) if rows else 0
-    grid = np.full((rows, max(steps, 1)), prefix_id, dtype=np.int64)
-    for r, seg in enumerate(segments):
-        grid[r, : len(seg)] = seg
+    grid = padded_grid(prefix_id, lengths, segments)
     encoder = constriction.stream.queue.RangeEncoder()
     stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
     feed = np.full(rows, prefix_id, dtype=np.int64)
@@ -89,7 +88,7 @@ def decode_batch(
     rows = len(lengths)
     lengths_arr = np.asarray(lengths, dtype=np.int64)
     steps = int(lengths_arr.max()) if rows else 0
-    grid = np.full((rows, max(steps, 1)), prefix_id, dtype=np.int64)
+    grid = padded_grid(prefix_id, lengths_arr)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
     stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
     feed = np.full(rows, prefix_id, dtype=np.int64)
@@ -156,11 +155,8 @@ def encode_carried(model, stretches: Sequence[np.ndarray], prefix_id: int, *, co
                    adapt: str | None, alphabet: torch.Tensor | None = None, device: str = "cpu",
                    on_step: Callable[[int], None] | None = None) -> tuple[np.ndarray, float]:
     """(compressed uint32 words, ideal code length in bits) of rows of contiguous stretches."""
-    rows = len(stretches)
     lengths = np.array([len(s) for s in stretches], dtype=np.int64)
-    grid = np.full((rows, max(int(lengths.max()), 1)), prefix_id, dtype=np.int64)
-    for r, seg in enumerate(stretches):
-        grid[r, : len(seg)] = seg
+    grid = padded_grid(prefix_id, lengths, stretches)
     symbol_map = _symbol_map(alphabet, int(model.get_output_embeddings().weight.shape[0]))
     encoder = constriction.stream.queue.RangeEncoder()
     ideal = [0.0]
@@ -188,7 +184,7 @@ def decode_carried(model, lengths: Sequence[int], words: np.ndarray, prefix_id: 
     """Token ids of every row's stretch, decoded from `words`."""
     lengths_arr = np.asarray(lengths, dtype=np.int64)
     rows = len(lengths_arr)
-    grid = np.full((rows, max(int(lengths_arr.max()), 1)), prefix_id, dtype=np.int64)
+    grid = padded_grid(prefix_id, lengths_arr)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
     alpha_np = alphabet.numpy() if alphabet is not None else None
 

@@ -102,9 +102,7 @@ def score_carried(
         return 0.0
     lengths = np.array([len(s) for s in stretches], dtype=np.int64)
     steps = int(lengths.max())
-    grid = np.full((rows, steps), prefix_id, dtype=np.int64)
-    for r, seg in enumerate(stretches):
-        grid[r, : len(seg)] = seg
+    grid = seglib.padded_grid(prefix_id, lengths, stretches)
     symbol_of = np.arange(int(model.get_output_embeddings().weight.shape[0]))
     if alphabet is not None:
         symbol_of[alphabet.numpy()] = np.arange(len(alphabet))

@@ -38,6 +38,18 @@ def layout(n_segments: int, batch: int) -> list[tuple[int, int]]:
     return segment_ranges(n_segments, batch)
 
 
+def padded_grid(prefix_id: int, lengths, segments=None) -> np.ndarray:
+    """The lockstep token grid [rows, max(longest, 1)] that coder, decoder and scorer step through:
+    each row's tokens (`segments`, when known; the decoder fills its grid as it decodes), then the
+    prefix token, which rows past their end are fed."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    grid = np.full((len(lengths), max(int(lengths.max()) if len(lengths) else 0, 1)), prefix_id,
+                   dtype=np.int64)
+    for r, seg in enumerate(segments or ()):
+        grid[r, : len(seg)] = seg
+    return grid
+
+
 def stretches(units: list[list[int]], rows: int) -> list[np.ndarray]:
     """The carried-context layout: the token stream cut into at most `rows` contiguous stretches of
     nearly equal token counts (a unit is never split; no stretch is empty), one per batch row."""
