@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# system codecs for the classical baselines (compress/baselines.py, bench/audio_baselines.py,
+# system codecs for the classical baselines (evaluation/baselines.py, bench/audio_baselines.py,
 # bench/image_baselines.py); Debian/Ubuntu, needs root
 CODECS := xz-utils zstd brotli bzip2 p7zip-full zpaq flac wavpack optipng webp libjxl-tools libopenjp2-tools ffmpeg
 baselines-setup:
@@ -32,7 +32,7 @@ test-fast: $(STAMP)
 # the demo compares against every codec it finds; a codec that cannot be installed shows as missing
 demo: $(STAMP)
 	-@$(MAKE) -s baselines-setup
-	$(PYTHON) -m compress.demo
+	$(PYTHON) -m evaluation.demo
 
 bench: $(STAMP)
 	$(PYTHON) bench/engine.py

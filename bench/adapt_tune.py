@@ -7,7 +7,7 @@
 re-primed with their last `keep` tokens) as parallel forwards, one thread, and stores every coded
 token's float64 log-softmax as float16 in OUT.npy (tokens in the coder's step order: step by step,
 active rows in row order) with the order and the model-only bits in OUT.json. `replay` then runs
-compress/adapt.py's mixer over those distributions exactly as the coder feeds it (`mix` is the
+compress/core/adapt.py's mixer over those distributions exactly as the coder feeds it (`mix` is the
 default version; `KEY=VALUE` patches one of its constants; `none` is the model alone) and prints
 bits per byte, in a minute or two instead of a coder run per setting. The logits are the parallel
 pass's, rounded to float16, so the figures are measurements of settings, not container sizes.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -26,12 +25,11 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import adapt, determinism, frontends  # noqa: E402
-from compress import segments as seglib  # noqa: E402
-from compress.engine import Compressor, model_vocab, prefix_token  # noqa: E402
-from compress.stepper import windows  # noqa: E402
+from compress.core import adapt, determinism, frontends
+from compress.core import segments as seglib
+from compress.core.engine import Compressor, model_vocab, prefix_token
+from compress.core.stepper import windows
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
 

@@ -3,7 +3,7 @@
 The numbers an LLM audio compressor has to beat, measured the way LMCompress reports them: ratio =
 PCM payload bytes (the data chunk's samples, no WAV header) / compressed file bytes, and bits per
 sample = 8 * compressed bytes / samples (all channels). Each file is measured as it is (16-bit) and
-as the paper's 8-bit / 16 kHz / mono version made by compress.audio.paper_8bit (the same
+as the paper's 8-bit / 16 kHz / mono version made by compress.media.audio.paper_8bit (the same
 conversion as `lmcompress --audio-bits 8`). The compressed sizes are whole files as the tools
 write them, headers (and FLAC's default padding block) included; the `flac -8 --no-padding
 --no-seektable` row shows how much of that is padding.
@@ -27,10 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compress import wav  # noqa: E402
-from compress.audio import paper_8bit  # noqa: E402
+from compress.media import wav
+from compress.media.audio import paper_8bit
 
 DEFAULT_GLOB = "../shared/data/audio/librivox/*.wav"
 # name -> (argv before the input, how the output is named); {out} is the output path

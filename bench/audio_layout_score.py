@@ -1,8 +1,8 @@
 """Which payload layout suits a byte model? Ideal code length of a slice of PCM under each layout.
 
-Fast scoring pass (compress.scoring.score_bytes: one parallel forward per batch, measurement only,
+Fast scoring pass (compress.core.scoring.score_bytes: one parallel forward per batch, measurement only,
 never used for coding) with the ByteSymbolizer over a base model (SmolLM2-135M by default), for the
-same sample bytes serialised as each layout of compress.audio. Writes
+same sample bytes serialised as each layout of compress.media.audio. Writes
 bench/results/audio_layout_score.json. Usage:
     python bench/audio_layout_score.py [WAV] [--bytes 8192] [--offsets 0 65536] [--model smollm2-135m]
 """
@@ -16,12 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compress import audio, determinism, models, wav  # noqa: E402
-from compress.engine import library_versions, model_vocab, prefix_token  # noqa: E402
-from compress.scoring import score_bytes  # noqa: E402
-from compress.symbols import ByteSymbolizer  # noqa: E402
+from compress.media import audio, wav
+from compress.core import determinism, models
+from compress.core.engine import library_versions, model_vocab, prefix_token
+from compress.core.scoring import score_bytes
+from compress.core.symbols import ByteSymbolizer
 
 DEFAULT_WAV = "../shared/data/audio/librivox/sense_and_sensibility_01_austen_64kb-0870.wav"
 

@@ -6,7 +6,7 @@
     python bench/audio_model.py smollm2-135m --base --predictor lpc --score --roundtrip 1
 
 MODEL is a trained checkpoint (its manifest gives the context and the front-end options), or with
---base a base model spec (compress.models: smollm2-135m, a hub id, a local dir or .gguf), coded at
+--base a base model spec (compress.core.models: smollm2-135m, a hub id, a local dir or .gguf), coded at
 --context with the front end's --predictor: the "base" row beside a tuned checkpoint.
 
 For each WAV: `Compressor.compress`, `decompress` in the same process, the output compared byte for
@@ -33,13 +33,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import container, frontends  # noqa: E402
-from compress.engine import DEFAULT_CONTEXT, Compressor  # noqa: E402
-from compress.bytemodel import parameter_count  # noqa: E402
-from compress.engine import library_versions  # noqa: E402
-from bench.common import checkpoint_compressor, machine, print_size_table, totals_over  # noqa: E402
+from compress.core import container, frontends
+from compress.core.engine import DEFAULT_CONTEXT, Compressor
+from compress.core.bytemodel import parameter_count
+from compress.core.engine import library_versions
+from bench.common import checkpoint_compressor, machine, print_size_table, totals_over
 
 LIBRIVOX = ROOT.parent / "shared" / "data" / "audio" / "librivox"
 BASELINES = ROOT / "bench" / "results" / "audio_baselines.json"

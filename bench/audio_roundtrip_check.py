@@ -7,9 +7,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compress.audio import BYTE_ORDERS, AudioFrontend  # noqa: E402
+from compress.media.audio import BYTE_ORDERS, AudioFrontend
 
 
 def main(root: str) -> int:

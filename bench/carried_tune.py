@@ -3,8 +3,8 @@
     python bench/carried_tune.py --bytes 16384 [--file alice29.txt]
 
 Scores the same prefix under independent segments (today's layout), carried context at several
-row counts, and carried context with the online mixture (compress/adapt.py) with some of its
-constants varied, all through `compress.scoring` (the coder's schedule and mixture, parallel
+row counts, and carried context with the online mixture (compress/core/adapt.py) with some of its
+constants varied, all through `compress.core.scoring` (the coder's schedule and mixture, parallel
 logits). Writes bench/results/carried_tune.json. Tune only on alice29 and validation data.
 """
 
@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import adapt, stepper  # noqa: E402
-from compress.engine import Compressor, library_versions  # noqa: E402
-from bench.common import machine  # noqa: E402
+from compress.core import adapt, stepper
+from compress.core.engine import Compressor, library_versions
+from bench.common import machine
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress.engine import Compressor  # noqa: E402
-from compress.models import read_manifest  # noqa: E402
+from compress.core.engine import Compressor
+from compress.core.models import read_manifest
 
 
 def machine() -> dict:

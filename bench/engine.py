@@ -28,12 +28,11 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import container, segments, stepper  # noqa: E402
-from compress.engine import DEFAULT_CONTEXT, Compressor, library_versions, model_vocab  # noqa: E402
-from compress.symbols import TextSymbolizer  # noqa: E402
-from bench.common import machine  # noqa: E402
+from compress.core import container, segments, stepper
+from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions, model_vocab
+from compress.core.symbols import TextSymbolizer
+from bench.common import machine
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
 

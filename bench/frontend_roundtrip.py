@@ -19,9 +19,9 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import frontends, image  # noqa: E402
+from compress.core import frontends
+from compress.media import image
 
 DATA = ROOT.parent / "shared" / "data"
 

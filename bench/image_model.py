@@ -24,12 +24,11 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import container  # noqa: E402
-from compress.bytemodel import parameter_count  # noqa: E402
-from compress.engine import library_versions  # noqa: E402
-from bench.common import checkpoint_compressor, machine, print_size_table, totals_over  # noqa: E402
+from compress.core import container
+from compress.core.bytemodel import parameter_count
+from compress.core.engine import library_versions
+from bench.common import checkpoint_compressor, machine, print_size_table, totals_over
 
 KODAK = ROOT.parent / "shared" / "data" / "images" / "kodak"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"

@@ -1,8 +1,8 @@
 """Which pixel order suits a byte-level LM best? Score each image order on small Kodak crops.
 
-Fast parallel scoring (compress.scoring.score_bytes, measurement only) with SmolLM2-135M over
+Fast parallel scoring (compress.core.scoring.score_bytes, measurement only) with SmolLM2-135M over
 ByteSymbolizer, segments of 1024 pixels (context 1025) as in the LMCompress paper. Small crops keep
-this a one-minute run on a 2-core CPU; the result picks `compress.image.DEFAULT_ORDER`.
+this a one-minute run on a 2-core CPU; the result picks `compress.media.image.DEFAULT_ORDER`.
 
     nice -n 10 python bench/image_order.py [--size 32] [--images kodim01 kodim05 ...]
 """
@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from compress import engine, image, models  # noqa: E402
-from compress.scoring import score_bytes  # noqa: E402
-from compress.symbols import ByteSymbolizer  # noqa: E402
+from compress.core import engine, models
+from compress.media import image
+from compress.core.scoring import score_bytes
+from compress.core.symbols import ByteSymbolizer
 
 KODAK = ROOT.parent / "shared" / "data" / "images" / "kodak"
 

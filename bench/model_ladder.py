@@ -5,7 +5,7 @@ Why: the paper's claim is that a model that understands more compresses more. Th
 embedded models (smollm2-135m, and gemma3-270m when its optional packages are installed) side by
 side, per domain, with nothing fine-tuned: the "model size vs bits" row of that story.
 
-Bits come from the fast parallel scoring pass (`Compressor(alias).score`, compress/scoring.py), a
+Bits come from the fast parallel scoring pass (`Compressor(alias).score`, compress/core/scoring.py), a
 measurement of what the coder would achieve on these bytes, not a coded file. Each run merges its
 rows into the JSON (one row per model and file), so each model and file can be measured on its
 own (each under ~10 minutes on a busy 2-core CPU):
@@ -24,10 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Compressor, machine  # noqa: E402
+from common import ROOT, Compressor, machine
 
-from compress import models  # noqa: E402
+from compress.core import models
 
 DATA = ROOT.parent / "shared" / "data" / "text"
 FILES = {"medical": DATA / "medical.txt", "legal": DATA / "legal.txt",
@@ -78,7 +77,7 @@ def merge(path: Path, info: dict, rows: list, record: dict) -> dict:
     doc["models"][info["alias"]] = info
     doc["runs"] = [r for r in doc["runs"]
                    if (r["model"], r.get("files")) != (record["model"], record["files"])] + [record]
-    doc["metric"] = "base bits per byte, fast scoring pass (compress.scoring.score_bytes), no fine-tuning"
+    doc["metric"] = "base bits per byte, fast scoring pass (compress.core.scoring.score_bytes), no fine-tuning"
     return doc
 
 

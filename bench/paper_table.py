@@ -21,7 +21,7 @@ PAPER = ROOT / "bench" / "paper_figures.json"
 OUT = ROOT / "docs" / "paper_vs_us.md"
 
 CPU = "2-core x86-64 CPU, no GPU"
-EVAL_CMD = ("python -m compress.evaluate recipe={recipe} hardware=cpu eval.threads=2 "
+EVAL_CMD = ("python -m evaluation.evaluate recipe={recipe} hardware=cpu eval.threads=2 "
             "data.path=../shared/data/text/{file} checkpoint={ckpt}")
 MEDICAL = "`medical.txt` (stand-in for MeDAL: SumPubMed abstracts, lowercased, numbers as `<dig>`), first 64 KiB of the test part"
 LEGAL = "`legal.txt` (stand-in for Pile of Law's eurlex split: an EUR-Lex scrape), first 64 KiB of the test part"
@@ -61,7 +61,7 @@ def _text_rows(domain: str, data: str, recipe: str, file: str, tuned: tuple[str,
         shown = "gzip -9 (DEFLATE, as zlib)" if codec == "gzip -9" else codec
         rows.append(dict(modality="text", label=f"{shown} ({domain})", size="-", data=data, json=curve,
                          path=["baselines", {"codec": codec}, "ratio"], kind="ratio",
-                         command="python -m compress.evaluate ... curve=true (baselines on the same 64 KiB)"))
+                         command="python -m evaluation.evaluate ... curve=true (baselines on the same 64 KiB)"))
     return rows
 
 

@@ -6,7 +6,7 @@
 The checkpoint is any pixel model (the CPU default is the Kodak one, trained on photographs only:
 the clip is never seen in training, as the LMCompress paper codes video frames with an image
 model). The video front end turns each frame's Y, U, V planes into prediction residuals
-(compress/pixelpred.py through compress/video.py: intra MED per frame, or with med-temporal the
+(compress/media/pixelpred.py through compress/media/video.py: intra MED per frame, or with med-temporal the
 previous frame as the reference within groups of `group` frames), `Compressor.compress` codes
 them, `decompress` gives the y4m back and it is compared byte for byte. Ratio = raw planar YUV
 bytes (the frames' payload, without y4m headers) / container bytes, as bench/image_baselines.py
@@ -24,12 +24,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import container, frontends  # noqa: E402
-from compress.bytemodel import parameter_count  # noqa: E402
-from compress.engine import library_versions  # noqa: E402
-from bench.common import checkpoint_compressor, machine, print_size_table  # noqa: E402
+from compress.core import container, frontends
+from compress.core.bytemodel import parameter_count
+from compress.core.engine import library_versions
+from bench.common import checkpoint_compressor, machine, print_size_table
 
 CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"

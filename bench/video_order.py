@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from compress import engine, frontends, models, video  # noqa: E402
-from compress.scoring import score_bytes  # noqa: E402
-from compress.symbols import ByteSymbolizer  # noqa: E402
+from compress.core import engine, frontends, models
+from compress.media import video
+from compress.core.scoring import score_bytes
+from compress.core.symbols import ByteSymbolizer
 
 CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
 

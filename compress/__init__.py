@@ -8,9 +8,9 @@
 `Compressor` keeps a model loaded across calls; `compress`/`decompress` are one-shot helpers.
 """
 
-__version__ = "0.1.0"
-
-from .errors import (  # noqa: E402
+from compress import media  # noqa: F401  (registers the audio, image and video front ends)
+from compress.core import __version__
+from compress.core.errors import (
     ChecksumError,
     ContainerError,
     InputError,
@@ -23,7 +23,7 @@ from .errors import (  # noqa: E402
 def __getattr__(name):
     # heavy imports (torch, transformers) happen only when the engine is used
     if name in ("Compressor",):
-        from .engine import Compressor
+        from compress.core.engine import Compressor
 
         return Compressor
     raise AttributeError(name)
@@ -31,7 +31,7 @@ def __getattr__(name):
 
 def compress(data: bytes, model: str = "smollm2-135m", **options) -> bytes:
     """Compress `data` with `model` (alias, .gguf, directory, checkpoint or hub id)."""
-    from .engine import Compressor
+    from compress.core.engine import Compressor
 
     return Compressor(model, **options).compress(data)
 
@@ -39,7 +39,7 @@ def compress(data: bytes, model: str = "smollm2-135m", **options) -> bytes:
 def decompress(blob: bytes, model: str | None = None, **options) -> bytes:
     """Decompress a container; settings come from its header. The model is `model`, or the
     embedded alias when the header names it: a container never chooses a path or hub id to load."""
-    from .engine import Compressor
+    from compress.core.engine import Compressor
 
     return Compressor(model, **options).decompress(blob, model=model)
 

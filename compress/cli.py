@@ -16,8 +16,9 @@ import signal
 import sys
 import warnings
 
-from . import __version__, fileio
-from .errors import InputError, LMCompressError
+from compress import fileio
+from compress.core import __version__
+from compress.core.errors import InputError, LMCompressError
 
 SUFFIX = fileio.SUFFIX
 EXIT_OK, EXIT_ERROR, EXIT_WARNING = 0, 1, 2
@@ -102,12 +103,12 @@ class Cli:
     # -- engine -------------------------------------------------------------------------------
     def compressor(self):
         if self._compressor is None:
-            from .engine import Compressor
+            from compress.core.engine import Compressor
 
             a = self.args
             show = not a.quiet and (a.verbose or sys.stderr.isatty())
-            from .adapt import VERSION
-            from .stepper import DEFAULT
+            from compress.core.adapt import VERSION
+            from compress.core.stepper import DEFAULT
 
             self._compressor = Compressor(a.model, context=a.context, batch=a.batch, dtype=a.dtype,
                                           device=a.device, threads=a.threads, progress=show,
@@ -138,7 +139,7 @@ class Cli:
         data, source = fileio.read_input(name)
         header = None
         if a.decompress or a.test:
-            from .frontends import read_header
+            from compress.core.frontends import read_header
 
             header = read_header(data)
         target = None if a.test else self.output_path(name, header)
@@ -175,7 +176,7 @@ class Cli:
             fileio.remove_input(name)
 
     def guess_modality(self, name: str) -> str:
-        from . import frontends
+        from compress.core import frontends
 
         return frontends.guess(None if name == "-" else name)
 
@@ -189,8 +190,8 @@ class Cli:
                   f"{stats.seconds:.1f} s ({speed:.0f} B/s)")
 
     def list_one(self, name: str) -> None:
-        from . import frontends
-        from .container import form, header_stepper, is_stored, stored_header_length
+        from compress.core import frontends
+        from compress.core.container import form, header_stepper, is_stored, stored_header_length
 
         blob, _ = fileio.read_input(name)
         header = frontends.read_header(blob)
@@ -318,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         if args.device != "cpu":
-            from .engine import check_device
+            from compress.core.engine import check_device
 
             check_device(args.device)
         return Cli(args).run()

@@ -21,8 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .container import MAX_ORIGINAL
-from .errors import InputError
+from compress.core.container import MAX_ORIGINAL
+from compress.core.errors import InputError
 
 SUFFIX = ".lmc"
 OUTPUT_SUFFIXES = ("wav",)  # extensions a container may ask for (FLAC in, WAV out)

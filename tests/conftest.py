@@ -1,12 +1,9 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -28,7 +25,7 @@ def other_tiny_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_compressor(tiny_model_dir):
-    from compress.engine import Compressor
+    from compress.core.engine import Compressor
 
     # allow_stored=False: the tests inspect coded containers of small inputs (tests/test_compact.py
     # pins the stored form, which the default writes whenever it is smaller)
@@ -38,8 +35,8 @@ def tiny_compressor(tiny_model_dir):
 @pytest.fixture(scope="session")
 def independent_compressor(tiny_model_dir):
     """Independent segments (kv-growing/2): the layout that keeps frame-level random access."""
-    from compress.engine import Compressor
-    from compress.stepper import GROWING
+    from compress.core.engine import Compressor
+    from compress.core.stepper import GROWING
 
     return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, stepper_kind=GROWING,
                       allow_stored=False)

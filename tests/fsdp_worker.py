@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main(model_dir: str, out_dir: str) -> None:
@@ -27,7 +26,7 @@ def main(model_dir: str, out_dir: str) -> None:
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
 
-    from compress import models
+    from compress.core import models
     from train import checkpoint
 
     dist.init_process_group("gloo")

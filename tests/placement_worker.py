@@ -1,7 +1,7 @@
 """Run by tests/test_scaleout.py under torchrun with 2 gloo processes: place the tiny model with
 train/placement.py and report what each rank did.
 
-On every rank but 0, anything that would read the base model's weights (compress.models.load_base,
+On every rank but 0, anything that would read the base model's weights (compress.core.models.load_base,
 transformers' from_pretrained) is replaced by a function that raises, so the run fails if a
 non-zero rank ever materialises the weights itself; PLACEMENT_CHECK=1 then makes every rank hash
 what it ended up with and compare it with rank 0's.
@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def forbid(what):
@@ -26,13 +25,13 @@ def main(model_dir: str, out_dir: str) -> None:
     import torch
     from accelerate import Accelerator
 
-    from compress import models
+    from compress.core import models
     from train import placement
 
     if os.environ["RANK"] != "0":
         from transformers import AutoModelForCausalLM
 
-        models.load_base = forbid("compress.models.load_base")
+        models.load_base = forbid("compress.core.models.load_base")
         AutoModelForCausalLM.from_pretrained = forbid("AutoModelForCausalLM.from_pretrained")
     accelerator = Accelerator(cpu=True)
     torch.set_num_threads(1)

@@ -19,9 +19,9 @@ import pytest
 import soundfile
 from hypothesis import HealthCheck, given, settings
 
-from compress import container, frontends
-from compress.audio import BYTE_ORDERS, DEFAULT_LAYOUT, AudioFrontend, from_payload, to_payload
-from compress.errors import ContainerError, InputError
+from compress.core import container, frontends
+from compress.media.audio import BYTE_ORDERS, DEFAULT_LAYOUT, AudioFrontend, from_payload, to_payload
+from compress.core.errors import ContainerError, InputError
 
 PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
 LAYOUTS = [o + p for o in BYTE_ORDERS for p in ("", "+planar")]
@@ -309,7 +309,7 @@ def test_paper_mode_from_flac():
     assert np.array_equal(np.frombuffer(payload, dtype=np.uint8), expected_paper(samples >> 16, 16000, 16))
 
 
-# -- linear prediction (predictor="lpc", compress/lpc.py) --------------------------------------
+# -- linear prediction (predictor="lpc", compress/media/lpc.py) --------------------------------------
 @settings(max_examples=120, deadline=None)
 @given(channels=st.integers(1, 3), width=st.sampled_from([1, 2, 3, 4]), body=st.binary(max_size=400),
        order=st.integers(1, 8), block=st.integers(8, 40), layout=st.sampled_from(LAYOUTS),

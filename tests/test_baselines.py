@@ -1,10 +1,10 @@
-"""compress/baselines.py: the system codecs really run and round-trip; an absent tool is 'missing'."""
+"""evaluation/baselines.py: the system codecs really run and round-trip; an absent tool is 'missing'."""
 
 import shutil
 
 import pytest
 
-from compress import baselines
+from evaluation import baselines
 
 DATA = b"".join(b"line %d: the quick brown fox jumps over the lazy dog\n" % (i % 37) for i in range(400))
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from compress import adapt, container, segments, stepper
-from compress.engine import Compressor
-from compress.errors import ContainerError, InputError, MismatchError
+from compress.core import adapt, container, segments, stepper
+from compress.core.engine import Compressor
+from compress.core.errors import ContainerError, InputError, MismatchError
 
 TEXT = ("Alice was beginning to get very tired of sitting by her sister on the bank. " * 6).encode()
 
@@ -32,8 +32,8 @@ def test_hyp_round_trip(tiny_model_dir, data, rows, keep, adapted):
 @given(data=st.binary(min_size=1, max_size=300), rows=st.integers(1, 4))
 def test_hyp_byte_alphabet_round_trip(tiny_model_dir, data, rows):
     """A 256-symbol front end (audio/image/video payloads) through carried context + adaptation."""
-    from compress import frontends
-    from compress.coder import decode_carried, encode_carried
+    from compress.core import frontends
+    from compress.core.coder import decode_carried, encode_carried
 
     c = Compressor(str(tiny_model_dir), context=16, threads=1)
     lm = c.loaded()
@@ -186,7 +186,7 @@ def test_bad_settings_are_refused(tiny_model_dir):
 
 
 def test_auto_rows_grow_with_the_input():
-    from compress.engine import MAX_AUTO_ROWS, TOKENS_PER_ROW, auto_rows
+    from compress.core.engine import MAX_AUTO_ROWS, TOKENS_PER_ROW, auto_rows
 
     assert auto_rows(1) == 1 and auto_rows(TOKENS_PER_ROW) == 1 and auto_rows(TOKENS_PER_ROW + 1) == 2
     assert auto_rows(10**9) == MAX_AUTO_ROWS

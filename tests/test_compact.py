@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compress import compact, container
-from compress.engine import Compressor
-from compress.errors import ChecksumError, ContainerError, MismatchError
+from compress.core import compact, container
+from compress.core.engine import Compressor
+from compress.core.errors import ChecksumError, ContainerError, MismatchError
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = b"Patients with diabetes were treated with insulin. " * 4

@@ -17,7 +17,7 @@ import torch
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from compress import stepper
+from compress.core import stepper
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_MODEL = ROOT / "tests" / "golden" / "tiny-llama"
@@ -86,7 +86,7 @@ def test_cache_keyword_is_read_from_the_forward_signature():
 def test_stepping_uses_no_deprecated_keyword():
     """The installed transformers' own model: no FutureWarning, and the cache is really used (a
     step's logits depend on the tokens before it)."""
-    from compress import models
+    from compress.core import models
 
     model, _ = models.load_base(str(GOLDEN_MODEL))
     tokens = np.random.default_rng(0).integers(0, model.config.vocab_size, size=(2, 6))

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compress import container
-from compress.errors import ChecksumError, ContainerError, LMCompressError, MismatchError
+from compress.core import container
+from compress.core.errors import ChecksumError, ContainerError, LMCompressError, MismatchError
 
 DATA = b"The Commission shall adopt implementing acts in accordance with Article 5.\n" * 4
 
@@ -75,7 +75,7 @@ def test_payload_bit_flips_caught_by_checksums(tiny_compressor, blob):
 
 
 def test_other_model_is_refused_before_decoding(blob, other_tiny_model_dir):
-    from compress.engine import Compressor
+    from compress.core.engine import Compressor
 
     with pytest.raises(MismatchError, match="model mismatch"):
         Compressor(str(other_tiny_model_dir)).decompress(blob, model=str(other_tiny_model_dir))

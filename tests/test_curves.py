@@ -1,10 +1,10 @@
-"""compress/curves.py re-plots committed results: container figures attach only to the evaluation
+"""evaluation/curves.py re-plots committed results: container figures attach only to the evaluation
 of the same test bytes with the same adapter, and the title names model and domain."""
 
 import json
 from pathlib import Path
 
-from compress import curves
+from evaluation import curves
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 

@@ -1,9 +1,9 @@
-"""compress/demo.py pieces: the stdlib corpus exists offline and is gathered deterministically, and
+"""evaluation/demo.py pieces: the stdlib corpus exists offline and is gathered deterministically, and
 the pystdlib recipe composes with the demo's split (the full demo is `make demo`, not a test)."""
 
 import hashlib
 
-from compress import demo
+from evaluation import demo
 from train import config as config_mod
 from train import corpus, split
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from compress import adapt as adaptlib
-from compress import container, stepper
-from compress.engine import Compressor
+from compress.core import adapt as adaptlib
+from compress.core import container, stepper
+from compress.core.engine import Compressor
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ("Les patients atteints de diabète ont été traités à l'insuline. " * 8).encode() + b"\x00\xff"
@@ -114,8 +114,8 @@ def test_corrupt_adapter_is_detected_by_its_sha256(tiny_model_dir, tmp_path):
     import pytest
     from peft import LoraConfig, get_peft_model
 
-    from compress import models
-    from compress.errors import ModelLoadError
+    from compress.core import models
+    from compress.core.errors import ModelLoadError
 
     base, _ = models.load_base(str(tiny_model_dir))
     base_sha = models.sha256_parameters(base)

@@ -1,4 +1,4 @@
-"""compress/evaluate.py: test bytes from the trainer's split, a verified round trip whose numbers
+"""evaluation/evaluate.py: test bytes from the trainer's split, a verified round trip whose numbers
 agree with each other, refusal of a corpus the checkpoint was not split from, and sharding that
 does not depend on the number of processes."""
 
@@ -12,12 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compress import evaluate
+from evaluation import evaluate, measure
 from train import lora
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_train_lora import SENTENCES, base_args  # noqa: E402
+from test_train_lora import SENTENCES, base_args
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +91,7 @@ def test_checkpoint_round_trip_is_verified_and_consistent(run_dir, corpus_file, 
 
 
 def test_lm_eval_word_count_follows_documents():
-    from compress import lmeval
+    from evaluation import lmeval
 
     assert lmeval.words(b"one two\n\nthree", [9]) == 3 + 1  # "one two\n\n" splits into 3 (a trailing "")
     assert lmeval.words(b"", []) == 0
@@ -161,7 +160,7 @@ def test_cross_corpus_reports_validation_and_test_apart(run_dir, corpus_file, ot
     from train import split
 
     cfg = config_mod.compose(eval_args(run_dir, corpus_file, tmp_path))
-    val, _, _ = evaluate.split_part(cfg, evaluate.read_manifest(run_dir), "validation")
+    val, _, _ = measure.split_part(cfg, measure.read_manifest(run_dir), "validation")
     assert v["evaluated_sha256"] == hashlib.sha256(val[:900]).hexdigest()
     assert val[:900] != other_corpus.read_bytes()[:900]
     # the tuned model knows its own domain better than code it never saw
@@ -186,7 +185,7 @@ def test_shard_plan_is_a_partition_at_document_ends(doc_sizes, shard_bytes, trim
         pos += s
         ends.append(pos)
     total = max(0, pos - trim)
-    shards = evaluate.shard_plan(ends, total, shard_bytes)
+    shards = measure.shard_plan(ends, total, shard_bytes)
     if total == 0:
         assert shards == []
         return
@@ -202,26 +201,26 @@ def test_shard_plan_is_a_partition_at_document_ends(doc_sizes, shard_bytes, trim
 
 @given(st.integers(0, 60), st.integers(1, 7))
 def test_assignment_covers_every_shard_once_for_any_process_count(n, world):
-    got = sorted(i for r in range(world) for i in evaluate.assign(n, r, world))
+    got = sorted(i for r in range(world) for i in measure.assign(n, r, world))
     assert got == list(range(n))
 
 
 def test_one_and_two_processes_give_the_same_totals_simulated(run_dir, corpus_file):
     """The shard list is fixed, so summing per-shard results of 2 'processes' equals 1 process."""
-    from compress.engine import Compressor
+    from compress.core.engine import Compressor
     from train import config as config_mod
 
     cfg = config_mod.compose(eval_args(run_dir, corpus_file, Path("/tmp")))
-    data, ends, _ = evaluate.test_part(cfg, evaluate.read_manifest(run_dir))
+    data, ends, _ = measure.test_part(cfg, measure.read_manifest(run_dir))
     data = data[:900]
-    shards = evaluate.shard_plan(ends, 900, 300)
+    shards = measure.shard_plan(ends, 900, 300)
     comp = Compressor(str(run_dir), context=32, batch=4, threads=1)
-    one = evaluate.evaluate_shards(comp, data, shards, evaluate.assign(len(shards), 0, 1),
+    one = measure.evaluate_shards(comp, data, shards, measure.assign(len(shards), 0, 1),
                                    roundtrip=True, score_batch=4)
-    two = [row for r in range(2) for row in evaluate.evaluate_shards(
-        comp, data, shards, evaluate.assign(len(shards), r, 2), roundtrip=True, score_batch=4)]
-    a = evaluate.summarize(one, shards, roundtrip_shards=len(shards))
-    b = evaluate.summarize(two, shards, roundtrip_shards=len(shards))
+    two = [row for r in range(2) for row in measure.evaluate_shards(
+        comp, data, shards, measure.assign(len(shards), r, 2), roundtrip=True, score_batch=4)]
+    a = measure.summarize(one, shards, roundtrip_shards=len(shards))
+    b = measure.summarize(two, shards, roundtrip_shards=len(shards))
     assert a["roundtrip"]["container_bytes"] == b["roundtrip"]["container_bytes"]
     assert a["roundtrip"]["verified"] and b["roundtrip"]["verified"]
     assert a["scoring"]["bits"] == b["scoring"]["bits"]
@@ -230,7 +229,7 @@ def test_one_and_two_processes_give_the_same_totals_simulated(run_dir, corpus_fi
 @pytest.mark.slow
 def test_two_cpu_processes_match_one(run_dir, corpus_file, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    one = subprocess.run([sys.executable, "-m", "compress.evaluate",
+    one = subprocess.run([sys.executable, "-m", "evaluation.evaluate",
                           *eval_args(run_dir, corpus_file, tmp_path, **{"eval.output": tmp_path / "p1.json"})],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)
     assert one.returncode == 0, one.stderr[-3000:]
@@ -264,11 +263,11 @@ def test_curve_scores_base_and_every_step_checkpoint(run_dir, corpus_file, tmp_p
 
 def test_read_manifest_errors_are_one_line(tmp_path):
     """A directory without a manifest, or with an unreadable one, is a clear lmcompress error."""
-    from compress.errors import LMCompressError
+    from compress.core.errors import LMCompressError
     from train.errors import CheckpointError
 
     with pytest.raises(CheckpointError, match="is not an lmcompress checkpoint"):
-        evaluate.read_manifest(tmp_path)
+        measure.read_manifest(tmp_path)
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(LMCompressError, match="unreadable"):
-        evaluate.read_manifest(tmp_path)
+        measure.read_manifest(tmp_path)

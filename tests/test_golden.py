@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compress import container, stepper
-from compress.engine import Compressor
+from compress.core import container, stepper
+from compress.core.engine import Compressor
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MODEL = str(GOLDEN / "tiny-llama")
@@ -48,7 +48,7 @@ def test_golden_decodes(golden_compressor, name, original, kind, settings):
 
 
 def test_new_containers_use_carried_context(golden_compressor):
-    from compress import adapt
+    from compress.core import adapt
 
     header = container.read_header(golden_compressor.compress((GOLDEN / "text.bin").read_bytes()))
     assert header["stepper"] == stepper.DEFAULT == stepper.CARRIED
@@ -61,7 +61,7 @@ def test_steppers_compute_the_same_distributions(golden_compressor):
     of the logits, which is why the kind is recorded and a container is decoded by its own)."""
     import torch
 
-    from compress.stepper import Stepper
+    from compress.core.stepper import Stepper
 
     lm = golden_compressor.loaded(MODEL)
     rng = np.random.default_rng(1)
@@ -76,7 +76,7 @@ def test_steppers_compute_the_same_distributions(golden_compressor):
 
 
 def test_unknown_stepper_is_refused_before_decoding(golden_compressor):
-    from compress.errors import MismatchError
+    from compress.core.errors import MismatchError
 
     growing = container.unpack((GOLDEN / "text-growing.lmc").read_bytes())
     forged = dict(growing.header)
@@ -111,7 +111,7 @@ def test_encoder_reproduces_golden_bits(name, original, kind, settings):
 def test_encoder_reproduces_the_golden_compact_container_byte_for_byte():
     """The compact header records nothing machine-specific beyond the device kind, so on the
     machine kind it was made on (x86-64) the whole container is reproduced."""
-    from compress.engine import device_kind
+    from compress.core.engine import device_kind
 
     golden = (GOLDEN / "text-compact.lmc").read_bytes()
     fresh = Compressor(MODEL, context=16, batch=3, threads=1, rows=3, keep=6,
@@ -123,7 +123,7 @@ def test_encoder_reproduces_the_golden_compact_container_byte_for_byte():
 
 
 def test_golden_stored_container_decodes_without_a_model(monkeypatch):
-    from compress import models
+    from compress.core import models
 
     blob = (GOLDEN / "short-stored.lmc").read_bytes()
     original = (GOLDEN / "short.bin").read_bytes()

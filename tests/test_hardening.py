@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 from bench import fuzz
-from compress import cli, container, frontends, models
-from compress.engine import Compressor
-from compress.errors import ContainerError, InputError, LMCompressError, MismatchError
+from compress import cli
+from compress.core import container, frontends, models
+from compress.core.engine import Compressor
+from compress.core.errors import ContainerError, InputError, LMCompressError, MismatchError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}

@@ -7,7 +7,7 @@ split, through the modality front end), and nothing else the replica repo holds.
 import pytest
 
 import hub_replicas as hr
-from compress import frontends
+from compress.core import frontends
 from train import config as config_mod
 from train import corpus
 from train.errors import DataError
@@ -93,13 +93,13 @@ def test_librispeech_dev_clean_parquet(recipe):
 def test_ljspeech_test_source_is_lj_speech_parquet_branch():
     """recipe=ljspeech fine-tunes on LibriSpeech and names LJSpeech (refs/convert/parquet) as its
     test corpus; evaluation reads it with the same root swap."""
-    from compress import evaluate
+    from evaluation import measure
 
     root = hr.new_root()
     wavs = hr.lj_speech(root)
     cfg = compose("ljspeech", root)  # test.hub's root follows data.hub.root
     assert cfg.data.hub.id == "openslr/librispeech_asr" and cfg.test.hub.id == "keithito/lj_speech"
-    test_cfg = evaluate.test_source_cfg(cfg)
+    test_cfg = measure.test_source_cfg(cfg)
     built = corpus.build(test_cfg, LIMIT)
     assert built.documents == 3 and built.data == expected(cfg, wavs)
     assert built.source["id"] == "keithito/lj_speech" and built.source["revision"] == "refs/convert/parquet"

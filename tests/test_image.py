@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from PIL import Image, PngImagePlugin
 
-from compress import container, frontends, image, pixelpred, pngfile
-from compress.errors import ChecksumError, ContainerError, InputError
+from compress.core import container, frontends
+from compress.media import image, pixelpred, pngfile
+from compress.core.errors import ChecksumError, ContainerError, InputError
 
 MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "P": 1, "I;16": 1}
 sizes = st.tuples(st.integers(1, 9), st.integers(1, 7))
@@ -324,7 +325,7 @@ def test_strips_put_the_pixel_above_one_strip_row_back():
         frontends.get("image", order="strips", strip=0)
 
 
-# -- pixel prediction (predictor=, compress/pixelpred.py) -------------------------------------------
+# -- pixel prediction (predictor=, compress/media/pixelpred.py) -------------------------------------------
 @settings(max_examples=80, deadline=None)
 @given(h=st.integers(1, 12), w=st.integers(1, 12), c=st.integers(1, 4), nbytes=st.sampled_from([1, 2]),
        kind=st.sampled_from(pixelpred.KINDS), smooth=st.booleans(), seed=st.integers(0, 999))

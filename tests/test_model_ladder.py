@@ -7,7 +7,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _ladder():
+def _ladder(monkeypatch):
+    # a bench script imports its sibling `common` as `python bench/model_ladder.py` would see it
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location("model_ladder", ROOT / "bench" / "model_ladder.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -18,8 +20,8 @@ def _row(model, file, bpb):
     return {"model": model, "file": file, "bytes": 65536, "bits_per_byte": bpb}
 
 
-def test_runs_merge_and_the_table_orders_models_by_size(tmp_path):
-    ladder = _ladder()
+def test_runs_merge_and_the_table_orders_models_by_size(tmp_path, monkeypatch):
+    ladder = _ladder(monkeypatch)
     out = tmp_path / "ladder.json"
     big, small = {"alias": "big", "parameters": 270e6}, {"alias": "small", "parameters": 135e6}
     run = lambda model, files: {"model": model, "files": files}  # noqa: E731

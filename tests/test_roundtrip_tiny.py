@@ -3,7 +3,7 @@
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
-from compress import container
+from compress.core import container
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -54,8 +54,8 @@ def test_checkpoint_frontend_options_are_the_default(tiny_model_dir, tmp_path):
 
     import numpy as np
 
-    from compress import models
-    from compress.engine import Compressor
+    from compress.core import models
+    from compress.core.engine import Compressor
 
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_model_dir, ckpt)
@@ -82,8 +82,8 @@ def test_a_lossy_mode_is_never_a_checkpoint_default(tiny_model_dir, tmp_path):
     import json
     import shutil
 
-    from compress import models
-    from compress.engine import Compressor
+    from compress.core import models
+    from compress.core.engine import Compressor
 
     ckpt = tmp_path / "ckpt8"
     shutil.copytree(tiny_model_dir, ckpt)

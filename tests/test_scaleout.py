@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from compress import models
+from compress.core import models
 from train import lora, placement, qlora
 from train.errors import ConfigError
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def smol():
-    from compress.engine import Compressor
+    from compress.core.engine import Compressor
 
     return Compressor("smollm2-135m", context=128, batch=8, threads=2)
 
@@ -34,7 +34,7 @@ def test_real_model_round_trip_and_ratio(smol):
     assert smol.decompress(blob) == TEXT
     # a real language model must beat 8 bits per byte by a wide margin on English text
     assert 8 * len(blob) / len(TEXT) < 3.0
-    from compress import container
+    from compress.core import container
 
     # the payload is the ideal code length of the stepper's distributions plus a small overhead:
     # quantization (<1%) and at most two 32-bit words of termination per batch stream
@@ -44,7 +44,7 @@ def test_real_model_round_trip_and_ratio(smol):
     assert payload <= 1.01 * ideal_bits / 8 + 8 * len(h["batches"])
     assert h["model"]["id"] == "smollm2-135m" and h["vocab_size"] == 49152
     # the compact form with the registry's full digests for the embedded model and its tokenizer:
-    # if this fails, the registry (compress/compact.py) no longer matches what this machine loads
+    # if this fails, the registry (compress/core/compact.py) no longer matches what this machine loads
     assert container.form(blob) == "compact" and container.stored_header_length(blob) <= 64
     assert len(h["model"]["sha256"]) == 64 and len(h["tokenizer_sha256"]) == 64
 

@@ -21,7 +21,7 @@ def sp_symbolizer():
     from tokenizers.models import BPE
     from transformers import PreTrainedTokenizerFast
 
-    from compress.symbols import TextSymbolizer
+    from compress.core.symbols import TextSymbolizer
 
     vocab = {"<pad>": 0, "<eos>": 1, "<unk>": 2}
     for b in range(256):

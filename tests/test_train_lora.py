@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from compress import frontends, models, schema
-from compress.engine import Compressor
-from compress.errors import ContainerError, MismatchError
-from compress.symbols import ByteSymbolizer
+from compress.core import frontends, models, schema
+from compress.core.engine import Compressor
+from compress.core.errors import ContainerError, MismatchError
+from compress.core.symbols import ByteSymbolizer
 from train import checkpoint, lora
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def test_two_step_run_writes_loadable_checkpoints(trained, tiny_model_dir):
     assert m["base_model"]["id"] == str(tiny_model_dir)
     assert m["base_model"]["sha256"] == models.sha256_parameters(base)
     assert m["adapter_sha256"] == models.sha256_file(run / models.ADAPTER_WEIGHTS)
-    from compress.symbols import TextSymbolizer
+    from compress.core.symbols import TextSymbolizer
 
     assert m["tokenizer_sha256"] == TextSymbolizer(tok, base.get_output_embeddings().weight.shape[0]).table_sha256()
     assert m["modality"] == "text" and m["recipe"]["name"] == "medal" and m["recipe"]["lora"]["r"] == 8
@@ -153,7 +153,7 @@ def test_run_dir_loads_with_peft_alone(trained, tiny_model_dir, tmp_path):
 
 
 def test_model_card_is_filled_from_the_manifest(trained):
-    from compress import container
+    from compress.core import container
 
     card = (trained / "README.md").read_text()
     m = json.loads((trained / "manifest.json").read_text())
@@ -171,7 +171,7 @@ def test_model_card_is_filled_from_the_manifest(trained):
 def test_gguf_base_card_says_how_to_load_it():
     """An alias names a GGUF file: adapter_config gets its absolute path and the card the
     transformers gguf_file= call PEFT needs first."""
-    from compress.errors import ModelLoadError
+    from compress.core.errors import ModelLoadError
     from train import modelcard
 
     try:
@@ -188,12 +188,12 @@ def test_gguf_base_card_says_how_to_load_it():
 
 
 def test_validation_bpb_is_what_the_scorer_measures(trained):
-    """The curve's last point equals compress.scoring on the saved checkpoint and the same bytes."""
+    """The curve's last point equals compress.core.scoring on the saved checkpoint and the same bytes."""
     from omegaconf import OmegaConf
 
-    from compress import engine
-    from compress.scoring import score_bytes
-    from compress.symbols import TextSymbolizer
+    from compress.core import engine
+    from compress.core.scoring import score_bytes
+    from compress.core.symbols import TextSymbolizer
     from train import corpus, split
 
     m = json.loads((trained / "manifest.json").read_text())
@@ -366,7 +366,7 @@ class RawBytesFrontend:
 
 
 def test_byte_symbolizer_segments_match_the_coder(tmp_path):
-    from compress import segments
+    from compress.core import segments
     from train import data
 
     model_dir = build_byte_tiny_model(tmp_path / "m")
@@ -430,7 +430,7 @@ SCRATCH_ARCH = {"model.init": "scratch", "model.arch.hidden_size": 32, "model.ar
 
 
 def test_scratch_byte_model_trains_saves_codes_and_resumes(tmp_path):
-    """model.init=scratch: a new byte-level LLaMA (compress.bytemodel), every weight trained, saved
+    """model.init=scratch: a new byte-level LLaMA (compress.core.bytemodel), every weight trained, saved
     as a whole model the engine loads like any checkpoint; resume continues it bit for bit."""
     files = _wave_files(tmp_path / "files")
     args = base_args("unused", files, tmp_path / "ckpt", run="s", **{

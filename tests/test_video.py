@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from compress import container, frontends, segments, video
-from compress.errors import ContainerError, InputError
+from compress.core import container, frontends, segments
+from compress.media import video
+from compress.core.errors import ContainerError, InputError
 
 param = st.text(alphabet="ABCXYZabc0123456789:=", min_size=1, max_size=6)
 
@@ -118,7 +119,7 @@ def test_read_frame_decodes_only_its_batches(independent_compressor, monkeypatch
     tiny_compressor = independent_compressor
     data, raster = y4m(6, 4, "420jpeg", 5, seed=3)  # 36-byte frames, context 16: 3 segments each
     blob = tiny_compressor.compress(data, modality="video", order=order, group=2, predictor=predictor)
-    from compress import coder
+    from compress.core import coder
 
     calls = []
     real = coder.decode_batch
@@ -142,7 +143,7 @@ def test_read_frame_decodes_only_its_batches(independent_compressor, monkeypatch
 def test_read_frame_of_a_carried_container(tiny_model_dir, rows):
     """Carried context (the default) has no frame-level random access: read_frame decodes the one
     batch through the same decoding loop and still returns the frame."""
-    from compress.engine import Compressor
+    from compress.core.engine import Compressor
 
     c = Compressor(str(tiny_model_dir), context=16, threads=1, rows=rows, keep=6, allow_stored=False)
     data, raster = y4m(6, 4, "420jpeg", 4, seed=5)

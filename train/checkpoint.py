@@ -1,4 +1,4 @@
-"""Checkpoint directories: written atomically, each one loadable by `compress.models.load`.
+"""Checkpoint directories: written atomically, each one loadable by `compress.core.models.load`.
 
 Layout of a run, `checkpoints/<recipe>/<run>/`:
     adapter_model.safetensors, adapter_config.json, manifest.json   the final adapter, also a plain
@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-from compress.models import ADAPTER_WEIGHTS, MANIFEST_NAME, sha256_file
+from compress.core.models import ADAPTER_WEIGHTS, MANIFEST_NAME, sha256_file
 
 FORMAT = "lmcompress-checkpoint/1"
 STATE_DIR = "training_state"
@@ -68,7 +68,7 @@ def prune(run_dir: Path, keep: int) -> list[Path]:
 def library_versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    from compress.engine import library_versions as engine_versions
+    from compress.core.engine import library_versions as engine_versions
 
     out = engine_versions()
     for name in ("peft", "accelerate", "datasets", "hydra-core", "safetensors", "tokenizers"):
@@ -134,10 +134,10 @@ def save_adapter(peft_model, directory: Path, base_id: str, state_dict: dict | N
 
 def save_full_model(model, tokenizer, directory: Path) -> str:
     """`save_pretrained` a whole model (safetensors) and its tokenizer; returns the sha256 of its
-    parameters as `compress.models.load` will compute it when the checkpoint is loaded."""
+    parameters as `compress.core.models.load` will compute it when the checkpoint is loaded."""
     import warnings
 
-    from compress.models import sha256_parameters
+    from compress.core.models import sha256_parameters
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -177,8 +177,8 @@ def check(cfg) -> None:
         need(value("data.modality") != "text",
              "model.init=scratch builds a byte-level model: use it with a byte modality "
              "(data.modality=audio, image or video), not text")
-        from compress.bytemodel import check_arch
-        from compress.errors import ModelLoadError
+        from compress.core.bytemodel import check_arch
+        from compress.core.errors import ModelLoadError
 
         try:
             check_arch(OmegaConf.to_container(cfg.model.arch, resolve=True) or {})
@@ -240,12 +240,12 @@ def is_main_process() -> bool:
 
 def run_command(prog: str, usage: str, job, argv: list[str] | None = None, *,
                 interrupted: str | None = None) -> int:
-    """The shared `main` of the recipe-driven scripts (train/lora.py, compress/evaluate.py): `--help`
+    """The shared `main` of the recipe-driven scripts (train/lora.py, evaluation/evaluate.py): `--help`
     prints `usage`; otherwise compose the config from `argv` and call `job(cfg)` (or, with
     print_config=true, print the resolved config and return). Any lmcompress
     error becomes one line `<prog>: <message>` on the main process and exit status 1; Ctrl-C is
     130, with the `interrupted` hint if one is given."""
-    from compress.errors import LMCompressError
+    from compress.core.errors import LMCompressError
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in ("-h", "--help"):

@@ -11,7 +11,7 @@ Documents come through `datasets` in both cases, so hub and local data take one 
   document followed by what the loader split on ("\n\n" | "\n" | nothing), hub documents by
   `data.hub.separator`;
 - audio (any non-text modality): each document is one file's *payload* after the modality's front
-  end, `compress.frontends.get(modality).split(file_bytes)[0]` - the bytes the coder codes.
+  end, `compress.core.frontends.get(modality).split(file_bytes)[0]` - the bytes the coder codes.
 Reading stops once `limit` bytes are gathered (the split never looks further), so a streamed hub
 dataset is read only as far as needed.
 
@@ -247,7 +247,7 @@ def pixels_as_netpbm(raw: bytes) -> bytes:
 
 def build(data_cfg, limit: int) -> Corpus:
     """Gather documents until `limit` bytes (or the source ends); DataError on any failure."""
-    from compress import frontends
+    from compress.core import frontends
 
     _quiet_datasets()
     modality = data_cfg.modality

@@ -1,9 +1,9 @@
 """Bytes -> the coder's segments -> training batches.
 
 A training example is exactly what the coder conditions on: the prefix token
-(`compress.engine.prefix_token`) followed by one segment of at most context-1 tokens, segments cut
-by `compress.segments.cut(symbolizer.encode_units(bytes), context)`. So the model is trained on the
-conditioning it codes with, and validation bits per byte (compress.scoring) is the quantity the
+(`compress.core.engine.prefix_token`) followed by one segment of at most context-1 tokens, segments cut
+by `compress.core.segments.cut(symbolizer.encode_units(bytes), context)`. So the model is trained on the
+conditioning it codes with, and validation bits per byte (compress.core.scoring) is the quantity the
 compressor achieves.
 
 The symbolizer is the modality front end's (`frontends.get(modality).symbolizer(tokenizer, vocab)`):
@@ -18,14 +18,14 @@ import bisect
 import numpy as np
 import torch
 
-from compress import segments as seglib
+from compress.core import segments as seglib
 
 PIECE_BYTES = 1 << 20  # text is tokenized in ~1 MiB pieces cut at document boundaries
 
 
 def symbolizer_for(modality: str, tokenizer, vocab: int, frontend_options: dict | None = None):
     """The front end's symbolizer with the model's vocabulary size (`engine.model_vocab(model)`)."""
-    from compress import frontends
+    from compress.core import frontends
 
     return frontends.get(modality, **(frontend_options or {})).symbolizer(tokenizer, vocab)
 

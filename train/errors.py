@@ -3,7 +3,7 @@
 They subclass the engine's LMCompressError so a caller handles training and engine failures alike.
 """
 
-from compress.errors import InputError, LMCompressError
+from compress.core.errors import InputError, LMCompressError
 
 
 class ConfigError(LMCompressError):

@@ -9,7 +9,7 @@ Any key of recipes/config.yaml can be overridden as key=value (Hydra's override 
 writes `checkpoints/<recipe>/<run>/` (see train/checkpoint.py): the adapter, a manifest that pins
 base model, adapter, tokenizer, split and curve, and step-<N>/ checkpoints every train.save_every
 steps, from which an interrupted run resumes. Validation bits per byte are computed by
-`compress.scoring` on the coder's own segmentation, so they are what the compressor would achieve.
+`compress.core.scoring` on the coder's own segmentation, so they are what the compressor would achieve.
 Every user error ends as one line `lmcompress-train: <message>` on stderr and exit status 1.
 """
 
@@ -23,13 +23,10 @@ import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python train/lora.py` and `accelerate launch train/lora.py`
-    sys.path.insert(0, str(ROOT))
 
-from compress.errors import LMCompressError  # noqa: E402
-from train import config as config_mod  # noqa: E402
-from train.errors import CheckpointError, ConfigError  # noqa: E402
+from compress.core.errors import LMCompressError
+from train import config as config_mod
+from train.errors import CheckpointError, ConfigError
 
 PROG = "lmcompress-train"
 USAGE = f"""usage: accelerate launch train/lora.py recipe=NAME [hardware=cpu|gpu] [key=value ...]
@@ -58,7 +55,7 @@ def apply_log_level(level: str) -> None:
 
     warning (the default) shows each library warning once per place; error keeps stderr for
     progress and errors only; info and debug also show the libraries' info/debug records.
-    compress.models quiets transformers while it loads a model, so this is applied again after.
+    compress.core.models quiets transformers while it loads a model, so this is applied again after.
     """
     numeric = getattr(logging, level.upper())
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -121,7 +118,7 @@ def intra_op_threads(setting, local_processes: int) -> int | None:
 def load_model(cfg, accelerator):
     """(base model, tokenizer, base sha256 or None off the main process, validation base or None).
 
-    The sha256 is `compress.models.sha256_parameters` of the base as `compress.models.load` will
+    The sha256 is `compress.core.models.sha256_parameters` of the base as `compress.core.models.load` will
     load it at coding time (model.dtype, unquantized), taken on the main process before PEFT wraps
     it. Only the main process reads the weights; the others receive them (train/placement.py).
     With model.load_in_4bit the training copy is NF4 (bitsandbytes, QLoRA), loaded straight onto
@@ -130,12 +127,12 @@ def load_model(cfg, accelerator):
     """
     import torch
 
-    from compress import models
+    from compress.core import models
     from train import placement
 
     spec, dtype = cfg.model.id, cfg.model.dtype
     if from_scratch(cfg):
-        from compress import bytemodel
+        from compress.core import bytemodel
 
         from omegaconf import OmegaConf
 
@@ -172,7 +169,7 @@ def _log_placement(accelerator, how: str) -> None:
 
 
 def from_scratch(cfg) -> bool:
-    """model.init=scratch: a new byte-level model (compress.bytemodel), every weight trained."""
+    """model.init=scratch: a new byte-level model (compress.core.bytemodel), every weight trained."""
     return str(cfg.model.get("init", "pretrained")) == "scratch"
 
 
@@ -257,8 +254,8 @@ def train(cfg) -> dict:
     from accelerate import Accelerator, DataLoaderConfiguration, PartialState
     from accelerate.utils import ProjectConfiguration, set_seed
 
-    from compress import engine
-    from compress.scoring import score_segments
+    from compress.core import engine
+    from compress.core.scoring import score_segments
     from train import checkpoint, corpus, data, modelcard, split
 
     if cfg.data.get("path"):
@@ -309,14 +306,14 @@ def train(cfg) -> dict:
                                val_bytes=int(cfg.split.val_bytes), total_bytes=limit, source=built.source)
     resume_from = steps[-1] if steps else None
     if resume_from is not None:
-        from compress.models import read_manifest
+        from compress.core.models import read_manifest
 
         saved = read_manifest(resume_from[1])
         check_resumable(cfg_dict, saved, world, record)
 
     # model, symbolizer, segments
     base, tokenizer, base_sha, validation_base = load_model(cfg, accelerator)
-    apply_log_level(str(cfg.log.level))  # compress.models quiets transformers while loading
+    apply_log_level(str(cfg.log.level))  # compress.core.models quiets transformers while loading
     vocab = engine.model_vocab(base)
     prefix = engine.prefix_token(tokenizer)
     symbolizer = data.symbolizer_for(cfg.data.modality, tokenizer, vocab, dict(cfg.data.get("frontend") or {}))
@@ -335,7 +332,7 @@ def train(cfg) -> dict:
     alphabet = getattr(symbolizer, "alphabet", None)
     evaluation = {"max_bytes": cfg.eval.max_bytes, "bytes": len(val_bytes), "segments": len(val_segs),
                   "sha256": hashlib.sha256(val_bytes).hexdigest(),
-                  "metric": "bits per byte, compress.scoring.score_segments on compress.segments.cut"}
+                  "metric": "bits per byte, compress.core.scoring.score_segments on compress.core.segments.cut"}
     if cfg.model.load_in_4bit:  # what the coder runs, not the NF4 training copy (train/qlora.py)
         evaluation["base"] = f"unquantized {cfg.model.dtype} base with the adapter copied in"
     del built
@@ -356,7 +353,7 @@ def train(cfg) -> dict:
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
-        from compress.models import ADAPTER_WEIGHTS
+        from compress.core.models import ADAPTER_WEIGHTS
 
         set_peft_model_state_dict(model, load_file(str(resume_from[1] / ADAPTER_WEIGHTS)))
 
@@ -434,7 +431,7 @@ def train(cfg) -> dict:
         if main:
             net = accelerator.unwrap_model(model)
             if from_scratch(cfg):
-                from compress import bytemodel
+                from compress.core import bytemodel
 
                 adapter, model_sha = None, checkpoint.save_full_model(net, tokenizer, tmp)
                 base = {"id": None, "init": "scratch", "sha256": None, "dtype": cfg.model.dtype,

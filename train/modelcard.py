@@ -18,7 +18,7 @@ def peft_base_reference(spec: str) -> str:
     id stays as it is, a local directory or .gguf becomes an absolute path, and an lmcompress alias
     (smollm2-135m) becomes the absolute path of the file it stands for (aliases mean nothing to
     PEFT). lmcompress itself reads the base from manifest.json, which keeps the spec as given."""
-    from compress import models
+    from compress.core import models
 
     if spec in models.ALIASES:
         return str(models.resolve_alias(spec))
@@ -70,7 +70,7 @@ def _curve_rows(curve: list) -> list[str]:
 
 def render(manifest: dict, run_dir: str | Path, base_reference: str | None) -> str:
     """The card's text for a checkpoint `manifest` (train/checkpoint.py) saved in `run_dir`."""
-    from compress import container
+    from compress.core import container
 
     base = manifest.get("base_model") or {}
     recipe = manifest.get("recipe") or {}
@@ -133,7 +133,7 @@ def render(manifest: dict, run_dir: str | Path, base_reference: str | None) -> s
     evaluation = manifest.get("eval") or {}
     lines += ["## Validation curve", "",
               f"Bits per byte on {evaluation.get('bytes') or 0:,} validation bytes "
-              "(compress.scoring on the coder's own segmentation; step 0 is the untouched base).", "",
+              "(compress.core.scoring on the coder's own segmentation; step 0 is the untouched base).", "",
               "| step | train loss (nats/token) | validation bits/byte | tokens seen |", "| --- | --- | --- | --- |",
               *_curve_rows(curve), ""]
     lora = recipe.get("lora") or {}

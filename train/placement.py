@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from compress import models
+from compress.core import models
 from train.errors import ConfigError
 
 READ = "read from disk"

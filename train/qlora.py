@@ -1,7 +1,7 @@
 """QLoRA validation on the base the coder will use: the unquantized one.
 
 Why: with model.load_in_4bit=true the adapter trains against an NF4 copy of the base (bitsandbytes),
-but `compress.models.load` codes with the unquantized base in model.dtype (the manifest pins that
+but `compress.core.models.load` codes with the unquantized base in model.dtype (the manifest pins that
 base's sha256) with the adapter merged in. Bits per byte measured on the NF4 base would describe a
 model the compressor never runs. So validation runs an unquantized twin: the same base in
 model.dtype carrying a LoRA adapter of the same configuration, into which the trained adapter's

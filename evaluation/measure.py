@@ -1,33 +1,8 @@
-#!/usr/bin/env python
-"""Evaluate a checkpoint (or the base model) on its recipe's held-out test bytes.
-
-    accelerate launch compress/evaluate.py recipe=medal checkpoint=checkpoints/medal/RUN [hardware=cpu]
-    python -m compress.evaluate recipe=medal hardware=cpu checkpoint=null data.path=FILE
-    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 compress/evaluate.py ...
-
-Why this exists: training reports validation bits per byte from the fast scoring pass; what a user
-gets is a container. This measures both on bytes the model never saw, the test part of the split
-(train/split.py), rebuilt with the trainer's own config (recipes/config.yaml), corpus loader and
-split function. With a checkpoint, its manifest's split record names the test bytes and their
-sha256; a corpus that does not reproduce them is refused (one line), so a number can never come
-from the wrong data.
-
-Reported: (a) bits per byte of the fast scoring pass (compress.scoring), (b) the real round trip:
-compress with compress.engine.Compressor, decompress, byte-exact check, container bytes, ratio,
-bits per byte and throughput. The test bytes are cut into fixed-size shards at document boundaries
-(`shard_plan`), a list that does not depend on the number of processes; process r takes shards
-r, r+W, r+2W, ... (`assign`), results are gathered on the main process and summed in shard order.
-So 1 or N processes give the same totals by construction (with the same eval.threads: the logits,
-hence the bits, depend on torch's thread count). Any key of recipes/config.yaml can be overridden;
-evaluation's own keys are eval.test_bytes, eval.roundtrip_bytes, eval.shard_bytes, eval.coder_batch,
-eval.threads, eval.output, checkpoint and curve (curve=true: see compress/curves.py).
-
-Cross-corpus testing (the paper fine-tunes on LibriSpeech and tests on LJSpeech): `test.path=` or
-`test.hub.*` (recipes/config.yaml; recipe=ljspeech sets it) names a corpus other than the training
-one, read whole up to eval.test_bytes (else split.total_bytes) with the training modality and front
-end. The split still gives the validation bytes; the JSON then reports `validation` (the split's
-validation part) and the test corpus (`test.source` names it; `scoring`/`roundtrip` at the top level
-are the test's, as without a test source) separately.
+"""The measuring library behind `python -m evaluation.evaluate`: a recipe's test (and validation)
+bytes rebuilt with the trainer's own config, corpus loader and split; the fast scoring pass; and
+the coded round trip of the same bytes, sharded so that 1 or N processes give the same totals.
+The command (evaluation/evaluate.py) and the curves (evaluation/curves.py) both use it; see the
+command's docstring for what is reported and why.
 """
 
 from __future__ import annotations
@@ -40,34 +15,16 @@ import sys
 import time
 from pathlib import Path
 
+from compress.core.errors import LMCompressError
+
 ROOT = Path(__file__).resolve().parent.parent
-if __name__ == "__main__":  # `python compress/evaluate.py` or `python -m compress.evaluate`
-    if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "compress":
-        del sys.path[0]  # run as a script: the package dir must not shadow anything
-    # the package root goes first: `-m` puts the working directory first, and a user's own
-    # train.py there must not stand in for this toolkit's train/ package
-    sys.path.insert(0, str(ROOT))
-elif str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from compress.errors import LMCompressError  # noqa: E402
-
-PROG = "lmcompress-eval"
 FORMAT = "lmcompress-eval/1"
-USAGE = """usage: accelerate launch compress/evaluate.py recipe=NAME [checkpoint=DIR|null] [key=value ...]
-       python -m compress.evaluate recipe=NAME hardware=cpu checkpoint=DIR [curve=true]
-
-keys: checkpoint=DIR (null = the base model.id) data.path=FILE|DIR|GLOB eval.test_bytes=N
-      eval.roundtrip_bytes=N (0 = scoring only) eval.shard_bytes=N eval.coder_batch=N
-      eval.threads=N eval.output=FILE.json curve=true  (and every key of recipes/config.yaml)
-      test.path=FILE|DIR|GLOB or test.hub.id=... : test on another corpus (validation kept apart)
-"""
 
 
 # -- the test bytes -----------------------------------------------------------------------------
 def read_manifest(checkpoint) -> dict:
-    """compress.models.read_manifest, but a directory without one is an error here."""
-    from compress import models
+    """compress.core.models.read_manifest, but a directory without one is an error here."""
+    from compress.core import models
     from train.errors import CheckpointError
 
     manifest = models.read_manifest(str(checkpoint))
@@ -191,7 +148,7 @@ def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine
                     roundtrip: bool, score_batch: int, modality: str = "text", frontend: dict | None = None,
                     progress=None) -> list[dict]:
     """Score (and, if `roundtrip`, compress + decompress + verify) the shards this process owns."""
-    from compress import container
+    from compress.core import container
 
     out = []
     for i in mine:
@@ -225,7 +182,7 @@ def summarize(rows: list[dict], shards: list[tuple[int, int]], *, roundtrip_shar
     result = {"scoring": {"bytes": nbytes, "bits": bits, "tokens": sum(r["tokens"] for r in rows),
                           "bits_per_byte": bits / nbytes if nbytes else 0.0,
                           "seconds": sum(r["score_seconds"] for r in rows),
-                          "method": "compress.scoring (parallel pass, measurement only), per shard"}}
+                          "method": "compress.core.scoring (parallel pass, measurement only), per shard"}}
     rt = [r for r in rows if "container_bytes" in r]
     if roundtrip_shards:
         if len(rt) != roundtrip_shards:
@@ -247,14 +204,14 @@ def summarize(rows: list[dict], shards: list[tuple[int, int]], *, roundtrip_shar
             "ratio": b / c if c else None, "bits_per_byte": 8 * c / b if b else None,
             "compress_seconds": cs, "decompress_seconds": ds,
             "compress_bytes_per_s": b / cs if cs else None, "decompress_bytes_per_s": b / ds if ds else None,
-            "method": "compress.engine.Compressor compress -> decompress -> byte-exact comparison, "
+            "method": "compress.core.engine.Compressor compress -> decompress -> byte-exact comparison, "
                       "one container per shard; throughput = bytes / summed per-process seconds",
         }
     return result
 
 
 # -- driver -------------------------------------------------------------------------------------
-def _state():
+def process_state():
     import torch
     from accelerate import PartialState
     from accelerate.utils import parse_flag_from_env
@@ -330,9 +287,9 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
     (`test_source_cfg`); then the split's validation part is measured too and reported apart, as
     `validation`. `spec`/`data`/`ends`/`record` let a caller (curves, the demo) reuse test bytes
     already built (the split's test part)."""
-    from compress.engine import Compressor
+    from compress.core.engine import Compressor
 
-    state = state or _state()
+    state = state or process_state()
     manifest = read_manifest(cfg.checkpoint) if cfg.get("checkpoint") else None
     source_cfg = test_source_cfg(cfg, manifest) if data is None else None
     source = None
@@ -396,7 +353,7 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
             "evaluated_sha256": hashlib.sha256(val[:validation["n_test"]]).hexdigest(),
             "source": {"kind": "split", "part": "validation", "corpus": record["corpus"].get("source", {})},
             **validation["totals"], "shards": validation["rows"]}
-    from compress import lmeval  # the test scoring pass under lm-evaluation-harness's metric names
+    from evaluation import lmeval  # the test scoring pass under lm-evaluation-harness's metric names
 
     result["results"] = lmeval.results(f"lmcompress_{cfg.name}", result["scoring"]["bits"], data[:n_test],
                                        ends or [], str(cfg.data.modality))
@@ -462,57 +419,3 @@ def describe(result: dict) -> str:
                          f"({rt['stream_vs_scoring']:+.3%}); headers {rt['header_bytes']} B in "
                          f"{rt['shards']} container(s)")
     return "\n".join(lines)
-
-
-def run(cfg) -> dict | None:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if cfg.get("curve"):
-        from compress import curves
-
-        return curves.run(cfg)
-    state = _state()
-    result = evaluate(cfg, state=state)
-    if result is None:
-        return None
-    path = output_path(cfg, result)
-    write_json(path, result)
-    print(describe(result))
-    print(f"wrote {path}")
-    if "roundtrip" in result and not result["roundtrip"]["verified"]:
-        raise LMCompressError(f"round trip FAILED for shards {result['roundtrip']['failed_shards']}")
-    v = result.get("validation") or {}
-    if "roundtrip" in v and not v["roundtrip"]["verified"]:
-        raise LMCompressError(f"validation round trip FAILED for shards {v['roundtrip']['failed_shards']}")
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    from train import config as config_mod
-
-    return config_mod.run_command(PROG, USAGE, _run_in_group, argv)
-
-
-def _run_in_group(cfg) -> None:
-    try:
-        run(cfg)
-    finally:
-        _close_process_group()
-
-
-def _close_process_group() -> None:
-    """Leave the torch.distributed group together. A rank that just exits while another is still
-    writing results tears gloo's threads down at interpreter exit, which was seen to abort
-    ("terminate called without an active exception") under load."""
-    try:
-        import torch.distributed as dist
-    except ImportError:  # pragma: no cover
-        return
-    if dist.is_available() and dist.is_initialized():
-        try:
-            dist.barrier()
-        finally:
-            dist.destroy_process_group()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

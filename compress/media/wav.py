@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from .errors import InputError
+from compress.core.errors import InputError
 
 # WAVE_FORMAT_EXTENSIBLE's PCM subformat GUID, KSDATAFORMAT_SUBTYPE_PCM, as stored (little-endian).
 PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")

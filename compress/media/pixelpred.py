@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ContainerError
+from compress.core.errors import ContainerError
 
 KINDS = ("none", "med", "med-green")
 GREEN = 1

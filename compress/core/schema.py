@@ -4,7 +4,7 @@ Why a schema: a container is untrusted input. Before any field is used (to size 
 pick a model, build a file name) it must have the type and range the code assumes, or the decoder
 crashes with a traceback, allocates what the attacker asks for, or worse. Writing those checks
 beside each use scattered them and missed some; here every field of the core header
-(compress/container.py) and of every front end's extras (each front end's `EXTRAS`) is described
+(compress/core/container.py) and of every front end's extras (each front end's `EXTRAS`) is described
 once, and `check` walks the value against that description and refuses the first field that does
 not fit with a ContainerError naming the field. Unknown fields are refused too: a field this
 decoder does not know could be one a newer encoder relies on.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import ContainerError
+from compress.core.errors import ContainerError
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")  # decodable

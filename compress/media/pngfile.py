@@ -29,7 +29,7 @@ import zlib
 
 import numpy as np
 
-from .errors import ChecksumError, InputError
+from compress.core.errors import ChecksumError, InputError
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CANONICAL_VERSION = b"lmcompress/png-canonical/v1\n"

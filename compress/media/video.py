@@ -14,7 +14,7 @@ of two orders, recorded as extras["order"]:
                     vs 6.628 for frames -- part of it from fewer, fuller segments. Opt-in, since it
                     trades per-frame random access for per-group.
 
-Prediction (`predictor`, recorded in the extras; compress/pixelpred.py, integer-only, lossless):
+Prediction (`predictor`, recorded in the extras; compress/media/pixelpred.py, integer-only, lossless):
 
 * none          the pixel values themselves (default);
 * med           every plane of every frame replaced by its LOCO-I median-edge-detector residuals
@@ -32,9 +32,10 @@ holding those segments (segments.layout(n, batch)) need decoding. `read_frame` d
 
 from __future__ import annotations
 
-from . import frontends, pixelpred, schema
-from .errors import ContainerError, InputError
-from .symbols import BYTEMAP_VERSION, ByteSymbolizer
+from compress.core import frontends, schema
+from compress.media import pixelpred
+from compress.core.errors import ContainerError, InputError
+from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
 
 MAGIC = b"YUV4MPEG2 "
 FRAME = b"FRAME"
@@ -308,7 +309,7 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
     decoding loop (`Compressor.open` checks the container and model exactly as for a whole file)."""
     import numpy as np
 
-    from . import segments as seglib
+    from compress.core import segments as seglib
 
     opened = compressor.open(blob, model=model)
     header = opened.header

@@ -1,17 +1,17 @@
 """Test bits per byte of every saved checkpoint of a run: does validation predict compression?
 
-    python -m compress.evaluate recipe=medal hardware=cpu checkpoint=checkpoints/medal/RUN curve=true
+    python -m evaluation.evaluate recipe=medal hardware=cpu checkpoint=checkpoints/medal/RUN curve=true
 
 For the base model (step 0) and every `step-<N>/` checkpoint of the run, the fast scoring pass
-(compress.evaluate with the round trip off) on the run's test bytes (eval.test_bytes of them);
+(evaluation.evaluate with the round trip off) on the run's test bytes (eval.test_bytes of them);
 validation bits per byte come from the run manifest's curve. The plot (titled with model and
 domain) has three panels: the learning curve over steps (test and validation, plus container bits
 per byte where a verified round trip of the same bytes exists), validation against test per
 checkpoint (how well "understanding" on validation tracks compression on unseen data), and the
-model beside the classical compressors (compress/baselines.py, grey) on the same bytes as labelled
+model beside the classical compressors (evaluation/baselines.py, grey) on the same bytes as labelled
 bars. Writes <run>/eval/curve.json and curve.png.
 
-    python -m compress.curves bench/results/curve_medal.json bench/results/eval_medal_*.json
+    python -m evaluation.curves bench/results/curve_medal.json bench/results/eval_medal_*.json
 
 re-plots a committed curve without retraining, taking container figures from evaluations of the
 same test bytes.
@@ -24,13 +24,13 @@ from pathlib import Path
 
 def points(cfg, state=None) -> dict | None:
     """Score base + every step checkpoint; the result dict on the main process, None elsewhere."""
-    from compress import evaluate
+    from evaluation import measure
     from train import checkpoint as ckpt_mod
 
-    state = state or evaluate._state()
+    state = state or measure.process_state()
     run_dir = Path(str(cfg.checkpoint))
-    manifest = evaluate.read_manifest(run_dir)
-    data, ends, record = evaluate.test_part(cfg, manifest)
+    manifest = measure.read_manifest(run_dir)
+    data, ends, record = measure.test_part(cfg, manifest)
     cfg.eval.roundtrip_bytes = 0  # scoring only
     val = {c["step"]: c["val_bits_per_byte"] for c in manifest.get("curve", [])}
     base_id = manifest["base_model"].get("id")
@@ -38,14 +38,14 @@ def points(cfg, state=None) -> dict | None:
     models += [(step, str(path)) for step, path in ckpt_mod.step_checkpoints(run_dir)]
     rows = []
     for step, spec in models:
-        r = evaluate.evaluate(cfg, spec=spec, data=data, ends=ends, record=record, state=state, quiet=True)
+        r = measure.evaluate(cfg, spec=spec, data=data, ends=ends, record=record, state=state, quiet=True)
         if r is not None:
             rows.append({"step": step, "model": spec, "val_bits_per_byte": val.get(step),
                          "test_bits_per_byte": r["scoring"]["bits_per_byte"], "test_bytes": r["scoring"]["bytes"],
                          "adapter_sha256": r["model"]["adapter_sha256"]})
     if not state.is_main_process:
         return None
-    from compress import baselines
+    from evaluation import baselines
 
     n = rows[0]["test_bytes"] if rows else 0
     base = baselines.run_all(data[:n])
@@ -56,7 +56,7 @@ def points(cfg, state=None) -> dict | None:
 
 
 def add_containers(result: dict, evals: list[dict]) -> dict:
-    """Copy round-trip bits per byte from compress/evaluate.py results onto the curve's points.
+    """Copy round-trip bits per byte from evaluation/evaluate.py results onto the curve's points.
 
     An evaluation belongs to a point when it measured the same test bytes (sha256 of the test part
     and the same evaluated length) with the same adapter (None = the base model): then its scoring
@@ -157,7 +157,7 @@ def plot(result: dict, path: Path) -> None:
 
 
 def run(cfg) -> dict | None:
-    from compress import evaluate
+    from evaluation import measure
     from train.errors import ConfigError
 
     if not cfg.get("checkpoint"):
@@ -166,7 +166,7 @@ def run(cfg) -> dict | None:
     if result is None:
         return None
     out = Path(str(cfg.checkpoint)) / "eval"
-    evaluate.write_json(out / "curve.json", result)
+    measure.write_json(out / "curve.json", result)
     plot(result, out / "curve.png")
     for p in result["points"]:
         print(f"step {p['step']}: validation {p['val_bits_per_byte']}, test {p['test_bits_per_byte']:.4f} bits/byte")
@@ -175,14 +175,14 @@ def run(cfg) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Re-plot a curve JSON without retraining: python -m compress.curves CURVE.json [EVAL.json ...]
+    """Re-plot a curve JSON without retraining: python -m evaluation.curves CURVE.json [EVAL.json ...]
     [-o PNG]; evaluations of the same test bytes add their container bits per byte."""
     import argparse
     import json
 
-    ap = argparse.ArgumentParser(prog="python -m compress.curves", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m evaluation.curves", description=main.__doc__)
     ap.add_argument("curve", type=Path)
-    ap.add_argument("evals", type=Path, nargs="*", help="compress/evaluate.py result JSONs")
+    ap.add_argument("evals", type=Path, nargs="*", help="evaluation/evaluate.py result JSONs")
     ap.add_argument("-o", "--output", type=Path, help="PNG (default: the curve JSON's name with .png)")
     args = ap.parse_args(argv)
     result = add_containers(json.loads(args.curve.read_text()), [json.loads(e.read_text()) for e in args.evals])

@@ -15,11 +15,11 @@ model sees before each byte, so the order is a choice, recorded in the extras:
                scanned row by row with the channels interleaved: the pixel above is 3*strip
                bytes back instead of 3*width, so a context of a few hundred symbols holds several
                rows of 2-D neighbourhood. Made for small byte models with short contexts
-               (compress/bytemodel.py); the strip width is recorded in the extras.
+               (compress/core/bytemodel.py); the strip width is recorded in the extras.
 
 All four are exact bijections of the sample array. For single-channel images they coincide.
 Before the order is applied, `predictor` may replace the samples by prediction residuals
-(compress/pixelpred.py: `med`, `med-green`; recorded in the extras, exactly invertible).
+(compress/media/pixelpred.py: `med`, `med-green`; recorded in the extras, exactly invertible).
 Two-byte samples (16-bit PNG greyscale, PGM/PPM with maxval > 255) stay big-endian byte pairs.
 """
 
@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import frontends, netpbm, pixelpred, pngfile, schema
-from .container import MAX_HEADER_TEXT
-from .errors import ContainerError, InputError
-from .symbols import BYTEMAP_VERSION, ByteSymbolizer
+from compress.core import frontends, schema
+from compress.media import netpbm, pixelpred, pngfile
+from compress.core.container import MAX_HEADER_TEXT
+from compress.core.errors import ContainerError, InputError
+from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
 
 ORDERS = ("interleaved", "planar", "rows", "strips")
 DEFAULT_ORDER = "interleaved"
@@ -205,7 +206,7 @@ class ImageFrontend:
         return netpbm.join(samples, extras)
 
     def checksum_bytes(self, data: bytes) -> bytes:
-        """Canonical bytes for re-encoded PNGs (see compress.engine): pixels + metadata. Only
+        """Canonical bytes for re-encoded PNGs (see compress.core.engine): pixels + metadata. Only
         re-encoded PNGs are checked this way; every other file keeps the whole-file check."""
         return pngfile.canonical(data) if data.startswith(pngfile.SIGNATURE) else data
 

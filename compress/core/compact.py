@@ -32,7 +32,8 @@ from __future__ import annotations
 import struct
 import zlib
 
-from .errors import ContainerError
+from compress.core.errors import ContainerError
+from compress.core.limits import MAX_HEADER
 
 PRELUDE = b"\x89LMc"          # shares "\x89LM" with the JSON form's magic; byte 3 names the form
 DIGEST_BYTES = 8              # unregistered digests: the first 8 bytes (16 hex digits) of the sha256
@@ -243,8 +244,6 @@ class _Reader:
 def header_span(blob: bytes) -> tuple[int, int]:
     """(start, end) of the compact body: after the length varint, before the CRC; checks the
     length against the blob and the CRC-32 over prelude + length + body."""
-    from .container import MAX_HEADER
-
     r = _Reader(blob, len(PRELUDE), len(blob))
     try:
         length = r.varint("header length")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .container import segment_ranges
+from compress.core.container import segment_ranges
 
 
 def cut(units: list[list[int]], context: int, breaks=()) -> list[np.ndarray]:
@@ -34,7 +34,7 @@ def cut(units: list[list[int]], context: int, breaks=()) -> list[np.ndarray]:
 
 def layout(n_segments: int, batch: int) -> list[tuple[int, int]]:
     """[(start, end)) segment ranges of each batch (the rule lives beside the header checks that
-    rebuild it from a header alone: compress.container.segment_ranges)."""
+    rebuild it from a header alone: compress.core.container.segment_ranges)."""
     return segment_ranges(n_segments, batch)
 
 

@@ -6,7 +6,7 @@ setting; the output is decompressed again and compared with the input, so a repo
 that really round-trips. A tool that is not installed is reported as "missing" (install them with
 `make baselines-setup`), never as a failure of the whole comparison.
 
-    python -m compress.baselines FILE [--json OUT]
+    python -m evaluation.baselines FILE [--json OUT]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def as_dicts(results: list[Result]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m compress.baselines", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evaluation.baselines", description=__doc__.split("\n\n")[0])
     ap.add_argument("file")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)

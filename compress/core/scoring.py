@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import adapt as adaptlib
-from . import segments as seglib
-from .stepper import adapted_probabilities, windows
+from compress.core import adapt as adaptlib
+from compress.core import segments as seglib
+from compress.core.stepper import adapted_probabilities, windows
 
 
 @dataclass

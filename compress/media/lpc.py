@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ContainerError, InputError
+from compress.core.errors import ContainerError, InputError
 
 KIND = "lpc/1"
 DEFAULT_ORDER = 16

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import __version__, coder, container, determinism, frontends, models, quantize
-from . import adapt as adaptlib
-from . import segments as seglib
-from . import stepper
-from .errors import ChecksumError, ContainerError, InputError, MismatchError
+from compress.core import __version__
+from compress.core import coder, container, determinism, frontends, models, quantize
+from compress.core import adapt as adaptlib
+from compress.core import segments as seglib
+from compress.core import stepper
+from compress.core.errors import ChecksumError, ContainerError, InputError, MismatchError
 
 DEFAULT_CONTEXT = 1024
 # Carried context re-primes instead of starting cold, so a longer window pays for itself: on the
@@ -521,7 +522,7 @@ class Compressor:
     def decode_batches(self, opened: Opened, wanted=None):
         """Yield the payload bytes of each batch in order (of the batch indices in `wanted` only,
         when given), each checked against its CRC-32. The one decoding loop: whole files and
-        video random access (compress/video.py read_frame) both run it."""
+        video random access (compress/media/video.py read_frame) both run it."""
         header, lm, symbolizer = opened.header, opened.lm, opened.symbolizer
         segs_len = header["segments"]
         alphabet = getattr(symbolizer, "alphabet", None)
@@ -567,7 +568,7 @@ class Compressor:
     def score(self, data: bytes, *, modality: str = "text", batch: int = 8, **frontend_options):
         """Ideal bits of `data` from the fast parallel pass (measurement only, never coding), under
         the layout and adaptation `compress` would use with these settings."""
-        from .scoring import score_bytes
+        from compress.core.scoring import score_bytes
 
         frontend = frontends.get(modality, **self.frontend_options(modality, **frontend_options))
         payload, extras = frontend.split(bytes(data))

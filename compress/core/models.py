@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from . import schema
-from .errors import ModelLoadError
+from compress.core import schema
+from compress.core.errors import ModelLoadError
 
 DEFAULT_MODEL = "smollm2-135m"
 MANIFEST_NAME = "manifest.json"

@@ -14,10 +14,10 @@ import constriction
 import numpy as np
 import torch
 
-from . import adapt as adaptlib
-from . import quantize
-from .segments import padded_grid
-from .stepper import CARRIED, GROWING, Stepper, adapted_probabilities, coding_probabilities, windows
+from compress.core import adapt as adaptlib
+from compress.core import quantize
+from compress.core.segments import padded_grid
+from compress.core.stepper import CARRIED, GROWING, Stepper, adapted_probabilities, coding_probabilities, windows
 
 STEPPER_DEFAULT = GROWING  # the independent-segment functions below; carried context: code_carried
 

@@ -15,7 +15,7 @@ import hashlib
 import re
 from functools import lru_cache
 
-from .errors import ContainerError, ModelLoadError
+from compress.core.errors import ContainerError, ModelLoadError
 
 SYMBOLIZER_VERSION = "text-table/v1"
 _HEX = "0123456789abcdef"
@@ -188,7 +188,7 @@ BYTEMAP_VERSION = "bytes-charmap/v1"
 def charmap_candidates():
     """Code points from U+0021 upward that may stand for a byte: printable and not whitespace, in
     order. byte_charmap keeps the first 256 the tokenizer gives single tokens of their own;
-    compress.bytemodel builds its tokenizer from the first 256, so both agree by construction."""
+    compress.core.bytemodel builds its tokenizer from the first 256, so both agree by construction."""
     for code in range(0x21, 0x3000):
         c = chr(code)
         if c.isprintable() and not c.isspace():

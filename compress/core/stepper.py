@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import adapt as adaptlib
-from .container import STEPPER_BEFORE_FIELD, STEPPER_CARRIED
+from compress.core import adapt as adaptlib
+from compress.core.container import STEPPER_BEFORE_FIELD, STEPPER_CARRIED
 
 
 # Every stepper kind is part of the format: a container names the one that made it ("stepper" in the
@@ -173,7 +173,7 @@ def coding_probabilities(logits: torch.Tensor, alphabet: torch.Tensor | None = N
 
 def coding_log_probabilities(logits: torch.Tensor, alphabet: torch.Tensor | None = None) -> np.ndarray:
     """float64 log-probabilities [rows, K]: `coding_probabilities` in log space, for the
-    adaptation that mixes in log space (compress/adapt.py ngram-mix/2)."""
+    adaptation that mixes in log space (compress/core/adapt.py ngram-mix/2)."""
     x = logits.detach().to(device="cpu", dtype=torch.float64)
     if alphabet is not None:
         x = x.index_select(1, alphabet)
@@ -183,7 +183,7 @@ def coding_log_probabilities(logits: torch.Tensor, alphabet: torch.Tensor | None
 def adapted_probabilities(mixer, logits: torch.Tensor, alphabet: torch.Tensor | None,
                           active: np.ndarray) -> np.ndarray:
     """The float64 distributions [len(active), K] coded for the `active` rows under carried
-    context: the model's own, or `mixer`'s mixture of them (compress/adapt.py). Encoder, decoder and
+    context: the model's own, or `mixer`'s mixture of them (compress/core/adapt.py). Encoder, decoder and
     scoring pass all call this one function; the caller then calls `mixer.update`."""
     if mixer is None:
         return coding_probabilities(logits, alphabet)[active]

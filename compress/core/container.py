@@ -14,7 +14,7 @@ Everything decoding depends on lives in the header; the payload must be exactly 
 header says (truncation and trailing garbage are both refused).
 
 Two more forms share the magic's first three bytes `\x89LM` and differ in the fourth:
-`c` is the compact header (compress/compact.py: the same fields as binary ids and varints, ~50
+`c` is the compact header (compress/core/compact.py: the same fields as binary ids and varints, ~50
 bytes, used whenever it can represent the header) followed by the same payload; `s` is the stored
 form (the input as is after a CRC-32 of it, used whenever coding with the model would be larger; it
 decodes without any model). All three forms come out of `unpack` as a header dict checked here.
@@ -31,8 +31,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import schema
-from .errors import ContainerError
+from compress.core import schema
+from compress.core.limits import (  # noqa: F401  (re-exported: part of this module's API)
+    MAX_HEADER,
+    MAX_HEADER_TEXT,
+    MAX_JSON_CONTAINERS,
+    MAX_JSON_DEPTH,
+    MAX_JSON_STRINGS,
+    MAX_ORIGINAL,
+    MAX_VOCAB,
+)
+from compress.core.errors import ContainerError
 
 FORM_PREFIX = b"\x89LM"   # bytes 0-2 of every form; byte 3 selects it
 STORED_PRELUDE = b"\x89LMs"
@@ -62,15 +71,6 @@ HEADER_DICTIONARY = (
 )
 _FIXED = struct.Struct("<8sHHI")
 
-# Limits of the format, enforced by the decoder on every header and by the encoder on every input
-# and header it writes (through the same `check_header`), so nothing written can fail to read back.
-MAX_ORIGINAL = 1 << 30          # bytes of input one container holds (larger inputs: split them)
-MAX_HEADER_TEXT = 1 << 24       # bytes of header JSON after inflating (16 MiB)
-MAX_HEADER = MAX_HEADER_TEXT + (1 << 16)  # stored (deflated) header bytes
-MAX_VOCAB = 1 << 24
-MAX_JSON_DEPTH = 8              # the deepest legitimate header nests 5 levels
-MAX_JSON_CONTAINERS = 1 << 17   # objects + arrays (PNG chunks, y4m FRAME-line runs: a few each)
-MAX_JSON_STRINGS = 1 << 18
 BYTE_ALPHABET = 256
 SYMBOLIZERS = ("text-table/v1", "bytes-charmap/v1")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -109,7 +109,7 @@ HEADER = schema.Obj(
         "batches": schema.List(schema.Int(0, 2**32 - 1)),
         "batch_crc32": schema.List(schema.Int(0, 2**32 - 1)),
         # carried context (stepper kv-carried/3) only: tokens kept when a window re-primes, and
-        # the online adaptation beside the model (compress/adapt.py VERSIONS; null: none)
+        # the online adaptation beside the model (compress/core/adapt.py VERSIONS; null: none)
         "keep": schema.Int(0, MAX_CONTEXT - 2),
         "adapt": schema.Nullable(_NAME),
     },
@@ -142,9 +142,9 @@ def digest_matches(want: str | None, have: str | None) -> bool:
 
 
 # Containers written before the header had a "stepper" field were all coded with this stepper
-# (compress/stepper.py names it STATIC); the decoder must keep using it for them.
+# (compress/core/stepper.py names it STATIC); the decoder must keep using it for them.
 STEPPER_BEFORE_FIELD = "kv-static/1"
-# Carried context (compress/stepper.py CARRIED): "batch" is the number of rows, "segments" the rows'
+# Carried context (compress/core/stepper.py CARRIED): "batch" is the number of rows, "segments" the rows'
 # contiguous stretches (one batch, any length), and "keep" is required.
 STEPPER_CARRIED = "kv-carried/3"
 
@@ -164,7 +164,7 @@ class Container:
 def pack_auto(header: dict, streams: list[np.ndarray]) -> bytes:
     """The compact form when it can represent `header` (checked: it must decode to exactly
     `compact.reduced(header)`), else the JSON form (`pack`)."""
-    from . import compact
+    from compress.core import compact
 
     header = dict(header)
     header["batches"] = [int(len(s)) for s in streams]
@@ -263,7 +263,7 @@ def check_header(header: dict) -> None:
 def segment_ranges(n_segments: int, batch: int) -> list[tuple[int, int]]:
     """[(start, end)) segment ranges of each batch: balanced, ceil(n / batch) batches whose row
     counts differ by at most one, a pure function of (n, batch), so the decoder rebuilds the
-    encoder's layout from the header alone (compress/segments.py re-exports it as `layout`)."""
+    encoder's layout from the header alone (compress/core/segments.py re-exports it as `layout`)."""
     if n_segments == 0:
         return []
     n_batches = -(-n_segments // batch)
@@ -344,7 +344,7 @@ def stored_header_length(blob: bytes) -> int:
     if kind == "stored":
         return STORED_OVERHEAD
     if kind == "compact":
-        from . import compact
+        from compress.core import compact
 
         return compact.header_span(blob)[1] + 4
     (hlen,) = struct.unpack_from("<I", blob, 12)
@@ -365,7 +365,7 @@ def read_header(blob: bytes) -> dict:
         schema.check(header, STORED_HEADER)
         return header
     if kind == "compact":
-        from . import compact
+        from compress.core import compact
 
         header = compact.decode(blob)[0]
         check_header(header)

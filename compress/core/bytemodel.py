@@ -7,7 +7,7 @@ architecture `transformers` model with its own tokenizer, saved like any other c
 engine, the trainer and evaluation need no special case:
 
 * the tokenizer's vocabulary is `<unk> <s> </s>` followed by exactly the 256 characters that
-  `compress.symbols.byte_charmap` picks (the first 256 printable, non-space code points from U+0021),
+  `compress.core.symbols.byte_charmap` picks (the first 256 printable, non-space code points from U+0021),
   so `ByteSymbolizer` maps byte b to token 3 + b and the coder renormalises over those 256 ids;
 * `<s>` (BOS) is the prefix token every segment is conditioned on;
 * the architecture (width, depth, heads) is the recipe's `model.arch`; the context is the recipe's.
@@ -15,7 +15,7 @@ engine, the trainer and evaluation need no special case:
 
 from __future__ import annotations
 
-from .errors import ModelLoadError
+from compress.core.errors import ModelLoadError
 
 SPECIALS = ("<unk>", "<s>", "</s>")
 ARCH_KEYS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
@@ -26,7 +26,7 @@ def alphabet_chars() -> list[str]:
     """The 256 characters standing for byte values 0..255: byte_charmap's first candidates."""
     from itertools import islice
 
-    from .symbols import charmap_candidates
+    from compress.core.symbols import charmap_candidates
 
     return list(islice(charmap_candidates(), 256))
 
@@ -63,7 +63,7 @@ def new_model(arch: dict, *, context: int, seed: int, dtype: str = "float32"):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from .models import DTYPES
+    from compress.core.models import DTYPES
 
     arch = dict(arch or {})
     check_arch(arch)

@@ -7,7 +7,7 @@ aggregations):
     bits_per_byte    = total bits / UTF-8 bytes
     byte_perplexity  = 2 ** bits_per_byte
     word_perplexity  = 2 ** (total bits / words), words per document = len(re.split(r"\\s+", doc))
-Here the bits are those of the scoring pass (compress.scoring), i.e. the model's cross-entropy on
+Here the bits are those of the scoring pass (compress.core.scoring), i.e. the model's cross-entropy on
 the coder's segmentation of the test bytes; the container sizes stay in the `roundtrip` block.
 lm-eval reports no standard error for perplexities ("N/A"); neither do we.
 """

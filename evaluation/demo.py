@@ -5,12 +5,12 @@
    the demo needs no network. Files are copied, numbered in that order, into <out>/corpus.
 2. LoRA-fine-tune `smollm2-135m` on it with the trainer (train/lora.py, recipe `pystdlib`,
    hardware=cpu, a small step budget).
-3. Evaluate the base and the tuned model on the held-out test bytes with compress/evaluate.py
+3. Evaluate the base and the tuned model on the held-out test bytes with evaluation/evaluate.py
    (fast scoring pass and the full verified round trip, both on the first `--test-bytes`), and the
-   classical compressors (compress/baselines.py) on the same test bytes: one set of bytes per table.
+   classical compressors (evaluation/baselines.py) on the same test bytes: one set of bytes per table.
 4. Print one table (rich), save the validation curve as PNG (matplotlib) and a JSON summary.
 
-    python -m compress.demo [--out demo_out] [--steps 12]
+    python -m evaluation.demo [--out demo_out] [--steps 12]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def table(rows: list[dict], title: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m compress.demo", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evaluation.demo", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="demo_out", help="working and output directory (default demo_out)")
     ap.add_argument("--steps", type=int, default=12, help="LoRA optimizer steps (default 12)")
     ap.add_argument("--context", type=int, default=512)
@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from rich.console import Console
 
-    from compress import baselines, evaluate
-    from compress.errors import LMCompressError
+    from evaluation import baselines, measure
+    from compress.core.errors import LMCompressError
     from train import config as config_mod
     from train import lora
 
@@ -151,11 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = out / "checkpoints" / "pystdlib" / run
     try:
         cfg = config_mod.compose(argv_train + [f"checkpoint={run_dir}"])
-        manifest = evaluate.read_manifest(run_dir)
-        data, ends, record = evaluate.test_part(cfg, manifest)  # checked against the manifest
+        manifest = measure.read_manifest(run_dir)
+        data, ends, record = measure.test_part(cfg, manifest)  # checked against the manifest
         t0 = time.perf_counter()
-        results = {"base": evaluate.evaluate(cfg, spec=str(cfg.model.id), data=data, ends=ends, record=record),
-                   "tuned": evaluate.evaluate(cfg, data=data, ends=ends, record=record)}
+        results = {"base": measure.evaluate(cfg, spec=str(cfg.model.id), data=data, ends=ends, record=record),
+                   "tuned": measure.evaluate(cfg, data=data, ends=ends, record=record)}
         timings["evaluate_seconds"] = time.perf_counter() - t0
     except LMCompressError as exc:
         print(f"lmcompress-demo: {exc}", file=sys.stderr)
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                "train_overrides": overrides, "curve": manifest["curve"], "test": results["tuned"]["test"],
                "models": results, "baselines": baselines.as_dicts(base_results), "table": rows,
                "verdict": verdict, "timings": timings, "curve_png": str(png)}
-    evaluate.write_json(out / "summary.json", summary)
+    measure.write_json(out / "summary.json", summary)
     console.print(f"tuned beats base: {verdict['tuned_beats_base']} (container: "
                   f"{verdict['tuned_container_beats_base']}); tuned beats every baseline: "
                   f"{verdict['tuned_beats_every_baseline']} (container: "

@@ -2,22 +2,24 @@
 
 The engine codes a payload through a symbolizer; a front end decides what the payload is and keeps
 whatever else the file holds in the header, so that `join(split(x)) == x` byte for byte. Text is
-the identity. Audio, image and video front ends register here with the same interface.
+the identity. Audio, image and video front ends (compress/media/) register here with the same
+interface: this registry sits in the core and knows no front end but text; `compress/__init__.py`
+imports `compress.media`, whose modules call `register`, so the core never imports upward.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from . import container, schema
-from .errors import ContainerError, InputError
-from .symbols import SYMBOLIZER_VERSION, TextSymbolizer
+from compress.core import container, schema
+from compress.core.errors import ContainerError, InputError
+from compress.core.symbols import SYMBOLIZER_VERSION, TextSymbolizer
 
 
 class Frontend(Protocol):
     name: str
     SYMBOLIZER: str  # the symbolizer name its containers must record
-    EXTRAS: schema.Obj  # types and ranges of its header extras (compress/schema.py)
+    EXTRAS: schema.Obj  # types and ranges of its header extras (compress/core/schema.py)
 
     @staticmethod
     def check_extras(extras: dict, header: dict) -> None:
@@ -57,8 +59,6 @@ class TextFrontend:
 
 
 FRONTENDS: dict[str, type] = {"text": TextFrontend}
-_BUILTIN_MODULES = ("audio", "image", "video")  # each calls register() on import, if present
-_loaded = False
 
 
 def register(cls: type) -> type:
@@ -67,25 +67,9 @@ def register(cls: type) -> type:
     return cls
 
 
-def _load_builtin() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import importlib
-
-    for module in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(f"{__package__}.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{module}":
-                raise
-
-
 def frontend_class(name: str) -> type | None:
     """The class registered under `name` (built-ins loaded first), or None: for reading its class
     attributes (`describe`, `explicit_options`) without constructing one."""
-    _load_builtin()
     return FRONTENDS.get(name)
 
 
@@ -120,7 +104,6 @@ def parse(blob: bytes) -> container.Container:
 
 
 def get(name: str, **options) -> Frontend:
-    _load_builtin()
     try:
         cls = FRONTENDS[name]
     except KeyError:
@@ -130,7 +113,6 @@ def get(name: str, **options) -> Frontend:
 
 def guess(filename: str | None) -> str:
     """Modality from a file name's suffix; text (any bytes) when nothing more specific fits."""
-    _load_builtin()
     if filename:
         suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         for name, cls in FRONTENDS.items():

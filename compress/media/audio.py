@@ -28,10 +28,11 @@ from math import gcd
 
 import numpy as np
 
-from . import frontends, lpc, schema, wav
-from .container import MAX_HEADER_TEXT, MAX_ORIGINAL
-from .errors import ContainerError, InputError
-from .symbols import BYTEMAP_VERSION, ByteSymbolizer
+from compress.core import frontends, schema
+from compress.media import lpc, wav
+from compress.core.container import MAX_HEADER_TEXT, MAX_ORIGINAL
+from compress.core.errors import ContainerError, InputError
+from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
 
 # Measured with SmolLM2-135M base on librivox speech (docs/format.md, bench notes in the report):
 # most significant byte first, sign bit flipped (offset binary, silence at 0x80 0x00).
@@ -140,7 +141,7 @@ PREDICTORS = ("none", "lpc")
 
 def predict(samples: bytes, channels: int, width: int, order: int, block: int) -> tuple[bytes, dict]:
     """Sample bytes -> LPC residual bytes in the same PCM format (whole frames; a trailing partial
-    frame is appended unchanged), and the predictor's header entry. See compress/lpc.py."""
+    frame is appended unchanged), and the predictor's header entry. See compress/media/lpc.py."""
     whole = len(samples) - len(samples) % (channels * width)
     res, params = lpc.analyse(pcm_to_int(samples, channels, width), 8 * width, order, block)
     return int_to_pcm(res, width) + samples[whole:], params.to_extras()

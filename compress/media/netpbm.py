@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from compress.core.errors import InputError
 
 MAGIC_CHANNELS = {b"P5": 1, b"P6": 3}
 MAX_TRAILER = 1 << 16  # bytes after the raster kept verbatim (more: another image, refused)

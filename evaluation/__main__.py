@@ -1,0 +1,5 @@
+"""`python -m evaluation recipe=...`: the same as `python -m evaluation.evaluate`."""
+
+from evaluation.evaluate import main
+
+raise SystemExit(main())
