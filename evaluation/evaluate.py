@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Evaluate a checkpoint (or the base model) on its recipe's held-out test bytes.
 
-    accelerate launch evaluation/evaluate.py recipe=medal checkpoint=checkpoints/medal/RUN [hardware=cpu]
+    accelerate launch -m evaluation.evaluate recipe=medal checkpoint=checkpoints/medal/RUN [hardware=cpu]
     python -m evaluation.evaluate recipe=medal hardware=cpu checkpoint=null data.path=FILE
-    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 evaluation/evaluate.py ...
+    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 -m evaluation.evaluate ...
 
 Why this exists: training reports validation bits per byte from the fast scoring pass; what a user
 gets is a container. This measures both on bytes the model never saw, the test part of the split
@@ -39,7 +39,7 @@ from compress.core.errors import LMCompressError
 from evaluation import curves, measure
 
 PROG = "lmcompress-eval"
-USAGE = """usage: accelerate launch evaluation/evaluate.py recipe=NAME [checkpoint=DIR|null] [key=value ...]
+USAGE = """usage: accelerate launch -m evaluation.evaluate recipe=NAME [checkpoint=DIR|null] [key=value ...]
        python -m evaluation.evaluate recipe=NAME hardware=cpu checkpoint=DIR [curve=true]
 
 keys: checkpoint=DIR (null = the base model.id) data.path=FILE|DIR|GLOB eval.test_bytes=N

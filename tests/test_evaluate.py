@@ -235,7 +235,7 @@ def test_two_cpu_processes_match_one(run_dir, corpus_file, tmp_path):
     assert one.returncode == 0, one.stderr[-3000:]
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           "--main_process_port", "29547", str(ROOT / "compress" / "evaluate.py"),
+           "--main_process_port", "29547", "-m", "evaluation.evaluate",
            *eval_args(run_dir, corpus_file, tmp_path, **{"eval.output": tmp_path / "p2.json"})]
     two = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150)
     assert two.returncode == 0, two.stderr[-3000:]

@@ -98,9 +98,9 @@ def test_console_scripts_find_their_recipes_from_any_directory(venv, elsewhere):
 
 
 def test_entry_points_ignore_a_users_train_py(venv, elsewhere):
-    """The console scripts never see the working directory's modules; `python -m` puts the working
-    directory first on sys.path (Python's rule, which this package no longer edits), so from a
-    directory holding a train.py of one's own the module form needs -P (Python >= 3.11)."""
+    """The console scripts never see the working directory's modules; `python -m` puts the
+    working directory first on the import path (Python's rule, which this package no longer
+    overrides), so from a directory holding a train.py of one's own the module form needs -P."""
     for args in (["lmcompress-eval", "recipe=no_such_recipe"],
                  ["python", "-P", "-m", "evaluation", "recipe=no_such_recipe"]):
         out = run(venv, args, elsewhere)
