@@ -293,7 +293,7 @@ def ladder_table(r: Results) -> list[str]:
 
 # -- engine on alice29 -----------------------------------------------------------------------------
 
-def engine_tables(r: Results) -> list[str]:
+def engine_whole_file_table(r: Results) -> list[str]:
     out = ["## Engine: whole-file round trip on `alice29.txt` (Canterbury)", "",
            "SmolLM2-135M base, fp32, 2 threads. Independent segments (each coded from an empty context) "
            "against carried context with online adaptation (the default).", ""]
@@ -315,10 +315,13 @@ def engine_tables(r: Results) -> list[str]:
                        f"{x['compress_tok_s']:.1f} / {x['decompress_tok_s']:.1f}",
                        "byte-exact" if x["round_trip_ok"] else "FAILED", machine(d, name)))
     out += ["", f"Commands: `{command(r.load('engine_overhead_alice29.json'))}`; `{command(d)}`. {d['note'].split('. ', 1)[1]}"]
+    return out
 
+
+def engine_prefix_table(r: Results) -> list[str]:
     name = "engine_carried_alice29_32k.json"
     d = r.load(name)
-    out += ["", f"### The first {n(d['bytes'])} bytes, settings side by side (`{name}`)", "",
+    out = ["", f"### The first {n(d['bytes'])} bytes, settings side by side (`{name}`)", "",
             f"{d['transcribed']}", ""]
     out += header("setting", "stepper", "rows", "container", "ideal = scoring bpb", "compress / decompress tok/s",
                   "note")
@@ -326,10 +329,13 @@ def engine_tables(r: Results) -> list[str]:
         out.append(row(x["setting"], x["stepper"], x["rows"], f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb",
                        bpb(x["ideal_bpb"]), f"{x['compress_tok_s']} / {x['decompress_tok_s']}", x["note"]))
     out += ["", source(name, d) + " Compact header."]
+    return out
 
+
+def engine_overhead_table(r: Results) -> list[str]:
     name = "engine_overhead_alice29.json"
     d = r.load(name)
-    out += ["", f"### Overhead of the coder and container (`{name}`)", ""]
+    out = ["", f"### Overhead of the coder and container (`{name}`)", ""]
     out += header("measure", "value")
     out += [row("container", f"{n(d['container_bytes'])} B: {bpb(d['actual_bpb'])} bits per byte, ratio "
                              f"{d['bytes'] / d['container_bytes']:.2f}"),
@@ -340,8 +346,11 @@ def engine_tables(r: Results) -> list[str]:
                             f"{'within' if d['within_budget'] else 'OVER'}"),
             row("time", f"compress {d['compress_s']:.0f} s, decompress {d['decompress_s']:.0f} s")]
     out += ["", source(name, d)]
+    return out
 
-    out += ["", "### Throughput by batch (`engine_throughput*.json`)", "",
+
+def throughput_table(r: Results) -> list[str]:
+    out = ["", "### Throughput by batch (`engine_throughput*.json`)", "",
             "The first B full segments of alice29 (B x 1,023 tokens); peak = resident memory of the scoring pass.", ""]
     out += header("JSON", "stepper", "batch", "scoring tok/s", "compress tok/s (B/s)", "decompress tok/s (B/s)",
                   "container bpb", "peak MiB", "machine")
@@ -354,10 +363,13 @@ def engine_tables(r: Results) -> list[str]:
                            f"{x['decompress_tok_s']:.1f} ({x['decompress_B_s']:.0f})", bpb(x["actual_bpb"]),
                            f"{x['score_peak_mib']:.0f}", machine(d, name)))
     out += ["", "Commands: " + "; ".join(f"`{command(r.load(x))}`" for x in r.glob("engine_throughput*.json")) + "."]
+    return out
 
+
+def adaptation_tables(r: Results) -> list[str]:
     name = "adapt_tune.json"
     d = r.load(name)
-    out += ["", f"### Carried-context settings and adaptation, ideal bits (`{name}`)", "", d["what"] + ".", ""]
+    out = ["", f"### Carried-context settings and adaptation, ideal bits (`{name}`)", "", d["what"] + ".", ""]
     out += header("rows", "context", "keep", "adaptation", "bpb", "note")
     for x in d["rows"]:
         out.append(row(x["rows"], x["context"], x["keep"], x["adapt"] or "none", bpb(x["bpb"]), x.get("note", "")))
@@ -385,7 +397,7 @@ def engine_tables(r: Results) -> list[str]:
 AUDIO_CODECS = ("flac -8", "flac -8 --no-padding --no-seektable", "wavpack -hh -x6")
 
 
-def audio_tables(r: Results) -> list[str]:
+def audio_baseline_table(r: Results) -> list[str]:
     name = "audio_baselines.json"
     d = r.load(name)
     out = ["## Audio", "", f"### Classical codecs (`{name}`)", "",
@@ -397,10 +409,13 @@ def audio_tables(r: Results) -> list[str]:
             out.append(row(variant, t["files"], n(t["payload_bytes"]), c, n(t[c]["bytes"]), ratio(t[c]["ratio"]),
                            f"{t[c]['bits_per_sample']:.3f}"))
     out += ["", source(name, d)]
+    return out
 
+
+def audio_coded_tables(r: Results) -> list[str]:
     coded = [x for x in r.glob("audio_model*.json") if "lmcompress (this checkpoint)" in
              json.loads((r.root / x).read_text())["totals"]]
-    out += ["", "### Audio models, full coded round trip of every file (`audio_model*.json`)", "",
+    out = ["", "### Audio models, full coded round trip of every file (`audio_model*.json`)", "",
             "Ratio = PCM payload bytes / container bytes over all files; the classical columns are the same "
             "files' sizes from `audio_baselines.json` (bits/sample).", ""]
     out += header("JSON", "model", "parameters", "front end", "mode", "ratio", "bits/sample", *AUDIO_CODECS,
@@ -425,9 +440,12 @@ def audio_tables(r: Results) -> list[str]:
             out.append(row(code(name), x["file"].split("-")[-1], n(x["payload_bytes"]), n(x["container_bytes"]),
                            n(x["header_bytes"]), ratio(x["ratio"]), n(x["baselines"]["flac -8"]),
                            n(x["baselines"]["wavpack -hh -x6"])))
+    return out
 
-    scored = [x for x in r.glob("audio_model*.json") if x not in coded]
-    out += ["", "### Audio models, scoring pass over every file and the container of the coded files", "",
+
+def audio_scored_tables(r: Results) -> list[str]:
+    scored = [x for x in r.glob("audio_model*.json") if "all files" in json.loads((r.root / x).read_text())["totals"]]
+    out = ["", "### Audio models, scoring pass over every file and the container of the coded files", "",
             "The scoring pass is the model's ideal code length (no container); the coded files went through a "
             "full compress, decompress and byte compare. SmolLM2-135M rows are the paper's audio path (LoRA on a "
             "text LLM, one token per byte).", ""]
@@ -459,10 +477,13 @@ def audio_tables(r: Results) -> list[str]:
             out.append(row(code(name), key, *(f"{t[c]['bits_per_sample']:.3f} ({ratio(t[c]['ratio'])})"
                                               for c in AUDIO_CODECS)))
     out += ["", "Commands: " + "; ".join(f"`{command(r.load(x))}`" for x in scored) + "."]
+    return out
 
+
+def audio_layout_table(r: Results) -> list[str]:
     name = "audio_layout_score.json"
     d = r.load(name)
-    out += ["", f"### Payload layout, untuned model (`{name}`)", "",
+    out = ["", f"### Payload layout, untuned model (`{name}`)", "",
             f"{d['what']}: `{d['file'].split('/')[-1]}`, {d['model']}, context {d['context']}, {d['threads']} threads.", ""]
     out += header("PCM bytes", "layout", "bits/sample", "ratio")
     for x in d["rows"]:
@@ -606,8 +627,10 @@ def others(r: Results) -> list[str]:
 def render(results: Path = RESULTS) -> str:
     r = Results(results)
     head = headline(r)
-    body = [*eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "", *engine_tables(r), "",
-            *audio_tables(r), "", *image_tables(r), "", *video_tables(r), "", *fuzz_table(r)]
+    body = [*eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "", *engine_whole_file_table(r),
+            *engine_prefix_table(r), *engine_overhead_table(r), *throughput_table(r), *adaptation_tables(r), "",
+            *audio_baseline_table(r), *audio_coded_tables(r), *audio_scored_tables(r), *audio_layout_table(r), "",
+            *image_tables(r), "", *video_tables(r), "", *fuzz_table(r)]
     out = ["# Results", "",
            "Generated by `python bench/results_doc.py` from the committed JSON under `bench/results/`: every number "
            "below is read from the JSON file named beside it. Do not edit by hand; `python bench/results_doc.py "

@@ -54,7 +54,7 @@ def test_readme_headline_numbers_equal_their_json():
     assert len(rows) >= 6
     seen = set()
     for cells in rows:
-        data, model, ours, comparator, best, machine, command, name = cells
+        _data, model, ours, comparator, best, machine, command, name = cells
         name = name.strip("`")
         seen.add(name)
         doc = _json(name)
@@ -90,7 +90,7 @@ def _slug(heading):
 
 def _broken_links(page):
     text = page.read_text()
-    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
     broken = []
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
         if re.match(r"[a-z]+://", target):
@@ -100,7 +100,7 @@ def _broken_links(page):
         if not dest.exists():
             broken.append(target)
         elif anchor and dest.suffix == ".md":
-            headings = re.findall(r"^#+ (.+)$", dest.read_text(), flags=re.M)
+            headings = re.findall(r"^#+ (.+)$", dest.read_text(), flags=re.MULTILINE)
             if anchor not in {_slug(h) for h in headings}:
                 broken.append(target)
     return broken
