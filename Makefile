@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 STAMP := .setup.stamp
 
-.PHONY: setup baselines-setup test test-fast demo bench clean
+.PHONY: setup baselines-setup test test-fast demo bench docs clean
 
 # pyproject.toml gives the supported ranges; constraints.txt the exact versions the benchmarks and
 # golden containers were made with. torch comes first so that the build already installed (CPU or
@@ -36,6 +36,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PYTHON) bench/engine.py
+
+# docs/results.md, README.md's headline table and docs/paper_vs_us.md, from the committed
+# bench/results/*.json (formatting only: nothing is measured)
+docs:
+	$(PYTHON) bench/results_doc.py
+	$(PYTHON) bench/paper_table.py
 
 clean:
 	rm -rf $(STAMP) build *.egg-info .pytest_cache

@@ -1,4 +1,4 @@
-"""The structure-aware fuzzer's short run (bench/fuzz.py; the long run's figures are in the README).
+"""The structure-aware fuzzer's short run (bench/fuzz.py; the long run's figures are in docs/results.md).
 
 Every mutated container and hostile model directory must decode to the original or be refused
 with one LMCompressError, within the per-case time and memory bounds the long run states."""
