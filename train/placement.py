@@ -64,8 +64,7 @@ def empty_base(spec: str, dtype: str) -> torch.nn.Module:
     """The base model's architecture on the meta device: config only, no weights read or allocated."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    where, gguf = models._base_location(spec)
-    config = models._from_pretrained(AutoConfig, where, gguf)
+    config = models.from_pretrained(AutoConfig, spec)
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, dtype=models.DTYPES[dtype])
     model.eval()

@@ -168,12 +168,21 @@ def _base_location(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
+def from_pretrained(loader, spec: str, **kwargs):
+    """`loader.from_pretrained(...)` (AutoConfig, AutoTokenizer, AutoModelForCausalLM, ...) for a base
+    model spec (alias, GGUF, directory or hub id), any failure one readable ModelLoadError.
+
+    For loads `load_base` does not cover: the trainer builds the architecture alone on the meta
+    device (train/placement.py) and the 4-bit QLoRA copy of the base (train/trainer.py)."""
+    where, gguf = _base_location(spec)
+    return _from_pretrained(loader, where, gguf, **kwargs)
+
+
 def load_tokenizer(spec: str):
     """The tokenizer of a base model spec (alias, GGUF, directory or hub id)."""
     from transformers import AutoTokenizer
 
-    where, gguf = _base_location(spec)
-    return _from_pretrained(AutoTokenizer, where, gguf)
+    return from_pretrained(AutoTokenizer, spec)
 
 
 _SIZE = schema.Int(1, 2**31 - 1)
