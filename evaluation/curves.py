@@ -28,7 +28,7 @@ def points(cfg, state=None) -> dict | None:
     from train import checkpoint as ckpt_mod
 
     state = state or measure.process_state()
-    run_dir = Path(str(cfg.checkpoint))
+    run_dir = Path(cfg.checkpoint)
     manifest = measure.read_manifest(run_dir)
     data, ends, record = measure.test_part(cfg, manifest)
     cfg.eval.roundtrip_bytes = 0  # scoring only
@@ -160,12 +160,12 @@ def run(cfg) -> dict | None:
     from evaluation import measure
     from train.errors import ConfigError
 
-    if not cfg.get("checkpoint"):
+    if not cfg.checkpoint:
         raise ConfigError("curve=true needs checkpoint=RUN_DIR (a run with step-* checkpoints)")
     result = points(cfg)
     if result is None:
         return None
-    out = Path(str(cfg.checkpoint)) / "eval"
+    out = Path(cfg.checkpoint) / "eval"
     measure.write_json(out / "curve.json", result)
     plot(result, out / "curve.png")
     for p in result["points"]:

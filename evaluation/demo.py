@@ -3,7 +3,7 @@
 1. Corpus: the Python standard library's own source (`sysconfig.get_paths()["stdlib"]`, *.py files
    sorted by path, one document each) - a domain that exists on every machine with Python, so
    the demo needs no network. Files are copied, numbered in that order, into <out>/corpus.
-2. LoRA-fine-tune `smollm2-135m` on it with the trainer (train/lora.py, recipe `pystdlib`,
+2. LoRA-fine-tune `smollm2-135m` on it with the trainer (train/trainer.py, recipe `pystdlib`,
    hardware=cpu, a small step budget).
 3. Evaluate the base and the tuned model on the held-out test bytes with evaluation/evaluate.py
    (fast scoring pass and the full verified round trip, both on the first `--test-bytes`), and the
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     from evaluation import baselines, measure
     from compress.core.errors import LMCompressError
     from train import config as config_mod
-    from train import lora
+    from train import trainer
 
     console = Console(width=150)
     out = Path(args.out).resolve()
@@ -142,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
                  "train.save_every": every, "train.batch_size": 1, "train.grad_accum": 4,
                  "eval.max_bytes": args.val_bytes, "checkpoints_dir": str(out / "checkpoints"), "run": run,
                  "eval.test_bytes": args.test_bytes, "eval.roundtrip_bytes": args.roundtrip_bytes,
-                 "eval.shard_bytes": args.roundtrip_bytes}
+                 "eval.shard_bytes": args.roundtrip_bytes or args.test_bytes}
     argv_train = [f"{k}={v}" for k, v in overrides.items()]
     t0 = time.perf_counter()
-    if lora.main(argv_train) != 0:
+    if trainer.main(argv_train) != 0:
         return 1
     timings["train_seconds"] = time.perf_counter() - t0
     run_dir = out / "checkpoints" / "pystdlib" / run
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = measure.read_manifest(run_dir)
         data, ends, record = measure.test_part(cfg, manifest)  # checked against the manifest
         t0 = time.perf_counter()
-        results = {"base": measure.evaluate(cfg, spec=str(cfg.model.id), data=data, ends=ends, record=record),
+        results = {"base": measure.evaluate(cfg, spec=cfg.model.id, data=data, ends=ends, record=record),
                    "tuned": measure.evaluate(cfg, data=data, ends=ends, record=record)}
         timings["evaluate_seconds"] = time.perf_counter() - t0
     except LMCompressError as exc:

@@ -19,11 +19,12 @@ bits per byte and throughput. The test bytes are cut into fixed-size shards at d
 r, r+W, r+2W, ... (`assign`), results are gathered on the main process and summed in shard order.
 So 1 or N processes give the same totals by construction (with the same eval.threads: the logits,
 hence the bits, depend on torch's thread count). Any key of recipes/config.yaml can be overridden;
-evaluation's own keys are eval.test_bytes, eval.roundtrip_bytes, eval.shard_bytes, eval.coder_batch,
-eval.threads, eval.output, checkpoint and curve (curve=true: see evaluation/curves.py).
+evaluation's own keys, with their defaults, are in recipes/evaluate/default.yaml: eval.test_bytes,
+eval.roundtrip_bytes, eval.shard_bytes, eval.context, eval.coder_batch, eval.threads, eval.output,
+test.*, checkpoint and curve (curve=true: see evaluation/curves.py).
 
 Cross-corpus testing (the paper fine-tunes on LibriSpeech and tests on LJSpeech): `test.path=` or
-`test.hub.*` (recipes/config.yaml; recipe=ljspeech sets it) names a corpus other than the training
+`test.hub.*` (recipes/evaluate/default.yaml; recipe=ljspeech sets it) names a corpus other than the training
 one, read whole up to eval.test_bytes (else split.total_bytes) with the training modality and front
 end. The split still gives the validation bytes; the JSON then reports `validation` (the split's
 validation part) and the test corpus (`test.source` names it; `scoring`/`roundtrip` at the top level
@@ -44,14 +45,15 @@ USAGE = """usage: accelerate launch -m evaluation.evaluate recipe=NAME [checkpoi
 
 keys: checkpoint=DIR (null = the base model.id) data.path=FILE|DIR|GLOB eval.test_bytes=N
       eval.roundtrip_bytes=N (0 = scoring only) eval.shard_bytes=N eval.coder_batch=N
-      eval.threads=N eval.output=FILE.json curve=true  (and every key of recipes/config.yaml)
+      eval.threads=N eval.output=FILE.json curve=true  (recipes/evaluate/default.yaml; and every
+      key of recipes/config.yaml)
       test.path=FILE|DIR|GLOB or test.hub.id=... : test on another corpus (validation kept apart)
 """
 
 
 def run(cfg) -> dict | None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if cfg.get("curve"):
+    if cfg.curve:
         return curves.run(cfg)
     result = measure.evaluate(cfg, state=measure.process_state())
     if result is None:

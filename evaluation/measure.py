@@ -45,16 +45,16 @@ def split_part(cfg, manifest: dict | None = None, name: str = "test") -> tuple[b
 
     if manifest is not None:
         data_cfg = OmegaConf.create(manifest["recipe"]["data"])
-        if cfg.data.get("path"):
+        if cfg.data.path:
             data_cfg.path = corpus.absolute_paths(cfg.data.path)
-        limit = int(manifest["recipe"]["split"]["total_bytes"])
+        limit = manifest["recipe"]["split"]["total_bytes"]
         built = corpus.load(data_cfg, limit)
         record = manifest["split"]
     else:
-        limit = int(cfg.split.total_bytes)
+        limit = cfg.split.total_bytes
         built = corpus.load(cfg.data, limit)
-        record = split.make_record(built.data, built.ends, train_bytes=int(cfg.split.train_bytes),
-                                   val_bytes=int(cfg.split.val_bytes), total_bytes=limit,
+        record = split.make_record(built.data, built.ends, train_bytes=cfg.split.train_bytes,
+                                   val_bytes=cfg.split.val_bytes, total_bytes=limit,
                                    source=built.source)
     data = split.part_bytes(record, built.data, name)  # DataError unless the sha256 matches
     t = record[name]
@@ -68,23 +68,20 @@ def test_part(cfg, manifest: dict | None = None) -> tuple[bytes, list[int], dict
 
 
 def test_source_cfg(cfg, manifest: dict | None = None):
-    """The data config of a separate test corpus (`test.path` or `test.hub`), or None.
+    """The data config of a separate test corpus (`test.path` or `test.hub` with an id), or None.
 
     It keeps the training data config's modality, front end and text sampling (the model codes the
     test corpus as it was trained to), with the source replaced: so a checkpoint fine-tuned on
     LibriSpeech is tested on LJSpeech through the same front end. Naming the training source itself
-    is refused: its bytes include the training part."""
+    is refused: its bytes include the training part. (train/schema.py refuses both sources at once.)"""
     from omegaconf import OmegaConf
 
     from train import corpus
     from train.errors import ConfigError
 
-    test = cfg.get("test") or {}
-    path, hub = test.get("path"), test.get("hub")
+    path, hub = cfg.test.path, cfg.test.hub if cfg.test.hub.id is not None else None
     if not path and not hub:
         return None
-    if path and hub:
-        raise ConfigError("give one test source: test.path or test.hub, not both")
     base = OmegaConf.create(manifest["recipe"]["data"]) if manifest is not None else OmegaConf.create(
         OmegaConf.to_container(cfg.data, resolve=True))
     trained = (corpus.absolute_paths(base.path) if base.get("path") else
@@ -94,11 +91,10 @@ def test_source_cfg(cfg, manifest: dict | None = None):
         same = base.path == trained
     else:
         base.path = None
-        train_hub = cfg.data.hub  # a hub test source starts from nothing of the training repo but
-        start = {"id": None, "config": None, "split": "train", "revision": None, "builder": None,  # its
-                 "data_files": None, "streaming": True, "root": train_hub.get("root"),  # mirror root,
-                 "field": train_hub.get("field"), "separator": train_hub.get("separator")}  # field, sep
-        base.hub = OmegaConf.merge(OmegaConf.create(start), hub)
+        # a hub test source takes nothing of the training repo but its mirror root, field and
+        # separator, and those only where it leaves them unset
+        base.hub = {k: cfg.data.hub[k] if v is None and k in ("root", "field", "separator") else v
+                    for k, v in OmegaConf.to_container(hub, resolve=True).items()}
         same = (base.hub.get("id"), base.hub.get("revision"), base.hub.get("data_files"),
                 base.hub.get("config")) == trained
     if same:
@@ -231,25 +227,25 @@ def _gather(state, rows: list[dict]) -> list[dict]:
 def model_spec(cfg, manifest: dict | None) -> tuple[str, str, int]:
     """(model spec, dtype, context) for the Compressor: the checkpoint's, else the config's base."""
     if manifest is not None:
-        return (str(cfg.checkpoint), manifest.get("base_model", {}).get("dtype") or str(cfg.model.dtype),
-                int(manifest.get("context", cfg.context)))
-    return str(cfg.model.id), str(cfg.model.dtype), int(cfg.context)
+        return (cfg.checkpoint, manifest.get("base_model", {}).get("dtype") or cfg.model.dtype,
+                manifest.get("context", cfg.context))
+    return cfg.model.id, cfg.model.dtype, cfg.context
 
 
 def _measure(cfg, compressor, state, data: bytes, ends: list[int], *, label: str, quiet: bool) -> dict:
     """Score (and round trip a prefix of) `data` over all processes; on the main process a dict of
     the planned sizes, the gathered shard rows and their totals (`summarize`), elsewhere None.
     Budgets: eval.test_bytes scored, eval.roundtrip_bytes of them round tripped."""
-    n_test = len(data) if cfg.eval.get("test_bytes") is None else min(len(data), int(cfg.eval.test_bytes))
-    n_rt = n_test if cfg.eval.get("roundtrip_bytes") is None else min(n_test, int(cfg.eval.roundtrip_bytes))
-    shard_bytes = int(cfg.eval.get("shard_bytes") or 65536)
+    n_test = len(data) if cfg.eval.test_bytes is None else min(len(data), cfg.eval.test_bytes)
+    n_rt = n_test if cfg.eval.roundtrip_bytes is None else min(n_test, cfg.eval.roundtrip_bytes)
+    shard_bytes = cfg.eval.shard_bytes
     # round-trip shards first: the prefix [0, n_rt) is planned on its own, the rest after it
     rt_shards = shard_plan(ends, n_rt, shard_bytes) if n_rt else []
     rest = [(s + n_rt, e + n_rt) for s, e in shard_plan([e - n_rt for e in ends if e > n_rt],
                                                           n_test - n_rt, shard_bytes)]
     shards = rt_shards + rest
     mine = assign(len(shards), state.process_index, state.num_processes)
-    frontend = dict(cfg.data.get("frontend") or {})
+    frontend = dict(cfg.data.frontend)
     started = time.perf_counter()
 
     def note(row):
@@ -264,7 +260,7 @@ def _measure(cfg, compressor, state, data: bytes, ends: list[int], *, label: str
     rows = []
     for i in mine:
         rows += evaluate_shards(compressor, data, shards, [i], roundtrip=i < len(rt_shards),
-                                score_batch=int(cfg.eval.batch), modality=str(cfg.data.modality),
+                                score_batch=cfg.eval.batch, modality=cfg.data.modality,
                                 frontend=frontend, progress=note)
     wall = time.perf_counter() - started
     for r in rows:
@@ -290,24 +286,21 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
     from compress.core.engine import Compressor
 
     state = state or process_state()
-    manifest = read_manifest(cfg.checkpoint) if cfg.get("checkpoint") else None
+    manifest = read_manifest(cfg.checkpoint) if cfg.checkpoint else None
     source_cfg = test_source_cfg(cfg, manifest) if data is None else None
     source = None
     if data is None and source_cfg is None:
         data, ends, record = test_part(cfg, manifest)
     elif data is None:
         val, val_ends, record = split_part(cfg, manifest, "validation")
-        limit = int(cfg.eval.test_bytes) if cfg.eval.get("test_bytes") is not None else int(cfg.split.total_bytes)
+        limit = cfg.eval.test_bytes if cfg.eval.test_bytes is not None else cfg.split.total_bytes
         data, ends, source = source_part(source_cfg, limit)
     default_spec, dtype, context = model_spec(cfg, manifest)
     spec = spec or default_spec
-    threads = cfg.eval.get("threads")
     # the coder's context: eval.context, else the coder's default (carried context: 2048 positions,
     # or the model's limit); the training context only bounds what the model saw while tuning
-    coder_context = cfg.eval.get("context")
-    context = int(coder_context) if coder_context is not None else None
-    compressor = Compressor(spec, context=context, batch=int(cfg.eval.get("coder_batch") or 32), dtype=dtype,
-                            device=str(state.device), threads=int(threads) if threads else None)
+    compressor = Compressor(spec, context=cfg.eval.context, batch=cfg.eval.coder_batch, dtype=dtype,
+                            device=str(state.device), threads=cfg.eval.threads)
     measured = _measure(cfg, compressor, state, data, ends, label="test", quiet=quiet)
     validation = (_measure(cfg, compressor, state, val, val_ends, label="validation", quiet=quiet)
                   if source is not None else None)
@@ -329,11 +322,11 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "model": {"spec": spec, "base_id": lm.base_id, "base_sha256": lm.base_sha256,
                   "adapter_sha256": lm.adapter_sha256, "dtype": lm.dtype,
                   "step": (manifest or {}).get("step") if spec == default_spec else None},
-        "checkpoint": str(cfg.checkpoint) if cfg.get("checkpoint") else None,
-        "recipe": str(cfg.name),
+        "checkpoint": cfg.checkpoint or None,
+        "recipe": cfg.name,
         "test": test,
         "settings": {"context": compressor.context_for(compressor.loaded()), "coder_batch": compressor.batch,
-                     "score_batch": int(cfg.eval.batch),
+                     "score_batch": cfg.eval.batch,
                      "threads": compressor.threads, "device": str(state.device),
                      "num_processes": state.num_processes, "shard_bytes": measured["shard_bytes"],
                      "shards": len(measured["shards"]), "roundtrip_shards": measured["rt_shards"],
@@ -356,17 +349,17 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
     from evaluation import lmeval  # the test scoring pass under lm-evaluation-harness's metric names
 
     result["results"] = lmeval.results(f"lmcompress_{cfg.name}", result["scoring"]["bits"], data[:n_test],
-                                       ends or [], str(cfg.data.modality))
+                                       ends or [], cfg.data.modality)
     return result
 
 
 def output_path(cfg, result: dict) -> Path:
-    if cfg.eval.get("output"):
-        return Path(str(cfg.eval.output))
-    who = "base" if not cfg.get("checkpoint") else f"step-{result['model']['step']}"
+    if cfg.eval.output:
+        return Path(cfg.eval.output)
+    who = "base" if not cfg.checkpoint else f"step-{result['model']['step']}"
     name = f"{who}-{result['test']['evaluated_bytes']}B-p{result['settings']['num_processes']}.json"
-    if cfg.get("checkpoint"):
-        return Path(str(cfg.checkpoint)) / "eval" / name
+    if cfg.checkpoint:
+        return Path(cfg.checkpoint) / "eval" / name
     # a checkout's bench/results; an installed package has none (and site-packages is no place
     # for results): the working directory
     results = ROOT / "bench" / "results"

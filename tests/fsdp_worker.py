@@ -1,7 +1,7 @@
 """Run by tests/test_scaleout.py under torchrun with 2 gloo processes: FSDP2 (torch's fully_shard)
 on the CPU, without accelerate, which enables FSDP only for GPU launches.
 
-It checks the save path train/lora.py takes under FSDP: a LoRA model sharded over 2 ranks takes one
+It checks the save path train/trainer.py takes under FSDP: a LoRA model sharded over 2 ranks takes one
 optimizer step, the full state dict is gathered on rank 0 the way accelerate's `get_state_dict`
 does for FSDP2 (torch's get_model_state_dict, full_state_dict + cpu_offload), and
 train/checkpoint.save_adapter writes the adapter from it. Rank 0 also keeps an unsharded copy that

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluation import evaluate, measure
-from train import lora
+from train import trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 from test_train_lora import SENTENCES, base_args
@@ -33,7 +33,7 @@ def corpus_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_dir(tiny_model_dir, corpus_file, tmp_path_factory):
     ckpt = tmp_path_factory.mktemp("evckpt")
-    assert lora.main(base_args(tiny_model_dir, corpus_file, ckpt, run="ev")) == 0
+    assert trainer.main(base_args(tiny_model_dir, corpus_file, ckpt, run="ev")) == 0
     return ckpt / "medal" / "ev"
 
 

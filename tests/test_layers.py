@@ -86,7 +86,7 @@ def test_the_graph_sees_the_layers():
     assert "compress.core.container" in GRAPH["compress.core.engine"]
     assert "compress.core.frontends" in GRAPH["compress.media.audio"]
     assert any(m.startswith("train") for m in GRAPH["evaluation.evaluate"])
-    assert any(m.startswith("compress.core") for m in GRAPH["train.lora"])
+    assert any(m.startswith("compress.core") for m in GRAPH["train.trainer"])
 
 
 @pytest.mark.parametrize("module", sorted(GRAPH))

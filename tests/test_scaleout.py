@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from compress.core import models
-from train import lora, placement, qlora
+from train import placement, qlora, trainer
 from train.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,8 +92,8 @@ def test_fsdp_ranks_run_the_same_number_of_forwards(tiny_model_dir):
     model, _ = models.load_base(str(tiny_model_dir))
     calls = []
     model.register_forward_hook(lambda *a: calls.append(1))
-    assert lora.equal_forwards(model, 9, 5, 4, 2, 0, "cpu") == 0 and not calls
-    assert lora.equal_forwards(model, 9, 4, 4, 2, 0, "cpu") == 1 and len(calls) == 1
+    assert trainer.equal_forwards(model, 9, 5, 4, 2, 0, "cpu") == 0 and not calls
+    assert trainer.equal_forwards(model, 9, 4, 4, 2, 0, "cpu") == 1 and len(calls) == 1
 
 
 def _lora_config():
@@ -143,7 +143,7 @@ def test_qlora_with_fsdp_is_refused(monkeypatch):
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
     cfg = OmegaConf.create({"model": {"id": "x", "dtype": "bfloat16", "load_in_4bit": True, "init": "pretrained"}})
     with pytest.raises(ConfigError, match="FSDP"):
-        lora.load_model(cfg, accelerator=None)
+        trainer.load_model(cfg, accelerator=None)
 
 
 @pytest.mark.slow

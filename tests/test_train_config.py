@@ -1,4 +1,5 @@
-"""Recipes compose through Hydra with the paper's values; hardware=cpu scales them to a 2-core CPU."""
+"""Recipes compose through Hydra with the paper's values; hardware=cpu scales them to a 2-core CPU;
+train/schema.py types every key, so bad keys and values fail while composing, as one line."""
 
 import pytest
 
@@ -35,7 +36,9 @@ def test_recipe_domains():
     lj = config.compose(["recipe=ljspeech"])
     assert lj.data.hub.id == "openslr/librispeech_asr" and lj.data.modality == "audio"
     assert lj.test.hub.id == "keithito/lj_speech" and lj.test.path is None
-    assert config.compose(["recipe=medal"]).test.hub is None  # default: the split's test part
+    assert config.compose(["recipe=medal"]).test.hub.id is None  # default: the split's test part
+    other = config.compose(["recipe=medal", "test.hub.id=keithito/lj_speech", "test.hub.builder=parquet"])
+    assert other.test.hub.id == "keithito/lj_speech" and other.test.hub.split == "train"
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -65,8 +68,13 @@ def test_overrides_and_qlora():
     (["recipe=medal", "hardware=tpu"], "unknown hardware 'tpu'"),
     (["recipe=medal", "train.nope=1"], "train.nope"),
     (["recipe=medal", "train.max_steps=0"], "train.max_steps"),
-    (["recipe=medal", "train.max_steps=abc"], "train.max_steps must be an integer >= 1 or null, got 'abc'"),
-    (["recipe=medal", "model.load_in_4bit=maybe"], "model.load_in_4bit must be true or false"),
+    (["recipe=medal", "train.max_steps=abc"], "train.max_steps must be an integer or null, got 'abc'"),
+    (["recipe=medal", "lora.r=4.5"], "lora.r must be an integer, got 4.5"),
+    (["recipe=medal", "model.load_in_4bit=maybe"], "model.load_in_4bit must be true or false, got 'maybe'"),
+    (["recipe=medal", "train.threads=many"], "train.threads must be a positive integer, auto or null, got 'many'"),
+    (["recipe=medal", "train.threads=0"], "train.threads must be a positive integer"),
+    (["recipe=medal", "train.resume=maybe"], "train.resume must be auto, true or false"),
+    (["recipe=medal", "model.dtype=int8"], "model.dtype must be one of float32, bfloat16, float16"),
     (["recipe=medal", "train.mixed_precision=fp8"], "train.mixed_precision must be one of"),
     (["recipe=medal", "split.total_bytes=10"], "split.total_bytes"),
     (["recipe=medal", "run=../x"], "run must be"),
@@ -75,9 +83,15 @@ def test_overrides_and_qlora():
     (["recipe=medal", "lora.rank=16"], "unknown key 'lora.rank'"),
     (["recipe=medal", "+trian.lr=1"], "unknown key 'trian' (did you mean train?"),
     (["recipe=medal", "+train.save_total_limt=2"], "did you mean train.save_total_limit?"),
+    (["recipe=medal", "++lora.rank=16"], "unknown key 'lora.rank'"),
+    (["recipe=medal", "+model=byte_1b"], "unknown model 'byte_1b' (choose from byte_25m, byte_800k)"),
+    (["recipe=medal", "test.path=x", "test.hub.id=y"], "give one test source"),
+    (["recipe=medal", "test.hub.builder=json"], "set test.hub.id"),
+    (["recipe=medal", "data.path={a: 1}"], "data.path must be a path or a list of paths"),
+    (["recipe=medal", "eval.shard_bytes=0"], "eval.shard_bytes must be an integer >= 1"),
     (["recipe=medal", "train.save_total_limit=0"], "train.save_total_limit must be an integer >= 1 or null"),
     (["recipe=medal", "log.with=[tb]"], "log.with: unknown tracker 'tb'"),
-    (["recipe=medal", "log.with=tensorboard"], "log.with must be a list"),
+    (["recipe=medal", "log.with=tensorboard"], "log.with must be a list of strings, got 'tensorboard'"),
     (["recipe=medal", "log.level=loud"], "log.level must be one of debug, info, warning, error"),
 ])
 def test_bad_config_is_one_line(overrides, fragment):
@@ -95,21 +109,19 @@ def test_compose_writes_nothing(tmp_path, monkeypatch):
 
 def test_training_threads_auto_shares_the_cores(monkeypatch):
     """`accelerate launch` exports OMP_NUM_THREADS=1; train.threads=auto (the default) gives each
-    process its share of the machine's cores instead."""
+    process its share of the machine's cores instead (bad values: test_bad_config_is_one_line)."""
     import os
 
-    from train.lora import intra_op_threads
+    from train.trainer import intra_op_threads
 
     assert config.compose(["recipe=medal", "hardware=cpu"]).train.threads == "auto"
+    assert config.compose(["recipe=medal", "train.threads=2"]).train.threads == 2
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     assert intra_op_threads("auto", 1) == 8
     assert intra_op_threads("auto", 2) == 4
     assert intra_op_threads("auto", 16) == 1
     assert intra_op_threads(3, 2) == 3
     assert intra_op_threads(None, 2) is None
-    for bad in ("many", 0, -2):
-        with pytest.raises(ConfigError, match="train.threads"):
-            intra_op_threads(bad, 1)
 
 
 SCRATCH_RECIPES = {"ilsvrc": "image", "clic": "image", "kodak_igpt": "image", "librispeech_bgpt": "audio"}
@@ -157,11 +169,54 @@ def test_audio_lora_recipes_code_lpc_residuals_and_share_the_bgpt_cpu_split():
     assert config.compose(["recipe=librispeech", "hardware=gpu"]).split.train_bytes == 64 * 2**20
 
 
-def test_every_recipe_uses_only_declared_keys():
-    """A typo in a recipe file would otherwise be merged silently and train with the default."""
+def test_every_recipe_composes_with_every_profile():
+    """Hydra merges each file onto train/schema.py's typed nodes, so a recipe, profile or tuning
+    file with an undeclared key or a wrongly typed value would fail here."""
     for recipe in config.options("recipe"):
         for hardware in config.options("hardware"):
-            assert config.unknown_keys(config.compose([f"recipe={recipe}", f"hardware={hardware}"])) == []
+            assert config.compose([f"recipe={recipe}", f"hardware={hardware}"]).name == recipe
+
+
+def test_byte_models_come_from_the_model_group():
+    """recipes/model/ holds the byte models once: the GPU scratch recipes share byte_25m, the
+    *_cpu tuning files byte_800k; `+model=...` picks one on the command line."""
+    from omegaconf import OmegaConf
+
+    def arch(*overrides):
+        return OmegaConf.to_container(config.compose(list(overrides)).model.arch)
+
+    gpu = {arch(f"recipe={r}")["hidden_size"] for r in SCRATCH_RECIPES}
+    assert gpu == {512}
+    assert arch("recipe=kodak_igpt", "hardware=cpu") == arch("recipe=librispeech_bgpt", "hardware=cpu")
+    assert arch("recipe=kodak_igpt", "hardware=cpu")["num_hidden_layers"] == 4
+    small = config.compose(["recipe=librispeech_bgpt", "+model=byte_800k"])
+    assert small.model.init == "scratch" and small.model.arch.hidden_size == 128 and small.context == 1024
+    assert config.options("model") == ["byte_25m", "byte_800k"]
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("train:\n  max_steps: abc\n", "recipes/recipe/bad.yaml: train.max_steps must be an integer or null, got 'abc'"),
+    ("lora:\n  alpah: 4\n", "recipes/recipe/bad.yaml: unknown key 'lora.alpah' (did you mean lora.alpha?"),
+    ("", "data.hub.id has no value"),
+])
+def test_a_bad_recipe_file_is_named(text, fragment, tmp_path, monkeypatch):
+    import shutil
+
+    recipes = tmp_path / "recipes"
+    shutil.copytree(config.RECIPES_DIR, recipes)
+    (recipes / "recipe" / "bad.yaml").write_text("# @package _global_\nname: bad\n" + text)
+    monkeypatch.setattr(config, "RECIPES_DIR", recipes)
+    with pytest.raises(ConfigError) as err:
+        config.compose(["recipe=bad"])
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+
+
+def test_declared_keys_take_a_plus_and_stay_typed():
+    """`+key=value` on a declared key sets it (Hydra alone would refuse to append an existing key)."""
+    cfg = config.compose(["recipe=medal", "+lora.r=4", "+test.hub.id=x/y"])
+    assert cfg.lora.r == 4 and cfg.test.hub.id == "x/y"
+    with pytest.raises(Exception):
+        cfg.lora.r = "four"  # the composed config keeps its types
 
 
 def test_front_end_options_stay_free_form():
@@ -170,10 +225,10 @@ def test_front_end_options_stay_free_form():
 
 
 def test_print_config_prints_the_resolved_config_and_exits(tmp_path, monkeypatch, capsys):
-    from train import lora
+    from train import trainer
 
     monkeypatch.chdir(tmp_path)
-    assert lora.main(["recipe=medal", "hardware=cpu", "lora.r=4", "print_config=true"]) == 0
+    assert trainer.main(["recipe=medal", "hardware=cpu", "lora.r=4", "print_config=true"]) == 0
     out = capsys.readouterr().out
     assert "lora:\n  r: 4\n" in out and "name: medal" in out and "${" not in out
     assert list(tmp_path.iterdir()) == [], "print_config wrote something"

@@ -14,7 +14,7 @@ from compress.core import frontends, models, schema
 from compress.core.engine import Compressor
 from compress.core.errors import ContainerError, MismatchError
 from compress.core.symbols import ByteSymbolizer
-from train import checkpoint, lora
+from train import checkpoint, trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCES = [
@@ -57,7 +57,7 @@ def run_dirs(ckpt_dir):
 @pytest.fixture(scope="module")
 def trained(tiny_model_dir, text_file, tmp_path_factory):
     ckpt = tmp_path_factory.mktemp("ckpt")
-    assert lora.main(base_args(tiny_model_dir, text_file, ckpt, run="two")) == 0
+    assert trainer.main(base_args(tiny_model_dir, text_file, ckpt, run="two")) == 0
     return ckpt / "medal" / "two"
 
 
@@ -210,34 +210,34 @@ def test_validation_bpb_is_what_the_scorer_measures(trained):
 def test_resume_reproduces_the_uninterrupted_run(tiny_model_dir, text_file, tmp_path):
     args = base_args(tiny_model_dir, text_file, tmp_path, run="r", **{
         "train.max_steps": 4, "train.save_every": 2, "train.eval_every": 2})
-    assert lora.main(args) == 0
+    assert trainer.main(args) == 0
     run = tmp_path / "medal" / "r"
     want = json.loads((run / "manifest.json").read_text())
     # simulate a kill after step 2: step 4 and the final files never got written
     shutil.rmtree(run / "step-4")
     for name in ("manifest.json", models.ADAPTER_WEIGHTS, "adapter_config.json"):
         (run / name).unlink()
-    assert lora.main(args) == 0  # an existing run with step checkpoints resumes by itself
+    assert trainer.main(args) == 0  # an existing run with step checkpoints resumes by itself
     got = json.loads((run / "manifest.json").read_text())
     assert got["step"] == 4 and got["tokens_seen"] == want["tokens_seen"]
     assert got["adapter_sha256"] == want["adapter_sha256"]  # same weights, bit for bit
     assert [c["step"] for c in got["curve"]] == [0, 2, 4]
     assert [c["val_bits_per_byte"] for c in got["curve"]] == [c["val_bits_per_byte"] for c in want["curve"]]
     # extending the budget continues from step 4
-    assert lora.main([a for a in args if not a.startswith("train.max_steps=")]
+    assert trainer.main([a for a in args if not a.startswith("train.max_steps=")]
                      + ["train.max_steps=5", "train.resume=true"]) == 0
     assert json.loads((run / "manifest.json").read_text())["step"] == 5
 
 
 def test_resume_modes(tiny_model_dir, text_file, tmp_path, capsys):
     args = base_args(tiny_model_dir, text_file, tmp_path, run="m", **{"train.max_steps": 1})
-    assert lora.main(args + ["train.resume=true"]) == 1
+    assert trainer.main(args + ["train.resume=true"]) == 1
     assert "no step checkpoint" in capsys.readouterr().err
     assert not run_dirs(tmp_path)
-    assert lora.main(args) == 0
-    assert lora.main(args + ["train.resume=false"]) == 1
+    assert trainer.main(args) == 0
+    assert trainer.main(args + ["train.resume=false"]) == 1
     assert "already holds checkpoints" in capsys.readouterr().err
-    assert lora.main(args + ["lora.r=4"]) == 1
+    assert trainer.main(args + ["lora.r=4"]) == 1
     assert "cannot resume: lora" in capsys.readouterr().err
 
 
@@ -247,10 +247,10 @@ def test_tensorboard_tracker(tiny_model_dir, text_file, tmp_path, capsys):
     args = base_args(tiny_model_dir, text_file, tmp_path, run="tb", **{"train.max_steps": 1,
                                                                        "log.with": "[tensorboard]"})
     if not is_tensorboard_available():  # optional dependency: without it, a clear line
-        assert lora.main(args) == 1
+        assert trainer.main(args) == 1
         assert "pip install tensorboard" in capsys.readouterr().err and not run_dirs(tmp_path)
         return
-    assert lora.main(args) == 0
+    assert trainer.main(args) == 0
     events = list((tmp_path / "medal" / "tb" / "tensorboard").rglob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
 
@@ -262,12 +262,12 @@ def test_wandb_tracker_offline(tiny_model_dir, text_file, tmp_path, monkeypatch,
     args = base_args(tiny_model_dir, text_file, tmp_path, run="wb", **{"train.max_steps": 1,
                                                                        "log.with": "[wandb]"})
     if not is_wandb_available():
-        assert lora.main(args) == 1
+        assert trainer.main(args) == 1
         assert "pip install wandb" in capsys.readouterr().err and not run_dirs(tmp_path)
         return
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
-    assert lora.main(args) == 0
+    assert trainer.main(args) == 0
     runs = list((tmp_path / "medal" / "wb" / "wandb").glob("offline-run-*"))
     assert runs and list(runs[0].glob("*.wandb")), "no offline wandb run under the run dir"
 
@@ -275,7 +275,7 @@ def test_wandb_tracker_offline(tiny_model_dir, text_file, tmp_path, monkeypatch,
 def test_save_total_limit_keeps_the_newest_steps(tiny_model_dir, text_file, tmp_path, capsys):
     args = base_args(tiny_model_dir, text_file, tmp_path, run="lim",
                      **{"train.max_steps": 3, "train.eval_every": 3, "train.save_total_limit": 2})
-    assert lora.main(args) == 0
+    assert trainer.main(args) == 0
     run = tmp_path / "medal" / "lim"
     assert [s for s, _ in checkpoint.step_checkpoints(run)] == [2, 3]
     assert (run / models.MANIFEST_NAME).is_file() and (run / models.ADAPTER_WEIGHTS).is_file()
@@ -299,9 +299,9 @@ def test_prune_never_removes_the_newest(tmp_path):
 def test_log_level_sets_the_library_loggers():
     import logging
 
-    lora.apply_log_level("info")
+    trainer.apply_log_level("info")
     assert logging.getLogger("transformers").getEffectiveLevel() == logging.INFO
-    lora.apply_log_level("error")
+    trainer.apply_log_level("error")
     assert logging.getLogger("peft").level == logging.ERROR
 
 
@@ -395,7 +395,7 @@ def test_audio_style_modality_trains_and_codes(tmp_path):
     args = base_args(model_dir, files, tmp_path / "ckpt", run="a", **{
         "data.modality": "rawbytes-test", "split.train_bytes": 3000, "split.val_bytes": 800,
         "split.total_bytes": 5000, "eval.max_bytes": 400})
-    assert lora.main(args) == 0
+    assert trainer.main(args) == 0
     run = tmp_path / "ckpt" / "medal" / "a"
     m = json.loads((run / "manifest.json").read_text())
     tok = models.load_tokenizer(str(model_dir))
@@ -436,7 +436,7 @@ def test_scratch_byte_model_trains_saves_codes_and_resumes(tmp_path):
     args = base_args("unused", files, tmp_path / "ckpt", run="s", **{
         **SCRATCH_ARCH, "train.max_steps": 4, "train.save_every": 2, "train.eval_every": 2})
     args = [a for a in args if not a.startswith("model.id=")] + ["model.id=null"]
-    assert lora.main(args) == 0
+    assert trainer.main(args) == 0
     run = tmp_path / "ckpt" / "medal" / "s"
     m = json.loads((run / "manifest.json").read_text())
     assert m["base_model"]["init"] == "scratch" and m["adapter_sha256"] is None
@@ -456,7 +456,7 @@ def test_scratch_byte_model_trains_saves_codes_and_resumes(tmp_path):
     shutil.rmtree(run / "step-4")
     for name in ("manifest.json", "model.safetensors"):
         (run / name).unlink()
-    assert lora.main(args) == 0
+    assert trainer.main(args) == 0
     again = json.loads((run / "manifest.json").read_text())
     assert again["model_sha256"] == m["model_sha256"] and again["step"] == 4
 
@@ -477,7 +477,7 @@ def test_scratch_byte_model_trains_saves_codes_and_resumes(tmp_path):
 def test_scratch_config_errors_are_one_line(override, fragment, tmp_path, capsys):
     files = _wave_files(tmp_path / "files", n=4)
     args = base_args("unused", files, tmp_path / "ckpt", **{**SCRATCH_ARCH, **override})
-    assert lora.main(args) == 1
+    assert trainer.main(args) == 1
     err = capsys.readouterr().err.strip()
     assert fragment in err and len(err.splitlines()) == 1
     assert run_dirs(tmp_path / "ckpt") == []

@@ -67,11 +67,11 @@ def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     recipes = sorted(p.relative_to(ROOT / "recipes").as_posix() for p in (ROOT / "recipes").rglob("*.yaml"))
     assert recipes and all(f"train/recipes/{r}" in names for r in recipes), "recipes missing from the wheel"
-    assert "evaluation/evaluate.py" in names and "train/lora.py" in names
+    assert "evaluation/evaluate.py" in names and "train/lora.py" in names and "train/trainer.py" in names
     assert not any(n.startswith(("tests/", "bench/", "checkpoints/")) or n.endswith(".whl") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    for script in ("lmcompress = compress.cli:main", "lmcompress-train = train.lora:main",
+    for script in ("lmcompress = compress.cli:main", "lmcompress-train = train.trainer:main",
                    "lmcompress-eval = evaluation.evaluate:main"):
         assert script in text
 

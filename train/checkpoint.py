@@ -190,3 +190,52 @@ def commit_files(tmp: Path, run_dir: Path) -> None:
             os.replace(item, run_dir / item.name)
     os.replace(Path(tmp) / MANIFEST_NAME, run_dir / MANIFEST_NAME)
     shutil.rmtree(tmp)
+
+
+# -- resuming a run -----------------------------------------------------------------------------
+# the keys a resumed run must share with the checkpoint it continues
+RESUME_KEYS = ("context", "model.id", "model.init", "model.arch", "model.dtype", "model.load_in_4bit",
+               "lora", "data", "split",
+               "train.seed", "train.batch_size", "train.grad_accum")
+
+
+def steps_to_resume(run_dir: Path, mode) -> list[tuple[int, Path]]:
+    """The run's step checkpoints, checked against train.resume (auto | true | false) and against a
+    finished run, which cannot be continued without a step checkpoint."""
+    from .errors import CheckpointError
+
+    steps = step_checkpoints(run_dir)
+    mode = str(mode).lower()
+    if mode == "true" and not steps:
+        raise CheckpointError(f"train.resume=true but {run_dir} has no step checkpoint to resume from")
+    if not steps and (Path(run_dir) / MANIFEST_NAME).exists():
+        raise CheckpointError(f"{run_dir} holds a finished checkpoint but no step checkpoint to resume "
+                              "from; choose another run=NAME")
+    if mode == "false" and steps:
+        raise CheckpointError(f"{run_dir} already holds checkpoints; pass train.resume=true to continue "
+                              "it or choose another run=NAME")
+    return steps
+
+
+def _get(tree: dict, dotted: str):
+    node = tree
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def check_resumable(recipe: dict, manifest: dict, world: int, split_record: dict) -> None:
+    """Refuse to continue a checkpoint whose model, data, split or data order the config changes."""
+    from .errors import CheckpointError
+
+    saved = manifest.get("recipe", {})
+    for key in RESUME_KEYS:
+        if _get(saved, key) != _get(recipe, key):
+            raise CheckpointError(f"cannot resume: {key} was {_get(saved, key)!r} in the checkpoint, "
+                                  f"now {_get(recipe, key)!r} (start a new run=NAME instead)")
+    if manifest.get("num_processes", world) != world:
+        raise CheckpointError(f"cannot resume: the checkpoint was trained on {manifest.get('num_processes')} "
+                              f"processes, this launch has {world} (the data order depends on it)")
+    for part in ("train", "validation"):
+        if manifest["split"][part]["sha256"] != split_record[part]["sha256"]:
+            raise CheckpointError(f"cannot resume: the {part} data differs from the checkpoint's")

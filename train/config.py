@@ -2,8 +2,8 @@
 
 The compose API is used rather than @hydra.main: it composes exactly the same config groups and
 command-line overrides (`recipe=medal hardware=cpu train.max_steps=200`), never changes the working
-directory or writes outputs/, and lets a bad recipe name or key be reported as one readable line
-instead of Hydra's multi-line report.
+directory or writes outputs/, and lets a bad recipe name, key or value be reported as one readable
+line instead of Hydra's multi-line report. What is a bad key or value is train/schema.py's to say.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import typing
 from pathlib import Path
 
 from .errors import ConfigError
@@ -33,8 +34,11 @@ RECIPES_DIR = _recipes_dir()
 
 
 def options(group: str) -> list[str]:
-    """The names available in a config group (recipe, hardware)."""
+    """The names available in a config group (recipe, hardware, model, ...)."""
     return sorted(p.stem for p in (RECIPES_DIR / group).glob("*.yaml"))
+
+
+GROUPS = tuple(sorted(p.name for p in RECIPES_DIR.glob("*") if p.is_dir() and any(p.glob("*.yaml"))))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -48,12 +52,17 @@ def _one_line(exc: BaseException) -> str:
 
 
 def compose(overrides: list[str]):
-    """The resolved DictConfig for command-line overrides; ConfigError (one line) on any problem."""
+    """The resolved, typed DictConfig for command-line overrides; ConfigError (one line) on any problem.
+
+    Hydra checks types and keys against train/schema.py while it merges; `OmegaConf.to_object` then
+    runs the schema's `__post_init__` checks once; the DictConfig (typed, struct) is what callers get."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException, MissingConfigException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+
+    from . import schema
 
     for item in overrides:
         if "=" not in item or item.startswith("-"):
@@ -61,164 +70,93 @@ def compose(overrides: list[str]):
                 f"unexpected argument '{item}': give overrides as key=value, e.g. recipe=medal "
                 f"(recipes: {', '.join(options('recipe'))})"
             )
+    overrides = _plain_overrides(overrides)
+    schema.register()
     try:
         with initialize_config_dir(config_dir=str(RECIPES_DIR), version_base="1.3", job_name="lora"):
             cfg = hydra_compose(config_name=PRIMARY, overrides=list(overrides))
         OmegaConf.resolve(cfg)
+        OmegaConf.to_object(cfg)  # the schema's __post_init__ checks (ConfigError passes through)
     except MissingConfigException as exc:
-        group = next((g for g in ("recipe", "hardware") if f"'{g}/" in str(exc) or f"'{g}'" in str(exc)), None)
-        if group is not None:
-            # hydra applies overrides in order, so the last one for the group is the one it missed
-            wanted = next((o.split("=", 1)[1] for o in reversed(overrides)
-                           if o.split("=", 1)[0].lstrip("+") == group), "")
-            raise ConfigError(
-                f"unknown {group} '{wanted}' (choose from {', '.join(options(group))})"
-            ) from None
-        raise ConfigError(_one_line(exc)) from None
+        raise ConfigError(_missing_option_message(exc, overrides)) from None
     except (HydraException, OmegaConfBaseException, ValueError) as exc:
-        message = _one_line(exc)
-        if "Missing mandatory value: recipe" in message or "You must specify 'recipe'" in message:
-            message = f"choose a recipe: recipe=NAME (one of {', '.join(options('recipe'))})"
-        unknown = re.search(r"Could not override '([^']+)'.*not in struct", message)
-        if unknown:  # Hydra's own advice here would be `+key=...`, which unknown_keys refuses too
-            message = _unknown_key_message(unknown.group(1))
-        raise ConfigError(message) from None
-    extra = unknown_keys(cfg)
-    if extra:
-        raise ConfigError(_unknown_key_message(extra[0]))
-    check(cfg)
+        raise ConfigError(_message(exc)) from None
     return cfg
 
 
-# subtrees whose keys are free-form: options handed to a modality's front end
-OPEN_KEYS = ("data.frontend",)
+def _plain_overrides(overrides: list[str]) -> list[str]:
+    """The overrides with `+` dropped from keys the schema declares, refusing keys it does not.
+
+    Hydra's `+key=value` appends a key, even to a typed node: every key is declared in
+    train/schema.py, so one it does not declare is a typo that would otherwise train with the
+    default while the user believes otherwise (torchtune and axolotl refuse them for that reason),
+    and one it declares already exists, where Hydra would refuse to append it. Free-form nodes
+    (data.frontend) take new keys with `+`, and `+group=option` picks a config group option."""
+    from . import schema
+
+    plain = []
+    for item in overrides:
+        key, _, value = item.partition("=")
+        name = key.lstrip("+")
+        if key.startswith("+") and name not in GROUPS:
+            found, undeclared = schema.lookup(name)
+            if undeclared:
+                raise ConfigError(_unknown_key_message(undeclared))
+            if found is not typing.Any:
+                item = f"{name}={value}"
+        plain.append(item)
+    return plain
 
 
-def _schema() -> dict:
-    from omegaconf import OmegaConf
+def _missing_option_message(exc, overrides: list[str]) -> str:
+    """"unknown recipe 'x' (choose from ...)" for a group option with no file."""
+    group = next((g for g in GROUPS if f"'{g}/" in str(exc) or f"'{g}'" in str(exc)), None)
+    if group is None:
+        return _one_line(exc)
+    # hydra applies overrides in order, so the last one for the group is the one it missed
+    wanted = next((o.split("=", 1)[1] for o in reversed(overrides) if o.split("=", 1)[0].lstrip("+") == group), "")
+    return f"unknown {group} '{wanted}' (choose from {', '.join(options(group))})"
 
-    return OmegaConf.to_container(OmegaConf.load(RECIPES_DIR / f"{PRIMARY}.yaml"), resolve=False)
 
+def _message(exc: BaseException) -> str:
+    """One line naming the key and what is wrong with it, from Hydra's or OmegaConf's report (and
+    the recipe file it is in, when a file rather than the command line holds the value)."""
+    from omegaconf.errors import (ConfigAttributeError, ConfigKeyError, MissingMandatoryValue,
+                                  OmegaConfBaseException, ValidationError)
 
-def unknown_keys(cfg) -> list[str]:
-    """Dotted keys of the composed config that recipes/config.yaml does not declare.
+    from . import schema
 
-    Hydra refuses `lora.rank=16` but accepts `+lora.rank=16` (append a key), and a typo in a recipe
-    file is merged silently; either would train with the default while the user believes
-    otherwise (torchtune and axolotl refuse unknown keys for the same reason)."""
-    from omegaconf import OmegaConf
-
-    found: list[str] = []
-
-    def walk(node: dict, ref: dict, prefix: str) -> None:
-        for k, v in node.items():
-            key = f"{prefix}{k}"
-            if key in OPEN_KEYS:
-                continue
-            if k not in ref:
-                found.append(key)
-            elif isinstance(v, dict) and isinstance(ref[k], dict):
-                walk(v, ref[k], key + ".")
-
-    walk(OmegaConf.to_container(cfg, resolve=False), _schema(), "")
-    return found
+    text = _one_line(exc)
+    if "Missing mandatory value: recipe" in text or "You must specify 'recipe'" in text:
+        return f"choose a recipe: recipe=NAME (one of {', '.join(options('recipe'))})"
+    cause = exc
+    while cause is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__ or cause.__context__
+    key = getattr(cause, "full_key", None)
+    if not key:
+        return text
+    where = re.match(r"In '([^']+)'", text)
+    where = f"recipes/{where.group(1)}.yaml: " if where else ""
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
+        return where + _unknown_key_message(key)
+    if isinstance(cause, MissingMandatoryValue):
+        return f"{key} has no value: set it in the recipe or as {key}=VALUE"
+    if isinstance(cause, ValidationError):
+        return f"{where}{key} must be {schema.describe(schema.lookup(key)[0])}, got {cause.value!r}"
+    return text
 
 
 def _unknown_key_message(key: str) -> str:
     import difflib
 
+    from . import schema
+
     parent, _, leaf = key.lstrip("+~").rpartition(".")
-    ref = _schema()
-    for part in parent.split(".") if parent else []:
-        ref = ref.get(part) if isinstance(ref, dict) else None
-    known = [k for k in ref if k not in ("defaults", "hydra")] if isinstance(ref, dict) else []
+    known = schema.keys_of(parent)
     close = difflib.get_close_matches(leaf, known, n=1)
     hint = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
     where = f"{parent} has" if parent else "top-level keys are"
-    return f"unknown key '{key}' ({hint}{where}: {', '.join(map(str, known))}; see recipes/config.yaml)"
-
-
-def check(cfg) -> None:
-    """Reject values that would fail late (after minutes of loading) with an early, clear line."""
-    from omegaconf import OmegaConf
-
-    def value(key: str):
-        return OmegaConf.select(cfg, key)
-
-    def need(ok: bool, message: str):
-        if not ok:
-            raise ConfigError(message)
-
-    def integer(key: str, minimum: int, *, optional: bool = False):
-        v = value(key)
-        if v is None and optional:
-            return
-        need(isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
-             f"{key} must be an integer >= {minimum}{' or null' if optional else ''}, got {v!r}")
-
-    def number(key: str, minimum: float):
-        v = value(key)
-        need(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= minimum,
-             f"{key} must be a number >= {minimum}, got {v!r}")
-
-    def choice(key: str, allowed: tuple):
-        need(value(key) in allowed, f"{key} must be one of {', '.join(map(str, allowed))}, got {value(key)!r}")
-
-    integer("context", 4)
-    for key in ("split.train_bytes", "split.val_bytes", "split.total_bytes", "train.batch_size",
-                "train.grad_accum", "train.epochs", "train.save_every", "train.eval_every",
-                "train.log_every", "eval.batch", "lora.r", "lora.alpha"):
-        integer(key, 1)
-    for key in ("train.seed", "train.warmup_steps"):
-        integer(key, 0)
-    integer("train.max_steps", 1, optional=True)
-    choice("model.init", ("pretrained", "scratch"))
-    if value("model.init") == "scratch":
-        need(value("data.modality") != "text",
-             "model.init=scratch builds a byte-level model: use it with a byte modality "
-             "(data.modality=audio, image or video), not text")
-        from compress.core.bytemodel import check_arch
-        from compress.core.errors import ModelLoadError
-
-        try:
-            check_arch(OmegaConf.to_container(cfg.model.arch, resolve=True) or {})
-        except ModelLoadError as exc:
-            raise ConfigError(str(exc)) from None
-        need(not value("model.load_in_4bit"), "model.load_in_4bit applies to a pretrained base, not "
-             "to model.init=scratch")
-    if value("train.threads") != "auto":
-        integer("train.threads", 1, optional=True)
-    integer("eval.max_bytes", 1, optional=True)
-    for key in ("train.lr", "train.weight_decay", "train.max_grad_norm", "lora.dropout"):
-        number(key, 0)
-    need(cfg.split.total_bytes > cfg.split.train_bytes + cfg.split.val_bytes,
-         "split.total_bytes must exceed split.train_bytes + split.val_bytes (the rest is the test part)")
-    need(isinstance(cfg.data.modality, str) and cfg.data.modality != "",
-         "data.modality must name a front end (text | audio)")
-    choice("data.sample_by", ("document", "paragraph", "line"))
-    choice("train.mixed_precision", ("no", "fp16", "bf16"))
-    choice("model.dtype", ("float32", "bfloat16", "float16"))
-    need(str(value("train.resume")).lower() in ("auto", "true", "false"),
-         f"train.resume must be auto, true or false, got {value('train.resume')!r}")
-    for key in ("model.load_in_4bit", "model.gradient_checkpointing", "eval.at_start", "log.progress",
-                "print_config"):
-        need(isinstance(value(key), bool), f"{key} must be true or false, got {value(key)!r}")
-    integer("train.save_total_limit", 1, optional=True)
-    choice("log.level", LOG_LEVELS)
-    trackers = value("log.with")
-    need(OmegaConf.is_list(trackers) and all(isinstance(t, str) for t in trackers),
-         f"log.with must be a list of tracker names, e.g. [tensorboard] or [tensorboard,wandb], got {trackers!r}")
-    from accelerate.utils import LoggerType
-
-    known = [t.value for t in LoggerType]
-    for t in trackers:
-        need(t in known, f"log.with: unknown tracker '{t}' (accelerate knows {', '.join(known)})")
-    run = cfg.run
-    need(run is None or (str(run) and "/" not in str(run) and not str(run).startswith(".")),
-         f"run must be a plain directory name, got '{run}'")
-
-
-LOG_LEVELS = ("debug", "info", "warning", "error")
+    return f"unknown key '{key}' ({hint}{where}: {', '.join(known)})"
 
 
 def to_yaml(cfg) -> str:

@@ -143,7 +143,7 @@ def _local_rows(data_cfg, files: list[str]):
 def hub_base(hub) -> str:
     """Where the repository's files live: `<root>/<id>` or `<root>/<id>@<revision>` (hf:// grammar;
     huggingface_hub also accepts `@refs/convert/parquet` unescaped)."""
-    root = str(hub.get("root") or HUB_ROOT).rstrip("/")
+    root = (hub.get("root") or HUB_ROOT).rstrip("/")
     base = f"{root}/{hub.id}"
     return f"{base}@{hub.revision}" if hub.get("revision") else base
 
@@ -179,7 +179,7 @@ def hub_data_files(hub):
 def _hub_rows(hub):
     from datasets import load_dataset
 
-    kwargs = {"split": hub.split, "streaming": bool(hub.streaming)}
+    kwargs = {"split": hub.split, "streaming": hub.streaming}
     if hub.get("builder"):
         # the revision is already in every file's address (hub_base)
         rows = load_dataset(hub.builder, data_files=hub_data_files(hub), **kwargs)
@@ -188,7 +188,7 @@ def _hub_rows(hub):
             kwargs["revision"] = hub.revision
         if hub.get("data_files"):
             kwargs["data_files"] = hub.data_files
-        where = hub.id if not hub.get("root") else f"{str(hub.root).rstrip('/')}/{hub.id}"
+        where = hub.id if not hub.get("root") else f"{hub.root.rstrip('/')}/{hub.id}"
         rows = load_dataset(where, hub.get("config"), **kwargs)
     if hasattr(rows, "decode") and getattr(rows, "features", None) is not None:
         # audio/image columns as raw {"bytes", "path"}: no decoder needed. Streamed csv/json have
@@ -268,7 +268,7 @@ def build(data_cfg, limit: int) -> Corpus:
         source = {"kind": "hub", **{k: _plain(hub.get(k)) for k in
                                     ("id", "config", "split", "field", "revision", "builder", "data_files")}}
         if hub.get("root"):
-            source["root"] = str(hub.root)
+            source["root"] = hub.root
         where = f"dataset '{hub.id}'"
         field_name = hub.field
         try:
@@ -329,7 +329,7 @@ def cache_key(data_cfg, limit: int) -> str:
 
 def cache_dir(data_cfg) -> Path:
     if data_cfg.get("cache_dir"):
-        return Path(str(data_cfg.cache_dir))
+        return Path(data_cfg.cache_dir)
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lmcompress" / "corpora"
 
 
