@@ -153,6 +153,36 @@ def test_read_frame_of_a_carried_container(tiny_model_dir, rows):
         assert video.read_frame(c, blob, k) == raster[k]
 
 
+def test_read_frame_of_an_old_stepper_container(tiny_model_dir, tiny_compressor, monkeypatch):
+    """A container of the first stepper (kv-static/1) keeps its random access: read_frame runs the
+    engine's one decoding loop with the stepper the header names, not the reader's own default
+    (tiny_compressor makes kv-carried/3 containers)."""
+    from compress.core import coder
+    from compress.core.engine import Compressor
+    from compress.core.stepper import STATIC
+
+    old = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, stepper_kind=STATIC,
+                     allow_stored=False)
+    data, raster = y4m(6, 4, "420jpeg", 4, seed=7)  # 36-byte frames: 3 segments each, 2 per batch
+    blob = old.compress(data, modality="video", predictor="med")
+    header = container.read_header(blob)
+    assert container.header_stepper(header) == "kv-static/1"
+    assert len(header["batches"]) > 2
+    kinds = []
+    real = coder.decode_batch
+
+    def spying(*args, **kwargs):
+        kinds.append(kwargs["stepper_kind"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(coder, "decode_batch", spying)
+    for k in range(4):
+        kinds.clear()
+        assert video.read_frame(tiny_compressor, blob, k) == raster[k]
+        assert kinds and set(kinds) == {"kv-static/1"} and len(kinds) < len(header["batches"])
+    assert tiny_compressor.decompress(blob) == data
+
+
 @settings(max_examples=60, deadline=None)
 @given(w=st.integers(1, 9), h=st.integers(1, 9), colour=st.sampled_from([None, *video.COLOURSPACES]),
        frames=st.integers(0, 5), seed=st.integers(0, 99), order=st.sampled_from(video.ORDERS),

@@ -16,19 +16,28 @@ import torch
 
 from compress.core import adapt as adaptlib
 from compress.core import quantize
+from compress.core.alphabet import SymbolMap
 from compress.core.segments import padded_grid
 from compress.core.stepper import CARRIED, GROWING, Stepper, adapted_probabilities, coding_probabilities, windows
 
 STEPPER_DEFAULT = GROWING  # the independent-segment functions below; carried context: code_carried
 
 
-def _symbol_map(alphabet: torch.Tensor | None, vocab: int) -> np.ndarray | None:
-    """token id -> index in alphabet (-1 where not allowed); None for the full vocabulary."""
-    if alphabet is None:
-        return None
-    index = np.full(vocab, -1, dtype=np.int64)
-    index[alphabet.numpy()] = np.arange(len(alphabet))
-    return index
+def _encode_step(encoder, table: np.ndarray, symbols: np.ndarray) -> float:
+    """Code one symbol per row of `table` (alphabet indices); returns their ideal bits under the
+    quantized table's float probabilities."""
+    sym32 = symbols.astype(np.int32)
+    encoder.encode(sym32, quantize.family(), table)
+    p = table[np.arange(len(sym32)), sym32] / table.sum(axis=1)
+    return -float(np.log2(np.maximum(p, 1e-300)).sum())
+
+
+def _decode_step(decoder, table: np.ndarray) -> np.ndarray:
+    """One symbol per row of `table` (int64 alphabet indices), decoded from `decoder`."""
+    try:
+        return decoder.decode(quantize.family(), table).astype(np.int64)
+    except AssertionError as exc:  # constriction's word for "these words are not a stream"
+        raise ValueError(str(exc)) from None
 
 
 def encode_batch(
@@ -49,24 +58,13 @@ def encode_batch(
     encoder = constriction.stream.queue.RangeEncoder()
     stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
     feed = np.full(rows, prefix_id, dtype=np.int64)
-    symbol_map = None
+    symbol_map = SymbolMap(alphabet)
     ideal_bits = 0.0
     for t in range(steps):
         logits = stepper.step(feed)
-        if symbol_map is None and alphabet is not None:
-            symbol_map = _symbol_map(alphabet, logits.shape[-1])
         active = np.nonzero(lengths > t)[0]
-        probs = coding_probabilities(logits, alphabet)[active]
-        symbols = grid[active, t]
-        if symbol_map is not None:
-            symbols = symbol_map[symbols]
-            if (symbols < 0).any():
-                raise ValueError("a token outside the coding alphabet was passed to the coder")
-        table = quantize.as_table(probs)
-        sym32 = symbols.astype(np.int32)
-        encoder.encode(sym32, quantize.family(), table)
-        p = table[np.arange(len(active)), sym32] / table.sum(axis=1)
-        ideal_bits -= float(np.log2(np.maximum(p, 1e-300)).sum())
+        table = quantize.as_table(coding_probabilities(logits, alphabet)[active])
+        ideal_bits += _encode_step(encoder, table, symbol_map.symbols(grid[active, t]))
         feed = grid[:, t]
         if on_step is not None:
             on_step(len(active))
@@ -92,16 +90,12 @@ def decode_batch(
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
     stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
     feed = np.full(rows, prefix_id, dtype=np.int64)
-    alpha_np = alphabet.numpy() if alphabet is not None else None
+    symbol_map = SymbolMap(alphabet)
     for t in range(steps):
         logits = stepper.step(feed)
         active = np.nonzero(lengths_arr > t)[0]
-        probs = coding_probabilities(logits, alphabet)[active]
-        try:
-            symbols = decoder.decode(quantize.family(), quantize.as_table(probs)).astype(np.int64)
-        except AssertionError as exc:  # constriction's word for "these words are not a stream"
-            raise ValueError(str(exc)) from None
-        grid[active, t] = alpha_np[symbols] if alpha_np is not None else symbols
+        table = quantize.as_table(coding_probabilities(logits, alphabet)[active])
+        grid[active, t] = symbol_map.tokens(_decode_step(decoder, table))
         feed = grid[:, t]
         if on_step is not None:
             on_step(len(active))
@@ -157,20 +151,13 @@ def encode_carried(model, stretches: Sequence[np.ndarray], prefix_id: int, *, co
     """(compressed uint32 words, ideal code length in bits) of rows of contiguous stretches."""
     lengths = np.array([len(s) for s in stretches], dtype=np.int64)
     grid = padded_grid(prefix_id, lengths, stretches)
-    symbol_map = _symbol_map(alphabet, int(model.get_output_embeddings().weight.shape[0]))
+    symbol_map = SymbolMap(alphabet)
     encoder = constriction.stream.queue.RangeEncoder()
     ideal = [0.0]
 
     def code(t, active, table):
-        symbols = grid[active, t]
-        if symbol_map is not None:
-            symbols = symbol_map[symbols]
-            if (symbols < 0).any():
-                raise ValueError("a token outside the coding alphabet was passed to the coder")
-        sym32 = symbols.astype(np.int32)
-        encoder.encode(sym32, quantize.family(), table)
-        p = table[np.arange(len(active)), sym32] / table.sum(axis=1)
-        ideal[0] -= float(np.log2(np.maximum(p, 1e-300)).sum())
+        symbols = symbol_map.symbols(grid[active, t])
+        ideal[0] += _encode_step(encoder, table, symbols)
         return symbols
 
     code_carried(model, grid, lengths, prefix_id, code, context=context, keep=keep, adapt=adapt,
@@ -186,14 +173,11 @@ def decode_carried(model, lengths: Sequence[int], words: np.ndarray, prefix_id: 
     rows = len(lengths_arr)
     grid = padded_grid(prefix_id, lengths_arr)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
-    alpha_np = alphabet.numpy() if alphabet is not None else None
+    symbol_map = SymbolMap(alphabet)
 
     def code(t, active, table):
-        try:
-            symbols = decoder.decode(quantize.family(), table).astype(np.int64)
-        except AssertionError as exc:  # constriction's word for "these words are not a stream"
-            raise ValueError(str(exc)) from None
-        grid[active, t] = alpha_np[symbols] if alpha_np is not None else symbols
+        symbols = _decode_step(decoder, table)
+        grid[active, t] = symbol_map.tokens(symbols)
         return symbols
 
     code_carried(model, grid, lengths_arr, prefix_id, code, context=context, keep=keep, adapt=adapt,

@@ -15,6 +15,7 @@ import torch
 
 from compress.core import adapt as adaptlib
 from compress.core import segments as seglib
+from compress.core.alphabet import SymbolMap, restrict
 from compress.core.stepper import adapted_probabilities, windows
 
 
@@ -47,6 +48,7 @@ def score_segments(
 ) -> float:
     """Total bits (float64 log-softmax) of all segments; `alphabet` restricts as the coder does."""
     total = 0.0
+    symbol_map = SymbolMap(alphabet)
     order = sorted(range(len(segs)), key=lambda i: -len(segs[i]))  # similar lengths together
     for start in range(0, len(order), batch):
         chunk = [segs[i] for i in order[start : start + batch]]
@@ -57,20 +59,12 @@ def score_segments(
             ids[r, 1 : len(s) + 1] = torch.as_tensor(s)
             mask[r, : len(s) + 1] = 1
         logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, :-1]
-        targets = ids[:, 1:]
-        if alphabet is not None:
-            index = torch.zeros(logits.shape[-1], dtype=torch.long)
-            index[alphabet] = torch.arange(len(alphabet))
-            targets = index[targets]
-        valid = mask[:, 1:].bool()
-        for r in range(len(chunk)):  # one row at a time: float64 [T, vocab] per row, not per batch
-            row = logits[r].to("cpu", torch.float64)
-            if alphabet is not None:
-                row = row.index_select(1, alphabet)
-            logp = torch.log_softmax(row, dim=-1).gather(1, targets[r].unsqueeze(-1)).squeeze(-1)
-            total += float(-logp[valid[r]].sum()) / math.log(2)
+        for r, s in enumerate(chunk):  # one row at a time: float64 [T, vocab] per row, not per batch
+            targets = torch.as_tensor(symbol_map.symbols(s)).unsqueeze(-1)
+            logp = torch.log_softmax(restrict(logits[r, : len(s)], alphabet), dim=-1).gather(1, targets)
+            total += float(-logp.squeeze(-1).sum()) / math.log(2)
         if on_batch is not None:
-            on_batch(int(valid.sum()))
+            on_batch(sum(len(s) for s in chunk))
     return total
 
 
@@ -103,9 +97,7 @@ def score_carried(
     lengths = np.array([len(s) for s in stretches], dtype=np.int64)
     steps = int(lengths.max())
     grid = seglib.padded_grid(prefix_id, lengths, stretches)
-    symbol_of = np.arange(int(model.get_output_embeddings().weight.shape[0]))
-    if alphabet is not None:
-        symbol_of[alphabet.numpy()] = np.arange(len(alphabet))
+    symbol_map = SymbolMap(alphabet)
     mixer = adaptlib.Mixer(rows, adapt) if adapt else None
     decoder, head = model.get_decoder(), model.get_output_embeddings()
     total = 0.0
@@ -123,7 +115,7 @@ def score_carried(
             t = start + i
             active = np.nonzero(lengths > t)[0]
             probs = adapted_probabilities(mixer, logits[:, i % _HEAD_BLOCK], alphabet, active)
-            symbols = symbol_of[grid[active, t]]
+            symbols = symbol_map.symbols(grid[active, t])
             total -= float(np.log2(np.maximum(probs[np.arange(len(active)), symbols], 1e-300)).sum())
             if mixer is not None:
                 mixer.update(active, symbols)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from compress.core import adapt as adaptlib
+from compress.core.alphabet import restrict
 from compress.core.container import STEPPER_BEFORE_FIELD, STEPPER_CARRIED
 
 
@@ -165,19 +166,13 @@ def coding_probabilities(logits: torch.Tensor, alphabet: torch.Tensor | None = N
     The softmax runs in float64 on the CPU so that the only float32 values that matter are the
     model's logits; both ends call exactly this function on exactly those logits.
     """
-    x = logits.detach().to(device="cpu", dtype=torch.float64)
-    if alphabet is not None:
-        x = x.index_select(1, alphabet)
-    return torch.softmax(x, dim=-1).numpy()
+    return torch.softmax(restrict(logits, alphabet), dim=-1).numpy()
 
 
 def coding_log_probabilities(logits: torch.Tensor, alphabet: torch.Tensor | None = None) -> np.ndarray:
     """float64 log-probabilities [rows, K]: `coding_probabilities` in log space, for the
     adaptation that mixes in log space (compress/core/adapt.py ngram-mix/2)."""
-    x = logits.detach().to(device="cpu", dtype=torch.float64)
-    if alphabet is not None:
-        x = x.index_select(1, alphabet)
-    return torch.log_softmax(x, dim=-1).numpy()
+    return torch.log_softmax(restrict(logits, alphabet), dim=-1).numpy()
 
 
 def adapted_probabilities(mixer, logits: torch.Tensor, alphabet: torch.Tensor | None,
