@@ -45,6 +45,7 @@ def decompress(blob: bytes, model: str | None = None, **options) -> bytes:
 
 
 __all__ = [
+    "__version__",
     "Compressor",
     "compress",
     "decompress",

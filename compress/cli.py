@@ -48,8 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--stdout", action="store_true", help="write to standard output")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (one input only)")
     keep = p.add_mutually_exclusive_group()
-    keep.add_argument("-k", "--keep", action="store_true", help="keep input files (the default)")
-    keep.add_argument("--rm", action="store_true",
+    # -k only says the default out loud (gzip's habit); both write `rm`, so nothing is left unread
+    keep.add_argument("-k", "--keep", dest="rm", action="store_false", default=False,
+                      help="keep input files (the default)")
+    keep.add_argument("--rm", dest="rm", action="store_true", default=False,
                       help="remove each input once its output is written, read back and checked")
     p.add_argument("-f", "--force", action="store_true",
                    help="overwrite existing outputs; allow binary output to a terminal")

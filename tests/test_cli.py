@@ -28,6 +28,17 @@ def opts(model):
     return ["-m", model, "--context", "16", "--batch", "3", "--threads", "1", "-q"]
 
 
+def test_keep_is_the_default_and_rm_the_only_way_to_remove():
+    from compress.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["f"]).rm is False and parse(["-k", "f"]).rm is False and parse(["--keep", "f"]).rm is False
+    assert parse(["--rm", "f"]).rm is True
+    assert not hasattr(parse(["-k", "f"]), "keep")  # -k writes `rm`: no flag that nothing reads
+    with pytest.raises(SystemExit):
+        parse(["-k", "--rm", "f"])
+
+
 def test_compress_decompress_keeps_inputs(tiny_model_dir, sample, tmp_path):
     original = sample.read_bytes()
     r = lmc(*opts(tiny_model_dir), sample)

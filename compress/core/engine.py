@@ -177,7 +177,6 @@ class Stats:
     tokens: int = 0
     seconds: float = 0.0
     ideal_bits: float = 0.0
-    container_bytes: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -366,8 +365,7 @@ class Compressor:
         if self.allow_stored and len(stored) <= len(blob):  # coding would not make it smaller
             blob = stored
         self.check_decodable(blob, lm)
-        self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started,
-                          ideal_bits=ideal, container_bytes=len(blob))
+        self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started, ideal_bits=ideal)
         return blob
 
     def carried_settings(self, context: int, tokens: int) -> dict | None:
@@ -496,7 +494,7 @@ class Compressor:
             if len(opened.stored) != header["original_length"] or \
                     zlib.crc32(opened.stored) != header["original_crc32"]:
                 raise ChecksumError("checksum mismatch: the stored data differs from the original (CRC-32)")
-            self.last = Stats(seconds=time.perf_counter() - started, container_bytes=len(blob))
+            self.last = Stats(seconds=time.perf_counter() - started)
             return opened.stored
         frontend = frontends.get(header["modality"])
         payload, tokens = b"", 0
@@ -516,7 +514,7 @@ class Compressor:
                 raise ChecksumError("decoded length differs from the container's original length")
             if not container.digest_matches(header["original_sha256"], hashlib.sha256(data).hexdigest()):
                 raise ChecksumError("checksum mismatch: decoded bytes differ from the original (sha256)")
-        self.last = Stats(tokens=tokens, seconds=time.perf_counter() - started, container_bytes=len(blob))
+        self.last = Stats(tokens=tokens, seconds=time.perf_counter() - started)
         return data
 
     def decode_batches(self, opened: Opened, wanted=None):

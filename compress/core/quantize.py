@@ -14,7 +14,6 @@ import constriction
 import numpy as np
 
 QUANTIZER_VERSION = "constriction-leaky24/1"  # Categorical(perfect=False), 24-bit range coder
-CODER = "constriction.stream.queue.RangeEncoder(u32 words, u64 state, 24-bit)"
 
 _FAMILY = constriction.stream.model.Categorical(perfect=False)
 

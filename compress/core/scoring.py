@@ -30,10 +30,6 @@ class Score:
     def bits_per_byte(self) -> float:
         return self.bits / self.bytes if self.bytes else 0.0
 
-    @property
-    def bits_per_token(self) -> float:
-        return self.bits / self.tokens if self.tokens else 0.0
-
 
 @torch.inference_mode()
 def score_segments(

@@ -28,7 +28,6 @@ GROWING = "kv-growing/2"  # attention over the positions written so far: no mask
 CARRIED = STEPPER_CARRIED
 DEFAULT = CARRIED
 KINDS = (STATIC, GROWING, CARRIED)
-INDEPENDENT = (STATIC, GROWING)
 
 
 def cache_keyword(model: torch.nn.Module) -> str:

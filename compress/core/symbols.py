@@ -155,9 +155,6 @@ class TextSymbolizer:
             units += self._text_units(chunk, chunk.encode("utf-8"))
         return units
 
-    def encode(self, data: bytes) -> list[int]:
-        return [i for unit in self.encode_units(data) for i in unit]
-
     # -- decoding ------------------------------------------------------------------------------
     def decode(self, ids) -> bytes:
         """Exact bytes for a token id sequence; ContainerError if it is not a valid sequence."""
@@ -249,10 +246,6 @@ class ByteSymbolizer:
         for c, t in zip(self.chars, self.ids.tolist()):
             h.update(c.encode("utf-8") + b"\x00" + t.to_bytes(4, "little"))
         return h.hexdigest()
-
-    def to_text(self, data: bytes) -> str:
-        """The character string a training corpus holds for these bytes."""
-        return "".join(self.chars[b] for b in data)
 
     def encode_ids(self, data: bytes):
         import numpy as np
