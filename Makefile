@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 STAMP := .setup.stamp
 
-.PHONY: setup baselines-setup test test-fast demo bench docs clean
+.PHONY: setup baselines-setup lint test test-fast demo bench docs clean
 
 # pyproject.toml gives the supported ranges; constraints.txt the exact versions the benchmarks and
 # golden containers were made with. torch comes first so that the build already installed (CPU or
@@ -22,6 +22,10 @@ setup: $(STAMP)
 CODECS := xz-utils zstd brotli bzip2 p7zip-full zpaq flac wavpack optipng webp libjxl-tools libopenjp2-tools ffmpeg
 baselines-setup:
 	apt-get install -y -qq $(CODECS) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(CODECS))
+
+# ruff's settings are in pyproject.toml ([tool.ruff]); the version in constraints.txt
+lint: $(STAMP)
+	$(PYTHON) -m ruff check .
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -q tests

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from compress.core import adapt, determinism, frontends
 from compress.core import segments as seglib
 from compress.core.engine import Compressor, model_vocab, prefix_token
 from compress.core.stepper import windows
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
 
@@ -67,7 +67,7 @@ def dump(args) -> None:
                     target = grid[active, t]
                     bits -= x[np.arange(len(active)), target].sum() / np.log(2)
                     store[pos : pos + len(active)] = x.astype(np.float16)
-                    order.extend((int(r), int(t), int(g)) for r, g in zip(active, target))
+                    order.extend((int(r), int(t), int(g)) for r, g in zip(active, target, strict=True))
                     pos += len(active)
             print(f"window at {start}: {time.perf_counter() - started:.0f} s", flush=True)
     store.flush()
@@ -104,7 +104,8 @@ def replay(args) -> None:
         finally:
             for key, value in saved.items():
                 setattr(adapt, key, value)
-        print(f"{spec:32s} {bits / meta['bytes']:.4f} bpb (model alone {meta.get('model_bpb', meta.get('bpb')):.4f}; rows "
+        alone = meta.get("model_bpb", meta.get("bpb"))
+        print(f"{spec:32s} {bits / meta['bytes']:.4f} bpb (model alone {alone:.4f}; rows "
               f"{meta['rows']}, context {meta['context']}, keep {meta['keep']}) "
               f"{time.perf_counter() - started:.0f} s", flush=True)
 

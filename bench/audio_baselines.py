@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from compress.media import wav
 from compress.media.audio import paper_8bit
 

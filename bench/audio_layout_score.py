@@ -16,12 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-
-from compress.media import audio, wav
 from compress.core import determinism, models
 from compress.core.engine import library_versions, model_vocab, prefix_token
 from compress.core.scoring import score_bytes
 from compress.core.symbols import ByteSymbolizer
+from compress.media import audio, wav
 
 DEFAULT_WAV = "../shared/data/audio/librivox/sense_and_sensibility_01_austen_64kb-0870.wav"
 

@@ -32,13 +32,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-from compress.core import container, frontends
-from compress.core.engine import DEFAULT_CONTEXT, Compressor
-from compress.core.bytemodel import parameter_count
-from compress.core.engine import library_versions
 from bench.common import checkpoint_compressor, machine, print_size_table, totals_over
+from compress.core import container, frontends
+from compress.core.bytemodel import parameter_count
+from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LIBRIVOX = ROOT.parent / "shared" / "data" / "audio" / "librivox"
 BASELINES = ROOT / "bench" / "results" / "audio_baselines.json"

@@ -7,7 +7,6 @@ import hashlib
 import sys
 from pathlib import Path
 
-
 from compress.media.audio import BYTE_ORDERS, AudioFrontend
 
 

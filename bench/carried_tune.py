@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
+from bench.common import machine
 from compress.core import adapt, stepper
 from compress.core.engine import Compressor, library_versions
-from bench.common import machine
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from compress.core.engine import Compressor
 from compress.core.models import read_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def machine() -> dict:

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-
+from bench.common import machine
 from compress.core import container, segments, stepper
 from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions, model_vocab
 from compress.core.symbols import TextSymbolizer
-from bench.common import machine
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice29.txt"
 
@@ -209,8 +209,9 @@ def main() -> None:
     p.add_argument("--out", default=None, help="JSON path (default bench/results/engine*.json)")
     args = p.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
-    meta = {"loadavg_1_5_15_at_start": os.getloadavg(), "machine": machine(), "model": args.model, "context": args.context,
-            "threads": args.threads, "stepper": stepper.DEFAULT, "libraries": library_versions(),
+    meta = {"loadavg_1_5_15_at_start": os.getloadavg(), "machine": machine(), "model": args.model,
+            "context": args.context, "threads": args.threads, "stepper": stepper.DEFAULT,
+            "libraries": library_versions(),
             "command": " ".join([Path(sys.executable).name] + sys.argv)}
     if args.carried or args.rows_curve:
         args.file_arg = args.carried or args.file

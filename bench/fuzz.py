@@ -149,10 +149,9 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
         blob = compressor.compress(data, modality=modality, **options)
         out.append((name, blob, compressor.decompress(blob, model=str(model))))
     # the default is carried context (kv-carried/3); independent segments (kv-growing/2) too
+    from compress.core import container
     from compress.core.engine import Compressor
     from compress.core.stepper import GROWING
-
-    from compress.core import container
 
     independent = Compressor(str(model), context=compressor.context, batch=compressor.batch,
                              threads=compressor.threads, stepper_kind=GROWING)
@@ -318,7 +317,7 @@ def mutate_bytes(blob: bytes, rng: random.Random) -> tuple[str, bytes]:
     return f"bytes:{kind}", bytes(b)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _forged(kind: str) -> bytes:
     """The framing forgeries that do not depend on the seed container (made once: deflating
     100 MB takes a second)."""

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-
+from bench.common import checkpoint_compressor, machine, print_size_table, totals_over
 from compress.core import container
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import library_versions
-from bench.common import checkpoint_compressor, machine, print_size_table, totals_over
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KODAK = ROOT.parent / "shared" / "data" / "images" / "kodak"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"

@@ -17,14 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from PIL import Image
 
 from compress.core import engine, models
-from compress.media import image
 from compress.core.scoring import score_bytes
 from compress.core.symbols import ByteSymbolizer
+from compress.media import image
+
+ROOT = Path(__file__).resolve().parent.parent
 
 KODAK = ROOT.parent / "shared" / "data" / "images" / "kodak"
 

@@ -72,7 +72,8 @@ def measure(alias: str, files: dict[str, Path], nbytes: int, threads: int, batch
 def merge(path: Path, info: dict, rows: list, record: dict) -> dict:
     """Replace this model's rows in the JSON, keep the other models'."""
     doc = json.loads(path.read_text()) if path.is_file() else {"rows": [], "models": {}, "runs": []}
-    doc["rows"] = [r for r in doc["rows"] if not (r["model"] == info["alias"] and r["file"] in {x["file"] for x in rows})]
+    measured = {x["file"] for x in rows}
+    doc["rows"] = [r for r in doc["rows"] if not (r["model"] == info["alias"] and r["file"] in measured)]
     doc["rows"] += rows
     doc["models"][info["alias"]] = info
     doc["runs"] = [r for r in doc["runs"]
@@ -115,7 +116,8 @@ def main(argv=None) -> int:
         start_load = load_now()
         files = {k: v for k, v in FILES.items() if not args.file or k in args.file}
         info, rows = measure(alias, files, args.bytes, args.threads, args.batch)
-        record = {"model": alias, "files": sorted(files), "bytes": args.bytes, "command": " ".join(["python", "bench/model_ladder.py", *sys.argv[1:]]),
+        command = " ".join(["python", "bench/model_ladder.py", *sys.argv[1:]])
+        record = {"model": alias, "files": sorted(files), "bytes": args.bytes, "command": command,
                   "machine": machine(), "threads": args.threads, "batch": args.batch,
                   "loadavg_start": start_load, "loadavg_end": load_now(),
                   "busy": max(start_load[0], *(r["loadavg_before"][0] for r in rows)) > (os.cpu_count() or 1) / 2,

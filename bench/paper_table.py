@@ -23,7 +23,8 @@ OUT = ROOT / "docs" / "paper_vs_us.md"
 CPU = "2-core x86-64 CPU, no GPU"
 EVAL_CMD = ("python -m evaluation.evaluate recipe={recipe} hardware=cpu eval.threads=2 "
             "data.path=../shared/data/text/{file} checkpoint={ckpt}")
-MEDICAL = "`medical.txt` (stand-in for MeDAL: SumPubMed abstracts, lowercased, numbers as `<dig>`), first 64 KiB of the test part"
+MEDICAL = ("`medical.txt` (stand-in for MeDAL: SumPubMed abstracts, lowercased, numbers as `<dig>`), "
+           "first 64 KiB of the test part")
 LEGAL = "`legal.txt` (stand-in for Pile of Law's eurlex split: an EUR-Lex scrape), first 64 KiB of the test part"
 LIBRIVOX = "librivox, 5 WAVs (stand-in for LibriSpeech/LJSpeech: LibriVox read speech, 16 kHz 16-bit, 791,360 B)"
 LIBRIVOX8 = "the same, 8-bit 16 kHz mono paper mode (LOSSY preprocessing)"
@@ -74,22 +75,28 @@ ROWS: list[dict] = [
                  "checkpoints/pile_of_law/cpu90"), "curve_pile_of_law.json"),
     # audio, lossless 16-bit
     dict(modality="audio", label="SmolLM2-135M base, LPC residuals, scoring pass (16-bit)", size="135M", data=LIBRIVOX,
-         json="audio_model_smollm2_base.json", path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
-    dict(modality="audio", label="SmolLM2-135M + LoRA 60 steps, LPC residuals, scoring pass (16-bit)", size="135M", data=LIBRIVOX,
-         json="audio_model_smollm2_lora.json", path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
-    dict(modality="audio", label="bGPT-style byte model from scratch, LPC residuals, containers (16-bit)", size="0.79M", data=LIBRIVOX,
+         json="audio_model_smollm2_base.json",
+         path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
+    dict(modality="audio", label="SmolLM2-135M + LoRA 60 steps, LPC residuals, scoring pass (16-bit)", size="135M",
+         data=LIBRIVOX, json="audio_model_smollm2_lora.json",
+         path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
+    dict(modality="audio", label="bGPT-style byte model from scratch, LPC residuals, containers (16-bit)", size="0.79M",
+         data=LIBRIVOX,
          json="audio_model.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
     dict(modality="audio", label="FLAC -8 (16-bit)", size="-", data=LIBRIVOX,
          json="audio_baselines.json", path=["variants", "original", "total", "flac -8", "ratio"], kind="ratio"),
-    dict(modality="audio", label="SmolLM2-135M + LoRA 60 steps, LPC residuals, scoring pass (8-bit)", size="135M", data=LIBRIVOX8,
-         json="audio_model_smollm2_lora_8bit.json", path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
-    dict(modality="audio", label="bGPT-style byte model from scratch, LPC residuals, containers (8-bit)", size="0.79M", data=LIBRIVOX8,
+    dict(modality="audio", label="SmolLM2-135M + LoRA 60 steps, LPC residuals, scoring pass (8-bit)", size="135M",
+         data=LIBRIVOX8, json="audio_model_smollm2_lora_8bit.json",
+         path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
+    dict(modality="audio", label="bGPT-style byte model from scratch, LPC residuals, containers (8-bit)", size="0.79M",
+         data=LIBRIVOX8,
          json="audio_model_8bit.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
     dict(modality="audio", label="FLAC -8 (8-bit)", size="-", data=LIBRIVOX8,
-         json="audio_baselines.json", path=["variants", "paper-8bit-16k-mono", "total", "flac -8", "ratio"], kind="ratio"),
+         json="audio_baselines.json",
+         path=["variants", "paper-8bit-16k-mono", "total", "flac -8", "ratio"], kind="ratio"),
     # image
-    dict(modality="image", label="pixel model from scratch, med-green residuals, 16-pixel strips", size="0.79M", data=KODAK,
-         json="image_model.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
+    dict(modality="image", label="pixel model from scratch, med-green residuals, 16-pixel strips", size="0.79M",
+         data=KODAK, json="image_model.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
     dict(modality="image", label="PNG (as given)", size="-", data=KODAK,
          json="image_baselines.json", path=["kodak", "summary", "png (as given)", "ratio"], kind="ratio"),
     dict(modality="image", label="WebP lossless (cwebp -lossless -z 9)", size="-", data=KODAK,
@@ -99,7 +106,8 @@ ROWS: list[dict] = [
     dict(modality="image", label="JPEG-XL (cjxl -d 0 -e 7)", size="-", data=KODAK,
          json="image_baselines.json", path=["kodak", "summary", "cjxl -d 0 -e 7", "ratio"], kind="ratio"),
     # video
-    dict(modality="video", label="pixel model (Kodak-trained), predictor=med-temporal, groups of 8", size="0.79M", data=CARPHONE,
+    dict(modality="video", label="pixel model (Kodak-trained), predictor=med-temporal, groups of 8", size="0.79M",
+         data=CARPHONE,
          json="video_model.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
     dict(modality="video", label="FFV1", size="-", data=CARPHONE,
          json="image_baselines.json", path=["video", "summary", "ffv1", "ratio"], kind="ratio"),
@@ -111,8 +119,10 @@ ROWS: list[dict] = [
 
 # Rows the papers have and we have not measured (said in the table, never filled with a guess).
 MISSING: dict[str, list[tuple[str, str, str]]] = {
-    "text": [("raw (untuned) LLaMA3-8B; LoRA-tuned LLaMA3-8B", "8B", "not measured yet: no GPU has run the GPU recipe")],
-    "audio": [("LJSpeech as a test corpus (`recipe=ljspeech`)", "135M", "not measured yet: LJSpeech is not in the shared data")],
+    "text": [("raw (untuned) LLaMA3-8B; LoRA-tuned LLaMA3-8B", "8B",
+              "not measured yet: no GPU has run the GPU recipe")],
+    "audio": [("LJSpeech as a test corpus (`recipe=ljspeech`)", "135M",
+               "not measured yet: LJSpeech is not in the shared data")],
     "image": [("CLIC / ILSVRC themselves", "-", "not measured yet: neither corpus is in the shared data")],
     "video": [("pixel model, predictor=med (each frame alone: the paper's intra-frame-only setting)", "0.79M",
                "not measured yet: no committed JSON has the `med` row")],
@@ -207,7 +217,8 @@ def render(results: Path = RESULTS, paper_path: Path = PAPER) -> str:
                 "|---|---|---|---|---|---|"]
         for r in section["rows"]:
             rel = f"{r['relative']} ({r['source']})" if r["relative"] else ""
-            out.append(f"| {r['data']} | {r['method']} | {r['model_size']} | {r['data_scale']} | {r['figure']} | {rel} |")
+            out.append(f"| {r['data']} | {r['method']} | {r['model_size']} | {r['data_scale']} | {r['figure']} "
+                       f"| {rel} |")
         out += ["", "This toolkit:", "",
                 "| method | model size | data (scale) | ratio | machine | command | JSON |",
                 "|---|---|---|---|---|---|---|"]

@@ -23,12 +23,12 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
+from bench.common import checkpoint_compressor, machine, print_size_table
 from compress.core import container, frontends
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import library_versions
-from bench.common import checkpoint_compressor, machine, print_size_table
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from compress.core import engine, frontends, models
-from compress.media import video
 from compress.core.scoring import score_bytes
 from compress.core.symbols import ByteSymbolizer
+from compress.media import video
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
 

@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkpoint dir, base model dir/id, .gguf file or alias (default: smollm2-135m;"
                         " for -d/-t: needed unless the container names the embedded alias)")
     p.add_argument("--context", type=int, default=None,
-                   help="positions the model sees, prefix token included (default 2048 with carried context, 1024 with independent segments, or the model's limit if smaller)")
+                   help="positions the model sees, prefix token included (default 2048 with carried context,"
+                        " 1024 with independent segments, or the model's limit if smaller)")
     p.add_argument("--batch", type=int, default=32,
                    help="segments coded together with --stepper kv-growing/2 (32)")
     p.add_argument("--stepper", default=None, choices=["kv-carried/3", "kv-growing/2"],

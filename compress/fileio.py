@@ -15,10 +15,11 @@ Rules, each because losing or exposing data is worse than refusing:
 from __future__ import annotations
 
 import errno
+import json
 import os
+import secrets
 import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from compress.core.container import MAX_ORIGINAL
@@ -128,15 +129,31 @@ def write_output(target: str | None, data: bytes, *, force: bool, like: os.stat_
     write_atomic(Path(target), data, like=like)
 
 
-def write_atomic(path: Path, data: bytes, *, like: os.stat_result | None = None) -> None:
-    """Write `data` to `path` via a temporary file in the same directory: write, fsync, copy the
-    mode and times of `like`, rename. On any failure the temporary file is removed and the error
-    (an OSError naming the target) propagates; `path` is untouched."""
+def write_atomic(path: str | os.PathLike, data: bytes, *, like: os.stat_result | None = None) -> None:
+    """Write `data` to `path` so that no reader ever sees part of it: the one atomic write (CLI
+    outputs, evaluation results, checkpoint manifests, corpus caches).
+
+    A temporary file in the same directory is written and fsynced, given the mode and times of
+    `like` (else the mode any new file gets under the umask), renamed over `path`, and the directory
+    fsynced so that the rename survives a crash. The temporary file is private (0600) until it has
+    `like`'s mode, so the contents of a private input are never readable by others on the way. On
+    any failure (an interrupt included) the temporary file is removed and the error propagates, an
+    OSError naming `path`; `path` is untouched."""
+    path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    mode = 0o600 if like is not None else 0o666
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, flags, mode)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+    else:  # pragma: no cover - 100 collisions of 48 random bits
+        raise OSError(errno.EEXIST, "no free temporary name", str(path))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -154,6 +171,29 @@ def write_atomic(path: Path, data: bytes, *, like: os.stat_result | None = None)
         if isinstance(exc, OSError):
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in `directory` durable; best effort (some systems cannot open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_json(path: str | os.PathLike, data, *, indent: int = 2) -> None:
+    """`data` as JSON (one trailing newline) through `write_atomic`, parent directories created:
+    a reader never sees half a result or manifest."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, (json.dumps(data, indent=indent) + "\n").encode())
 
 
 def read_back(target: str, expected: bytes) -> bytes:

@@ -94,7 +94,8 @@ def run_codec(codec: Codec, data: bytes, *, verify: bool = True, tool_path: str 
             size = dst.stat().st_size
             res = Result(codec.name, "ok", len(data), size, 8 * size / len(data) if data else None,
                          len(data) / size if size else None, command=cmd, compress_seconds=t1 - t0,
-                         compress_bytes_per_s=len(data) / (t1 - t0) if t1 > t0 else None, extra={"note": codec.note} if codec.note else {})
+                         compress_bytes_per_s=len(data) / (t1 - t0) if t1 > t0 else None,
+                         extra={"note": codec.note} if codec.note else {})
             if verify:
                 argv = [exe, *_fill(codec.decompress, **paths)[1:]]
                 t0 = time.perf_counter()

@@ -117,7 +117,7 @@ def plot(result: dict, path: Path) -> None:
         b.plot([lo - pad, hi + pad], [lo - pad, hi + pad], ":", color="grey", lw=1, label="test = validation")
         span = (hi - lo + 2 * pad) or 1.0
         labelled: list[tuple[float, float]] = []
-        for p, x, y in reversed(list(zip(withval, xs, ys))):  # the last step always gets its label
+        for p, x, y in reversed(list(zip(withval, xs, ys, strict=True))):  # the last step always gets its label
             if all(abs(x - u) + abs(y - v) > 0.06 * span for u, v in labelled):  # no overlapping labels
                 b.annotate(str(p["step"]), (x, y), textcoords="offset points", xytext=(6, -11), fontsize=8)
                 labelled.append((x, y))
@@ -139,7 +139,7 @@ def plot(result: dict, path: Path) -> None:
     ys = range(len(bars))
     c.barh(list(ys), [v for _, v, _ in bars], color=[col for _, _, col in bars],
            hatch=None, edgecolor="black", linewidth=0.4)
-    for i, (label, v, col) in enumerate(bars):
+    for i, (_, v, _) in enumerate(bars):
         c.text(v, i, f" {v:.3f}", va="center", fontsize=8)
     c.set_yticks(list(ys))
     c.set_yticklabels([label for label, _, _ in bars], fontsize=8)
@@ -157,7 +157,7 @@ def plot(result: dict, path: Path) -> None:
 
 
 def run(cfg) -> dict | None:
-    from evaluation import measure
+    from compress.fileio import write_json
     from train.errors import ConfigError
 
     if not cfg.checkpoint:
@@ -166,7 +166,7 @@ def run(cfg) -> dict | None:
     if result is None:
         return None
     out = Path(cfg.checkpoint) / "eval"
-    measure.write_json(out / "curve.json", result)
+    write_json(out / "curve.json", result)
     plot(result, out / "curve.png")
     for p in result["points"]:
         print(f"step {p['step']}: validation {p['val_bits_per_byte']}, test {p['test_bits_per_byte']:.4f} bits/byte")

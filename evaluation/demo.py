@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from rich.console import Console
 
-    from evaluation import baselines, measure
     from compress.core.errors import LMCompressError
+    from compress.fileio import write_json
+    from evaluation import baselines, measure
     from train import config as config_mod
     from train import trainer
 
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, r in results.items():
         rt = r.get("roundtrip") or {}
-        rows.append({"method": f"{Path(args.model).name} {name}" + (f" (step {manifest['step']})" if name == "tuned" else ""),
+        step = f" (step {manifest['step']})" if name == "tuned" else ""
+        rows.append({"method": f"{Path(args.model).name} {name}{step}",
                      "score_bpb": r["scoring"]["bits_per_byte"], "container_bpb": rt.get("bits_per_byte"),
                      "ratio": rt.get("ratio"), "roundtrip_ok": rt.get("verified"),
                      "compress_bps": rt.get("compress_bytes_per_s"),
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                "train_overrides": overrides, "curve": manifest["curve"], "test": results["tuned"]["test"],
                "models": results, "baselines": baselines.as_dicts(base_results), "table": rows,
                "verdict": verdict, "timings": timings, "curve_png": str(png)}
-    measure.write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     console.print(f"tuned beats base: {verdict['tuned_beats_base']} (container: "
                   f"{verdict['tuned_container_beats_base']}); tuned beats every baseline: "
                   f"{verdict['tuned_beats_every_baseline']} (container: "

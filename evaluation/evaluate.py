@@ -37,6 +37,7 @@ import os
 import sys
 
 from compress.core.errors import LMCompressError
+from compress.fileio import write_json
 from evaluation import curves, measure
 
 PROG = "lmcompress-eval"
@@ -59,7 +60,7 @@ def run(cfg) -> dict | None:
     if result is None:
         return None
     path = measure.output_path(cfg, result)
-    measure.write_json(path, result)
+    write_json(path, result)
     print(measure.describe(result))
     print(f"wrote {path}")
     if "roundtrip" in result and not result["roundtrip"]["verified"]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -366,14 +364,6 @@ def output_path(cfg, result: dict) -> Path:
     return (results if results.is_dir() else Path.cwd()) / f"eval-{cfg.name}-{name}"
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Atomic write: a reader never sees half a result."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def source_name(source: dict) -> str:
     """One line naming a corpus source record (train/corpus.py build)."""
     if source.get("kind") == "hub":
@@ -381,7 +371,9 @@ def source_name(source: dict) -> str:
         return f"hub {source.get('id')}{rev} {source.get('data_files') or source.get('split') or ''}".strip()
     if source.get("kind") == "local":
         files = source.get("files", [])
-        return f"local {files[0]['path']}" + (f" (+{len(files) - 1} files)" if len(files) > 1 else "") if files else "local"
+        if not files:
+            return "local"
+        return f"local {files[0]['path']}" + (f" (+{len(files) - 1} files)" if len(files) > 1 else "")
     if source.get("kind") == "split":
         return f"the split's {source.get('part')} part"
     return str(source.get("kind", "?"))
@@ -393,7 +385,8 @@ def describe(result: dict) -> str:
              f"scoring {s['bits_per_byte']:.4f} bits/byte"]
     v = result.get("validation")
     if v:
-        line = f"validation {v['scoring']['bytes']} B (the split's validation part), scoring {v['scoring']['bits_per_byte']:.4f} bits/byte"
+        line = (f"validation {v['scoring']['bytes']} B (the split's validation part), "
+                f"scoring {v['scoring']['bits_per_byte']:.4f} bits/byte")
         if v.get("roundtrip"):
             vr = v["roundtrip"]
             line += (f"; round trip {vr['bytes']} B -> {vr['container_bytes']} B "

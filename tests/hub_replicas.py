@@ -145,7 +145,7 @@ def librispeech(root: str) -> list[bytes]:
         flacs = [flac_bytes(s) for s in seeds]
         ids = [f"84-121123-{s:04d}" for s in seeds]
         return flacs, _parquet({"file": [f"{i}.flac" for i in ids],
-                                "audio": [{"bytes": b, "path": f"{i}.flac"} for b, i in zip(flacs, ids)],
+                                "audio": [{"bytes": b, "path": f"{i}.flac"} for b, i in zip(flacs, ids, strict=True)],
                                 "text": ["GO DO YOU HEAR"] * len(seeds), "speaker_id": [84] * len(seeds),
                                 "chapter_id": [121123] * len(seeds), "id": ids}, features)
 
@@ -168,7 +168,7 @@ def lj_speech(root: str) -> list[bytes]:
                          "text": Value("string"), "normalized_text": Value("string")})
     wavs = [wav_bytes(20 + i, rate=22050) for i in range(3)]
     ids = [f"LJ001-{i:04d}" for i in range(1, 4)]
-    table = _parquet({"id": ids, "audio": [{"bytes": w, "path": f"{i}.wav"} for w, i in zip(wavs, ids)],
+    table = _parquet({"id": ids, "audio": [{"bytes": w, "path": f"{i}.wav"} for w, i in zip(wavs, ids, strict=True)],
                       "file": [f"LJSpeech-1.1/wavs/{i}.wav" for i in ids], "text": ["Printing, in the only sense"] * 3,
                       "normalized_text": ["Printing, in the only sense"] * 3}, features)
     _put(root, f"{repo('keithito/lj_speech', 'refs/convert/parquet')}/main/train/0000.parquet", table)
@@ -181,7 +181,7 @@ def compression_eval(root: str) -> list[bytes]:
     base = "SCU-VIP-Lab/compression-eval-datasets"
     names = ["alberto-montalesi-176097.png", "allef-vinicius-109434.png", "andrew-ruiz-376.png"]
     pngs = [image_bytes(30 + i) for i in range(len(names))]
-    for name, png in zip(names, pngs):
+    for name, png in zip(names, pngs, strict=True):
         _put(root, f"{base}/clic2021_valid/{name}", png)
     _put(root, f"{base}/kodak/kodim01.png", image_bytes(40))
     _put(root, f"{base}/tecnick/RGB_OR_1200x1200_001.png", image_bytes(41))

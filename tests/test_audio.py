@@ -20,8 +20,8 @@ import soundfile
 from hypothesis import HealthCheck, given, settings
 
 from compress.core import container, frontends
-from compress.media.audio import BYTE_ORDERS, DEFAULT_LAYOUT, AudioFrontend, from_payload, to_payload
 from compress.core.errors import ContainerError, InputError
+from compress.media.audio import BYTE_ORDERS, DEFAULT_LAYOUT, AudioFrontend, from_payload, to_payload
 
 PCM_GUID = bytes.fromhex("0100000000001000800000aa00389b71")
 LAYOUTS = [o + p for o in BYTE_ORDERS for p in ("", "+planar")]

@@ -107,7 +107,7 @@ def test_mixer_learns_repeats_and_is_deterministic():
     seq = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4] * 15
     bits, tables = _mixer_bits(adapt.VERSION, seq)
     again, tables2 = _mixer_bits(adapt.VERSION, seq)
-    assert bits == again and all(np.array_equal(a, b) for a, b in zip(tables, tables2))
+    assert bits == again and all(np.array_equal(a, b) for a, b in zip(tables, tables2, strict=True))
     assert all(abs(t.sum(axis=1) - 1).max() < 1e-12 for t in tables)
     base = 0.0
     rng = np.random.default_rng(0)
@@ -200,7 +200,7 @@ def test_mixer_v2_bias_learns_a_miscalibrated_model():
     v1, _ = _mixer_bits(adapt.V1, seq)
     v2, tables = _mixer_bits(adapt.V2, seq)
     again, tables2 = _mixer_bits(adapt.V2, seq)
-    assert v2 == again and all(np.array_equal(a, b) for a, b in zip(tables, tables2))
+    assert v2 == again and all(np.array_equal(a, b) for a, b in zip(tables, tables2, strict=True))
     assert all(abs(t.sum(axis=1) - 1).max() < 1e-12 for t in tables)
     assert v2 < 0.97 * v1  # measured: 0.95
 

@@ -14,9 +14,10 @@ def load(name):
 
 
 def test_containers_attach_to_the_matching_points_only():
-    result = curves.add_containers(load("curve_medal.json"), [load("eval_medal_base.json"), load("eval_medal_tuned.json"),
-                                                               load("eval_medal_tuned_640k.json"),  # other bytes
-                                                               load("eval_pile_of_law_base.json")])  # other data
+    evals = [load("eval_medal_base.json"), load("eval_medal_tuned.json"),
+             load("eval_medal_tuned_640k.json"),  # other bytes
+             load("eval_pile_of_law_base.json")]  # other data
+    result = curves.add_containers(load("curve_medal.json"), evals)
     boxed = {p["step"]: p["container_bits_per_byte"] for p in result["points"] if "container_bits_per_byte" in p}
     assert boxed == {0: load("eval_medal_base.json")["roundtrip"]["bits_per_byte"],
                      60: load("eval_medal_tuned.json")["roundtrip"]["bits_per_byte"]}

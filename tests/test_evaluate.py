@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaluation import evaluate, measure
+from test_train_lora import SENTENCES, base_args
 from train import trainer
 
 ROOT = Path(__file__).resolve().parent.parent
-from test_train_lora import SENTENCES, base_args
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,8 @@ def test_checkpoint_round_trip_is_verified_and_consistent(run_dir, corpus_file, 
     # (text shards use the compact header: ~50 bytes with a checkpoint's three short digests)
     assert 30 * rt["shards"] < rt["header_bytes"] < 400 * rt["shards"]
     assert rt["stream_bits_per_byte"] == pytest.approx(8 * (rt["container_bytes"] - rt["header_bytes"]) / rt["bytes"])
-    assert abs(rt["stream_bits_per_byte"] - rt["scoring_bits_per_byte_same_bytes"]) * rt["bytes"] <= 64 * 8 * rt["shards"]
+    gap = abs(rt["stream_bits_per_byte"] - rt["scoring_bits_per_byte_same_bytes"])
+    assert gap * rt["bytes"] <= 64 * 8 * rt["shards"]
     assert r["scoring"]["bits_per_byte"] == pytest.approx(r["scoring"]["bits"] / 1200)
     assert rt["compress_bytes_per_s"] > 0 and rt["decompress_bytes_per_s"] > 0
     # the evaluated bytes are the first 1200 bytes of the split's test part
@@ -191,7 +192,7 @@ def test_shard_plan_is_a_partition_at_document_ends(doc_sizes, shard_bytes, trim
         return
     assert [s for s, _ in shards] == [0] + [e for _, e in shards[:-1]]
     assert (shards[-1][1] if shards else 0) == total
-    for s, e in shards[:-1]:
+    for _, e in shards[:-1]:
         assert e in ends  # every cut but the last is a document end
     for s, e in shards:
         assert e > s

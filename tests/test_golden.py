@@ -95,7 +95,7 @@ def test_encoder_reproduces_golden_bits(name, original, kind, settings):
         return
     fresh = container.unpack(blob)
     assert len(fresh.streams) == len(golden.streams)
-    for a, b in zip(fresh.streams, golden.streams):
+    for a, b in zip(fresh.streams, golden.streams, strict=True):
         assert np.array_equal(a, b)
     for key in ("segments", "batch_crc32", "quantizer", "batch", "keep", "adapt"):
         assert fresh.header.get(key) == golden.header.get(key)

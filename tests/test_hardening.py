@@ -394,9 +394,9 @@ def test_special_files_are_refused_not_read_forever(tiny_model_dir, tmp_path, sp
 
 
 def test_stdin_is_read_with_a_bound(monkeypatch):
-    from compress import fileio
-
     import io
+
+    from compress import fileio
 
     class Endless(io.RawIOBase):  # /dev/zero behind a pipe
         def readable(self):
@@ -456,6 +456,43 @@ def test_outputs_keep_the_inputs_mode_and_mtime(tiny_model_dir, tmp_path):
     src.unlink()
     assert lmc("-d", *opts(tiny_model_dir), packed).returncode == 0
     assert stat.S_IMODE(src.stat().st_mode) == 0o640 and src.stat().st_mtime == 1_000_000_000
+
+
+def test_the_one_atomic_write(tmp_path, monkeypatch):
+    """compress/fileio.py write_atomic: CLI outputs, evaluation results, manifests, corpus caches."""
+    from compress import fileio
+
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o600)
+    like = os.stat(target)
+    os.utime(target, (1_000_000_000, 1_000_000_000))
+    src_like = os.stat(target)
+    fileio.write_atomic(target, b"new", like=src_like)
+    assert target.read_bytes() == b"new" and stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.stat().st_mtime == 1_000_000_000 and like.st_ino != target.stat().st_ino  # renamed
+    umask = os.umask(0o027)
+    try:  # without `like`: the mode any new file gets
+        fileio.write_atomic(tmp_path / "plain.bin", b"x")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "plain.bin").stat().st_mode) == 0o640
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left") as info:
+        fileio.write_atomic(target, b"never")
+    assert info.value.filename == str(target)
+    monkeypatch.undo()
+    assert target.read_bytes() == b"new"  # untouched, and no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin", "plain.bin"]
+    with pytest.raises(OSError) as info:
+        fileio.write_atomic(tmp_path / "missing" / "x", b"")
+    assert info.value.filename == str(tmp_path / "missing" / "x")
+    fileio.write_json(tmp_path / "new" / "r.json", {"a": [1]})  # parents made, one newline
+    assert (tmp_path / "new" / "r.json").read_text() == '{\n  "a": [\n    1\n  ]\n}\n'
 
 
 def test_stdout_with_several_inputs(tiny_model_dir, tmp_path):

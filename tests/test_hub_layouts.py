@@ -125,9 +125,10 @@ def test_ilsvrc_train_tarballs_decoded_to_pixels():
 
 
 def test_jpeg_becomes_its_pixels_and_png_passes_untouched():
-    from PIL import Image
     import io
+
     import numpy as np
+    from PIL import Image
 
     jpeg = hr.image_bytes(1, "JPEG")
     ppm = corpus.pixels_as_netpbm(jpeg)

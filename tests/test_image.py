@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from PIL import Image, PngImagePlugin
 
 from compress.core import container, frontends
-from compress.media import image, pixelpred, pngfile
 from compress.core.errors import ChecksumError, ContainerError, InputError
+from compress.media import image, pixelpred, pngfile
 
 MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4, "P": 1, "I;16": 1}
 sizes = st.tuples(st.integers(1, 9), st.integers(1, 7))

@@ -52,7 +52,7 @@ def test_paper_side_cites_sources_and_marks_missing_figures(tmp_path):
     table = _module()
     paper = json.loads(table.PAPER.read_text())
     text = table.render()
-    for key, source in paper["sources"].items():
+    for source in paper["sources"].values():
         assert source["url"] in text
     for section in paper["modalities"].values():
         for r in section["rows"]:
@@ -76,6 +76,6 @@ def test_results_doc_model_ladder_table_equals_json():
         cells = [c.strip() for c in line.strip("|").split("|")]
         params = doc["models"][model]["parameters"]
         assert cells[1] == f"{params / 1e6:.1f}M"
-        for cell, file in zip(cells[2:], ("medical", "legal", "alice29")):
+        for cell, file in zip(cells[2:], ("medical", "legal", "alice29"), strict=False):
             (row,) = [r for r in doc["rows"] if r["model"] == model and r["file"] == file]
             assert cell == f"{row['bits_per_byte']:.4f}"

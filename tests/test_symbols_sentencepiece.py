@@ -8,9 +8,9 @@ scored ~10 bits per byte on medical.txt and alice29.txt instead of ~1.
 """
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import given, settings
 
-import pytest
 
 def ids_of(sym, data: bytes) -> list[int]:
     return [i for unit in sym.encode_units(data) for i in unit]
@@ -56,7 +56,8 @@ def test_text_is_tokens_not_escaped_bytes(sp_symbolizer):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.binary(max_size=64) | st.text(alphabet=st.sampled_from(list("the cat©é\r\n\u00a0Ġxyz")), max_size=40).map(str.encode))
+@given(st.binary(max_size=64)
+       | st.text(alphabet=st.sampled_from(list("the cat©é\r\n\u00a0Ġxyz")), max_size=40).map(str.encode))
 def test_round_trip(sp_symbolizer, data):
     sym, _ = sp_symbolizer
     assert sym.decode(ids_of(sym, data)) == data

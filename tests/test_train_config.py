@@ -63,7 +63,8 @@ def test_overrides_and_qlora():
 
 
 @pytest.mark.parametrize("overrides, fragment", [
-    (["recipe=nope"], "unknown recipe 'nope' (choose from clic, ilsvrc, kodak_igpt, librispeech, librispeech_bgpt, ljspeech, medal, pile_of_law, pystdlib)"),
+    (["recipe=nope"], "unknown recipe 'nope' (choose from clic, ilsvrc, kodak_igpt, librispeech, librispeech_bgpt, "
+                      "ljspeech, medal, pile_of_law, pystdlib)"),
     ([], "choose a recipe"),
     (["recipe=medal", "hardware=tpu"], "unknown hardware 'tpu'"),
     (["recipe=medal", "train.nope=1"], "train.nope"),

@@ -84,9 +84,9 @@ def test_two_step_run_writes_loadable_checkpoints(trained, tiny_model_dir):
     assert all(c["val_bits_per_byte"] > 0 for c in m["curve"])
     assert {"torch", "transformers", "peft", "accelerate", "datasets"} <= set(m["libraries"])
     # the split in the manifest gives back exactly the test bytes of the corpus
-    from train import corpus, split
-
     from omegaconf import OmegaConf
+
+    from train import corpus, split
 
     rebuilt = corpus.build(OmegaConf.create(m["recipe"]["data"]), m["recipe"]["split"]["total_bytes"])
     test = split.test_bytes(m, rebuilt.data)
@@ -318,9 +318,10 @@ def test_stale_temporary_dirs_are_not_checkpoints(tmp_path):
 def build_byte_tiny_model(directory):
     """A tiny LLaMA whose tokenizer has a single token for 256+ characters, as ByteSymbolizer needs."""
     import torch
-    from tiny import CORPUS
     from tokenizers import ByteLevelBPETokenizer
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from tiny import CORPUS
 
     chars = "\n".join(chr(c) for c in range(0xA1, 0x1A0)) + "\n"  # each its own pre-token
     bpe = ByteLevelBPETokenizer()

@@ -1,6 +1,7 @@
 """The byte split: document boundaries, determinism, no overlap, a record that gives the bytes back."""
 
 import hashlib
+import itertools
 import os
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def test_split_properties(sizes, train, val, extra):
     parts = [rec[p] for p in split.PARTS]
     # contiguous, non-empty, disjoint, in order, each at document boundaries
     assert parts[0]["offset"] == 0
-    for a, b in zip(parts, parts[1:]):
+    for a, b in itertools.pairwise(parts):
         assert a["end"] == b["offset"] and a["documents"][1] == b["documents"][0]
     for p in parts:
         assert p["length"] > 0 and p["offset"] in boundaries and p["end"] in boundaries

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from compress.core import container, frontends, segments
-from compress.media import video
 from compress.core.errors import ContainerError, InputError
+from compress.media import video
 
 param = st.text(alphabet="ABCXYZabc0123456789:=", min_size=1, max_size=6)
 

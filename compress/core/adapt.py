@@ -154,7 +154,8 @@ class Mixer:
         if not np.array_equal(done, rows):
             raise ValueError("update() must follow mix() for the same rows")
         self._pending = None
-        for (r, y), (wset, lp, found, match, q) in zip(zip(rows.tolist(), symbols.tolist()), pending):
+        coded = zip(rows.tolist(), symbols.tolist(), strict=True)
+        for (r, y), (wset, lp, found, match, q) in zip(coded, pending, strict=True):
             grad = np.zeros(_FEATURES, dtype=np.float64)
             grad[0] = float((q * lp).sum()) - lp[y]
             for j, syms, g in found:
@@ -169,7 +170,7 @@ class Mixer:
             self._learn(r, y)
         if self.bias is not None:
             grad = np.zeros_like(self.bias)
-            for y, (_, _, _, _, q) in zip(symbols.tolist(), pending):  # row order: fixed sums
+            for y, (_, _, _, _, q) in zip(symbols.tolist(), pending, strict=True):  # row order: fixed sums
                 grad += q
                 grad[y] -= 1.0
             self.bias -= BIAS_RATE * grad

@@ -177,7 +177,7 @@ def _body(h: dict) -> bytes:
               _digest(h["original_sha256"], ())[1:], _varint(len(seg))]
     parts += [_varint(n) for n in seg]
     parts.append(_varint(len(words)))
-    for n, crc in zip(words, crcs):
+    for n, crc in zip(words, crcs, strict=True):
         if type(crc) is not int or not 0 <= crc < 1 << 32:
             raise _Unrepresentable
         parts += [_varint(n), struct.pack("<I", crc)]

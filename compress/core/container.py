@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from compress.core import schema
+from compress.core.errors import ContainerError
 from compress.core.limits import (  # noqa: F401  (re-exported: part of this module's API)
     MAX_HEADER,
     MAX_HEADER_TEXT,
@@ -41,7 +42,6 @@ from compress.core.limits import (  # noqa: F401  (re-exported: part of this mod
     MAX_ORIGINAL,
     MAX_VOCAB,
 )
-from compress.core.errors import ContainerError
 
 FORM_PREFIX = b"\x89LM"   # bytes 0-2 of every form; byte 3 selects it
 STORED_PRELUDE = b"\x89LMs"
@@ -254,7 +254,7 @@ def check_header(header: dict) -> None:
     # Bound the decoding work by the stream's size: each token costs at least min_bits, and a
     # range coder's output holds no more information than its words (+ its 64-bit state).
     floor = min_bits_per_token(alphabet_size(header))
-    for (start, end), n_words in zip(ranges, words):
+    for (start, end), n_words in zip(ranges, words, strict=True):
         tokens = sum(seg[start:end])
         if tokens * floor > 32 * n_words + 64 or (tokens and not n_words):
             raise ContainerError("corrupt header: a batch claims more tokens than its stream can hold")

@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from compress.core import __version__
-from compress.core import coder, container, determinism, frontends, models, quantize
+from compress.core import __version__, coder, container, determinism, frontends, models, quantize, stepper
 from compress.core import adapt as adaptlib
 from compress.core import segments as seglib
-from compress.core import stepper
 from compress.core.errors import ChecksumError, ContainerError, InputError, MismatchError
 
 DEFAULT_CONTEXT = 1024

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from compress.core import schema
+from compress.core.digest import sha256_file
 from compress.core.errors import ModelLoadError
 
 DEFAULT_MODEL = "smollm2-135m"
@@ -66,15 +67,6 @@ class LoadedModel:
     device: str
     manifest: dict | None = None
     extra: dict = field(default_factory=dict)
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """sha256 of a file's bytes, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def sha256_parameters(model: torch.nn.Module) -> str:

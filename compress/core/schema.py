@@ -158,7 +158,7 @@ def _check(value, spec, path: str) -> None:
     elif isinstance(spec, Tuple):
         if not isinstance(value, list) or len(value) != len(spec.items):
             _fail(path, f"is not a list of {len(spec.items)} entries")
-        for i, (v, item) in enumerate(zip(value, spec.items)):
+        for i, (v, item) in enumerate(zip(value, spec.items, strict=True)):
             _check(v, item, f"{path}[{i}]")
     elif isinstance(spec, Scalar):
         if not (value is None or isinstance(value, (bool, int, float))

@@ -16,7 +16,6 @@ from compress.core import adapt as adaptlib
 from compress.core.alphabet import restrict
 from compress.core.container import STEPPER_BEFORE_FIELD, STEPPER_CARRIED
 
-
 # Every stepper kind is part of the format: a container names the one that made it ("stepper" in the
 # header; containers without the field predate it and used STATIC). Kinds compute the same
 # distributions up to float rounding, but only the same kind reproduces the bits.

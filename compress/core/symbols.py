@@ -35,7 +35,7 @@ def bytes_to_unicode() -> dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return dict(zip(bs, map(chr, cs)))
+    return dict(zip(bs, map(chr, cs), strict=True))
 
 
 def _is_byte_level(tokenizer) -> bool:
@@ -243,7 +243,7 @@ class ByteSymbolizer:
 
     def table_sha256(self) -> str:
         h = hashlib.sha256(BYTEMAP_VERSION.encode())
-        for c, t in zip(self.chars, self.ids.tolist()):
+        for c, t in zip(self.chars, self.ids.tolist(), strict=True):
             h.update(c.encode("utf-8") + b"\x00" + t.to_bytes(4, "little"))
         return h.hexdigest()
 

@@ -29,10 +29,10 @@ from math import gcd
 import numpy as np
 
 from compress.core import frontends, schema
-from compress.media import lpc, wav
 from compress.core.container import MAX_HEADER_TEXT, MAX_ORIGINAL
 from compress.core.errors import ContainerError, InputError
 from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
+from compress.media import lpc, wav
 
 # Measured with SmolLM2-135M base on librivox speech (docs/format.md, bench notes in the report):
 # most significant byte first, sign bit flipped (offset binary, silence at 0x80 0x00).

@@ -28,10 +28,10 @@ from __future__ import annotations
 import numpy as np
 
 from compress.core import frontends, schema
-from compress.media import netpbm, pixelpred, pngfile
 from compress.core.container import MAX_HEADER_TEXT
 from compress.core.errors import ContainerError, InputError
 from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
+from compress.media import netpbm, pixelpred, pngfile
 
 ORDERS = ("interleaved", "planar", "rows", "strips")
 DEFAULT_ORDER = "interleaved"

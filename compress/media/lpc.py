@@ -50,7 +50,7 @@ class Params:
                 "coefs": base64.b64encode(self.coefs.astype("<i2").tobytes()).decode("ascii")}
 
     @classmethod
-    def from_extras(cls, extras: dict, channels: int, frames: int) -> "Params":
+    def from_extras(cls, extras: dict, channels: int, frames: int) -> Params:
         try:
             if extras["kind"] != KIND:
                 raise ValueError(f"unknown predictor {extras['kind']!r}")

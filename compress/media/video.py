@@ -33,9 +33,9 @@ holding those segments (segments.layout(n, batch)) need decoding. `read_frame` d
 from __future__ import annotations
 
 from compress.core import frontends, schema
-from compress.media import pixelpred
 from compress.core.errors import ContainerError, InputError
 from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
+from compress.media import pixelpred
 
 MAGIC = b"YUV4MPEG2 "
 FRAME = b"FRAME"
