@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import checkpoint_compressor, machine, print_size_table, totals_over
+from common import checkpoint_compressor, machine, print_size_table, totals_over
 from compress.core import container, frontends
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import machine
+from common import machine
 from compress.core import adapt, stepper
 from compress.core.engine import Compressor, library_versions
 

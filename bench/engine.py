@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.common import machine
+from common import machine
 from compress.core import container, segments, stepper
 from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions, model_vocab
 from compress.core.symbols import TextSymbolizer

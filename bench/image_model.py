@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.common import checkpoint_compressor, machine, print_size_table, totals_over
+from common import checkpoint_compressor, machine, print_size_table, totals_over
 from compress.core import container
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import library_versions

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 from common import ROOT, Compressor, machine
-
 from compress.core import models
 
 DATA = ROOT.parent / "shared" / "data" / "text"

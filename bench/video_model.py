@@ -23,7 +23,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench.common import checkpoint_compressor, machine, print_size_table
+from common import checkpoint_compressor, machine, print_size_table
 from compress.core import container, frontends
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import library_versions

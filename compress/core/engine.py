@@ -523,6 +523,7 @@ class Compressor:
         segs_len = header["segments"]
         alphabet = getattr(symbolizer, "alphabet", None)
         ranges = seglib.layout(len(segs_len), header["batch"])
+        kind = container.header_stepper(header)  # the container's stepper, never this Compressor's
         todo = range(len(ranges)) if wanted is None else sorted(set(wanted))
         tokens = sum(sum(segs_len[slice(*ranges[b])]) for b in todo)
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
@@ -531,7 +532,6 @@ class Compressor:
             for b in todo:
                 start, end = ranges[b]
                 where = f"batch {b} (segments {start}-{end - 1})"
-                kind = container.header_stepper(header)
                 try:
                     if kind == stepper.CARRIED:
                         decoded = coder.decode_carried(lm.model, segs_len[start:end], opened.streams[b],

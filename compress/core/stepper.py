@@ -3,7 +3,8 @@
 Encoder and decoder both drive `Stepper` with the same batch layout (rows = segments of one batch,
 in header order; finished rows are fed the prefix token), so the logits they see are computed by
 identical kernels on identical shapes. `coding_probabilities` turns logits into the float64 table
-handed to the quantizer, optionally restricted to an alphabet of allowed token ids (audio, pixels).
+handed to the quantizer, optionally restricted to an alphabet of allowed token ids (audio, pixels;
+compress/core/alphabet.py).
 Nothing here is used for the fast parallel scoring pass; that lives in scoring.py.
 """
 
