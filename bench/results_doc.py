@@ -150,8 +150,7 @@ def _best(codecs: dict[str, float]) -> tuple[str, float]:
 def headline(r: Results) -> list[str]:
     out = header("data (stand-in)", "model", "lmcompress ratio", "paper's comparator, same data",
                  "best classical, same data", "machine", "command", "JSON")
-    for recipe, domain, ckpt, paper in (("medal", "medical", "cpu60", "MeDAL"),
-                                        ("pile_of_law", "legal", "cpu90", "Pile of Law")):
+    for recipe, ckpt, paper in (("medal", "cpu60", "MeDAL"), ("pile_of_law", "cpu90", "Pile of Law")):
         name = f"eval_{recipe}_tuned.json"
         doc = r.load(name)
         curve = r.load(f"curve_{recipe}.json")
@@ -182,8 +181,8 @@ def headline(r: Results) -> list[str]:
     codecs = {k: v["ratio"] for k, v in doc["totals"].items() if k != "lmcompress (this checkpoint)"}
     best = _best(codecs)
     out.append(row(
-        f"Kodak (CLIC/ILSVRC stand-in), {len(doc['rows'])} PNGs", f"pixel model from scratch, {doc['parameters'] / 1e6:.2f}M, "
-        f"{doc['frontend']['predictor']} residuals",
+        f"Kodak (CLIC/ILSVRC stand-in), {len(doc['rows'])} PNGs",
+        f"pixel model from scratch, {doc['parameters'] / 1e6:.2f}M, {doc['frontend']['predictor']} residuals",
         f"**{ratio(doc['totals']['lmcompress (this checkpoint)']['ratio'])}**",
         f"JPEG-XL {ratio(codecs['cjxl -d 0 -e 7'])}", f"{best[0]} {ratio(best[1])}",
         f"2-core CPU, {busy(doc, 'image_model.json')}", code(command(doc)), code("image_model.json")))
@@ -191,7 +190,8 @@ def headline(r: Results) -> list[str]:
     codecs = {k: v["ratio"] for k, v in doc["totals"].items() if k != "lmcompress (this checkpoint)"}
     best = _best(codecs)
     out.append(row(
-        f"{doc['clip']} (Xiph.org clips stand-in), {doc['frames']} frames", f"the Kodak pixel model, {doc['frontend']['predictor']}",
+        f"{doc['clip']} (Xiph.org clips stand-in), {doc['frames']} frames",
+        f"the Kodak pixel model, {doc['frontend']['predictor']}",
         f"**{ratio(doc['totals']['lmcompress (this checkpoint)']['ratio'])}**",
         f"H.264 {ratio(codecs['libx264 -qp 0'])}", f"{best[0]} {ratio(best[1])}",
         f"2-core CPU, {busy(doc, 'video_model.json')}", code(command(doc)), code("video_model.json")))
@@ -314,7 +314,8 @@ def engine_whole_file_table(r: Results) -> list[str]:
                        f"{bpb(x['ideal_bpb'])} / {bpb(x['score_bpb'])}",
                        f"{x['compress_tok_s']:.1f} / {x['decompress_tok_s']:.1f}",
                        "byte-exact" if x["round_trip_ok"] else "FAILED", machine(d, name)))
-    out += ["", f"Commands: `{command(r.load('engine_overhead_alice29.json'))}`; `{command(d)}`. {d['note'].split('. ', 1)[1]}"]
+    out += ["", f"Commands: `{command(r.load('engine_overhead_alice29.json'))}`; `{command(d)}`. "
+                f"{d['note'].split('. ', 1)[1]}"]
     return out
 
 
@@ -326,7 +327,8 @@ def engine_prefix_table(r: Results) -> list[str]:
     out += header("setting", "stepper", "rows", "container", "ideal = scoring bpb", "compress / decompress tok/s",
                   "note")
     for x in d["rows"]:
-        out.append(row(x["setting"], x["stepper"], x["rows"], f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb",
+        out.append(row(x["setting"], x["stepper"], x["rows"],
+                       f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb",
                        bpb(x["ideal_bpb"]), f"{x['compress_tok_s']} / {x['decompress_tok_s']}", x["note"]))
     out += ["", source(name, d) + " Compact header."]
     return out
@@ -484,7 +486,8 @@ def audio_layout_table(r: Results) -> list[str]:
     name = "audio_layout_score.json"
     d = r.load(name)
     out = ["", f"### Payload layout, untuned model (`{name}`)", "",
-            f"{d['what']}: `{d['file'].split('/')[-1]}`, {d['model']}, context {d['context']}, {d['threads']} threads.", ""]
+            f"{d['what']}: `{d['file'].split('/')[-1]}`, {d['model']}, context {d['context']}, "
+            f"{d['threads']} threads.", ""]
     out += header("PCM bytes", "layout", "bits/sample", "ratio")
     for x in d["rows"]:
         out.append(row(f"{x['offset']}-{x['offset'] + x['bytes'] - 1}", x["layout"], f"{x['bits_per_sample']:.3f}",
@@ -508,11 +511,13 @@ def image_tables(r: Results) -> list[str]:
     for c, v in k["summary"].items():
         out.append(row(c, code(d["codec_commands"].get(c, "as distributed")), n(v["bytes"]), ratio(v["ratio"]),
                        ratio(v["mean_ratio"])))
-    out += ["", source(name, d) + " Tool versions: " + ", ".join(f"{a} {b}" for a, b in d["tool_versions"].items()) + "."]
+    versions = ", ".join(f"{a} {b}" for a, b in d["tool_versions"].items())
+    out += ["", source(name, d) + " Tool versions: " + versions + "."]
 
     models = r.glob("image_model*.json")
     out += ["", "### Pixel models, full coded round trip (`image_model*.json`)", "",
-            "Ratio = raw RGB bytes / container bytes; classical ratios on the same images from `image_baselines.json`.", ""]
+            "Ratio = raw RGB bytes / container bytes; classical ratios on the same images from "
+            "`image_baselines.json`.", ""]
     out += header("JSON", "model", "front end", "images", "ratio", "bits/subpixel", *IMAGE_CODECS,
                   "images beating PNG / WebP / JPEG-XL", "median compress / decompress s (range)", "exact", "machine")
     for name in models:
@@ -543,7 +548,8 @@ def image_tables(r: Results) -> list[str]:
     name = "image_order.json"
     d = r.load(name)
     out += ["", f"### Pixel order, untuned text model (`{name}`)", "",
-            f"{d['what']} ({d['crop']}x{d['crop']}) of {', '.join(d['images'])}; {d['model']}, context {d['context']}.", ""]
+            f"{d['what']} ({d['crop']}x{d['crop']}) of {', '.join(d['images'])}; {d['model']}, "
+            f"context {d['context']}.", ""]
     out += header("order", *d["images"], "all: bits/byte (ratio)")
     for order, s in d["summary"].items():
         cells = []
@@ -606,7 +612,8 @@ def fuzz_table(r: Results) -> list[str]:
     out += [""] + header("outcome", "cases")
     for k, v in sorted(d["outcomes"].items(), key=lambda kv: -kv[1]):
         out.append(row(k, n(v)))
-    out += [row("**wrong output**", f"**{d['wrong_outputs']}**"), row("**outside the bounds or traceback**", f"**{d['bad']}**")]
+    out += [row("**wrong output**", f"**{d['wrong_outputs']}**"),
+            row("**outside the bounds or traceback**", f"**{d['bad']}**")]
     out += ["", f"Slowest case {d['slowest_case']['seconds']:.1f} s ({d['slowest_case']['case']}); largest growth "
             f"{d['largest_rss_growth']['mb']:.1f} MB ({d['largest_rss_growth']['case']}); peak RSS of the run "
             f"{d['peak_rss_mb']:.0f} MB. CI runs 300 cases (`tests/test_fuzz.py`), which also seed the compact and "
@@ -636,7 +643,8 @@ def render(results: Path = RESULTS) -> str:
            "below is read from the JSON file named beside it. Do not edit by hand; `python bench/results_doc.py "
            "--check` (and `tests/test_results_doc.py`) fail when this page and the JSON disagree.", "",
            "Unless a row says otherwise the machine is the project's CI-class machine: 2 CPU cores (x86-64), "
-           "no GPU; library versions are in each JSON's `libraries`. Ratio = original bytes / compressed bytes (raw PCM payload for "
+           "no GPU; library versions are in each JSON's `libraries`. Ratio = original bytes / compressed bytes "
+           "(raw PCM payload for "
            "audio, raw RGB for images, raw planar YUV for video); bpb = bits per byte of the original. A "
            "\"scoring pass\" is the ideal code length of the model's own distributions, measured without writing "
            "a container. Speeds measured while the machine was busy are not comparable with idle ones; ratios "
@@ -668,7 +676,8 @@ def main(argv=None) -> int:
     new_readme = with_block(readme, readme_block(a.results))
     if a.check:
         stale = [str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-                 for path, ok in ((a.out, a.out.exists() and a.out.read_text() == doc), (a.readme, readme == new_readme))
+                 for path, ok in ((a.out, a.out.exists() and a.out.read_text() == doc),
+                                  (a.readme, readme == new_readme))
                  if not ok]
         if stale:
             print(f"out of date: {', '.join(stale)} (run python bench/results_doc.py)", file=sys.stderr)
