@@ -15,7 +15,6 @@ symbolizer table's sha256, the resolved recipe, the split record and the trainin
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 from compress.core.models import ADAPTER_WEIGHTS, MANIFEST_NAME, sha256_file
+from compress.fileio import write_json  # noqa: F401  (train/trainer.py writes manifests as checkpoint.write_json)
 
 FORMAT = "lmcompress-checkpoint/1"
 STATE_DIR = "training_state"
@@ -146,17 +146,6 @@ def save_full_model(model, tokenizer, directory: Path) -> str:
     if not (Path(directory) / "model.safetensors").is_file():
         raise RuntimeError(f"save_pretrained wrote no model.safetensors in {directory}")
     return sha256_parameters(model)
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write JSON through a temporary file and rename, so readers never see half a file."""
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def clear(path: Path) -> None:

@@ -33,6 +33,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compress.core.digest import sha256_file
+from compress.fileio import write_atomic
+
 from .errors import DataError
 
 SEPARATORS = {"paragraph": "\n\n", "line": "\n", "document": ""}
@@ -113,14 +116,6 @@ def resolve_files(path) -> list[str]:
             raise DataError(f"data.path '{path}' matches no files")
         return files
     raise DataError(f"data.path '{path}' does not exist")
-
-
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _local_rows(data_cfg, files: list[str]):
@@ -256,7 +251,7 @@ def build(data_cfg, limit: int) -> Corpus:
     if data_cfg.get("path"):
         files = resolve_files(data_cfg.path)
         source = {"kind": "local", "sample_by": data_cfg.sample_by if modality == "text" else "file",
-                  "files": [{"path": f, "bytes": os.path.getsize(f), "sha256": _sha256_file(f)}
+                  "files": [{"path": f, "bytes": os.path.getsize(f), "sha256": sha256_file(f)}
                             for f in files]}
         where = f"data.path '{data_cfg.path}'"
         rows, field_name = _local_rows(data_cfg, files)
@@ -348,13 +343,10 @@ def load(data_cfg, limit: int, *, use_cache: bool = True) -> Corpus:
     corpus = build(data_cfg, limit)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(corpus.data)
-        os.replace(tmp, blob)
+        write_atomic(blob, corpus.data)
         info = {"sha256": hashlib.sha256(corpus.data).hexdigest(), "ends": corpus.ends,
                 "source": corpus.source}
-        tmp.write_text(json.dumps(info))
-        os.replace(tmp, meta)
+        write_atomic(meta, json.dumps(info).encode())
     except OSError:
         pass  # a cache is an optimisation; an unwritable cache dir must not stop training
     return corpus
