@@ -121,8 +121,13 @@ def _missing_option_message(exc, overrides: list[str]) -> str:
 def _message(exc: BaseException) -> str:
     """One line naming the key and what is wrong with it, from Hydra's or OmegaConf's report (and
     the recipe file it is in, when a file rather than the command line holds the value)."""
-    from omegaconf.errors import (ConfigAttributeError, ConfigKeyError, MissingMandatoryValue,
-                                  OmegaConfBaseException, ValidationError)
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        MissingMandatoryValue,
+        OmegaConfBaseException,
+        ValidationError,
+    )
 
     from . import schema
 

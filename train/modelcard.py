@@ -55,8 +55,8 @@ def _split_rows(split: dict) -> list[str]:
         p = split.get(part) or {}
         if p:
             docs = p.get("documents", [None, None])
-            rows.append(f"| {part} | {p['offset']:,} | {p['length']:,} | {docs[1] - docs[0] if None not in docs else '?'} "
-                        f"| `{p['sha256'][:16]}…` |")
+            count = docs[1] - docs[0] if None not in docs else "?"
+            rows.append(f"| {part} | {p['offset']:,} | {p['length']:,} | {count} | `{p['sha256'][:16]}…` |")
     return rows
 
 
@@ -139,8 +139,8 @@ def render(manifest: dict, run_dir: str | Path, base_reference: str | None) -> s
     lora = recipe.get("lora") or {}
     train = recipe.get("train") or {}
     lines += ["## Training and coding", "",
-              ("" if scratch else f"LoRA r={lora.get('r')}, alpha={lora.get('alpha')}, dropout={lora.get('dropout')} on "
-               f"{', '.join(lora.get('target_modules') or [])}; ") +
+              ("" if scratch else f"LoRA r={lora.get('r')}, alpha={lora.get('alpha')}, "
+               f"dropout={lora.get('dropout')} on {', '.join(lora.get('target_modules') or [])}; ") +
               f"lr {train.get('lr')}, batch {train.get('batch_size')} x {train.get('grad_accum')} accumulation "
               f"x {manifest.get('num_processes', 1)} process(es), {manifest.get('tokens_seen', 0):,} tokens seen.", "",
               f"Coder: context {manifest.get('context')} tokens, symbolizer `{manifest.get('symbolizer')}`, "

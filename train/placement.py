@@ -87,7 +87,7 @@ def _agree(model, items) -> None:
     theirs = [mine]
     broadcast_object_list(theirs, from_process=0)
     if theirs[0] != mine:
-        diff = next((a, b) for a, b in zip(theirs[0] + [None], mine + [None]) if a != b)
+        diff = next((a, b) for a, b in zip(theirs[0] + [None], mine + [None], strict=False) if a != b)
         raise ConfigError(f"base model built on this process differs from rank 0's: {diff[1]} vs {diff[0]}")
 
 

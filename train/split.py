@@ -32,7 +32,7 @@ def _boundary_at_or_before(ends: list[int], limit: int) -> tuple[int, int]:
 
 def plan(ends: list[int], train_bytes: int, val_bytes: int, total_bytes: int) -> dict:
     """Part offsets and document ranges; DataError (one line) if the corpus cannot hold the split."""
-    if any(b <= a for a, b in zip([0] + ends, ends)):
+    if any(b <= a for a, b in zip([0] + ends, ends, strict=False)):
         raise ValueError("document ends must be strictly increasing and positive")
     size = ends[-1] if ends else 0
     needed = f"train {train_bytes} + validation {val_bytes} bytes + a test part"

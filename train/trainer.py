@@ -359,7 +359,8 @@ class Trainer:
         self.val_segs = data.training_segments(self.symbolizer, self.val_bytes, cfg.context)
         self.evaluation = {"max_bytes": cfg.eval.max_bytes, "bytes": len(self.val_bytes),
                            "segments": len(self.val_segs), "sha256": hashlib.sha256(self.val_bytes).hexdigest(),
-                           "metric": "bits per byte, compress.core.scoring.score_segments on compress.core.segments.cut"}
+                           "metric": "bits per byte, compress.core.scoring.score_segments on "
+                                     "compress.core.segments.cut"}
         if cfg.model.load_in_4bit:  # what the coder runs, not the NF4 training copy (train/qlora.py)
             self.evaluation["base"] = f"unquantized {cfg.model.dtype} base with the adapter copied in"
         del self.corpus
