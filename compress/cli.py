@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (decode on the same kind)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (recorded in the file)")
     p.add_argument("--modality", default=None,
-                   help="text, audio, image or video (default: from the file suffix)")
+                   help="text, bytes (one token per byte), audio, image or video (default: from the suffix)")
     p.add_argument("--audio-bits", type=int, choices=[8], default=None,
                    help="LOSSY paper mode: requantise audio to 8-bit 16 kHz mono before coding")
     p.add_argument("-v", "--verbose", action="store_true", help="report sizes, bits per byte, speed")

@@ -138,6 +138,18 @@ def assign(n_shards: int, rank: int, world: int) -> list[int]:
 
 
 # -- per-process work ---------------------------------------------------------------------------
+def coded_as(cfg) -> tuple[str, dict]:
+    """(modality, front-end options) the shards are scored and coded with. A text corpus is the
+    files' bytes; an audio, image or video corpus holds its front end's payloads (train/corpus.py:
+    what the model trains and validates on), so those are coded as `bytes`, one token per byte with
+    the same byte symbolizer, and the front end's side information (file headers, predictor
+    coefficients) is not in these containers: evaluation measures the model on its payload, and
+    bench/audio_model.py, bench/image_model.py measure whole files."""
+    if cfg.data.modality == "text":
+        return "text", dict(cfg.data.frontend)
+    return "bytes", {}
+
+
 def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine: list[int], *,
                     roundtrip: bool, score_batch: int, modality: str = "text", frontend: dict | None = None,
                     progress=None) -> list[dict]:
@@ -243,7 +255,7 @@ def _measure(cfg, compressor, state, data: bytes, ends: list[int], *, label: str
                                                           n_test - n_rt, shard_bytes)]
     shards = rt_shards + rest
     mine = assign(len(shards), state.process_index, state.num_processes)
-    frontend = dict(cfg.data.frontend)
+    modality, frontend = coded_as(cfg)
     started = time.perf_counter()
 
     def note(row):
@@ -258,7 +270,7 @@ def _measure(cfg, compressor, state, data: bytes, ends: list[int], *, label: str
     rows = []
     for i in mine:
         rows += evaluate_shards(compressor, data, shards, [i], roundtrip=i < len(rt_shards),
-                                score_batch=cfg.eval.batch, modality=cfg.data.modality,
+                                score_batch=cfg.eval.batch, modality=modality,
                                 frontend=frontend, progress=note)
     wall = time.perf_counter() - started
     for r in rows:
@@ -323,7 +335,8 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "checkpoint": cfg.checkpoint or None,
         "recipe": cfg.name,
         "test": test,
-        "settings": {"context": compressor.context_for(compressor.loaded()), "coder_batch": compressor.batch,
+        "settings": {"coded_as": coded_as(cfg)[0],
+                     "context": compressor.context_for(compressor.loaded()), "coder_batch": compressor.batch,
                      "score_batch": cfg.eval.batch,
                      "threads": compressor.threads, "device": str(state.device),
                      "num_processes": state.num_processes, "shard_bytes": measured["shard_bytes"],

@@ -272,3 +272,13 @@ def test_read_manifest_errors_are_one_line(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(LMCompressError, match="unreadable"):
         measure.read_manifest(tmp_path)
+
+
+def test_payload_corpora_are_coded_as_bytes():
+    """An audio or image corpus holds front-end payloads (train/corpus.py), not files: evaluation
+    codes them one token per byte, as validation scored them, never through the file front end."""
+    from train import config as config_mod
+
+    assert measure.coded_as(config_mod.compose(["recipe=librispeech", "hardware=cpu"])) == ("bytes", {})
+    assert measure.coded_as(config_mod.compose(["recipe=kodak_igpt", "hardware=cpu"])) == ("bytes", {})
+    assert measure.coded_as(config_mod.compose(["recipe=medal", "hardware=cpu"]))[0] == "text"

@@ -93,3 +93,23 @@ def test_a_lossy_mode_is_never_a_checkpoint_default(tiny_model_dir, tmp_path):
     comp = Compressor(str(ckpt), context=16, batch=4, threads=1, allow_stored=False)
     assert comp.frontend_options("audio") == {"predictor": "lpc"}
     assert comp.frontend_options("audio", audio_bits=8) == {"predictor": "lpc", "audio_bits": 8}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_bytes_modality_round_trip(tiny_compressor, independent_compressor, data):
+    """`--modality bytes`: one token per byte through the byte symbolizer, both layouts."""
+    for comp in (tiny_compressor, independent_compressor):
+        blob = comp.compress(data, modality="bytes")
+        h = container.read_header(blob)
+        assert h["modality"] == "bytes" and h["symbolizer"] == "bytes-charmap/v1"
+        assert h["payload_length"] == h["original_length"] == len(data)
+        assert comp.decompress(blob) == data
+
+
+def test_bytes_modality_scores_one_token_per_byte(tiny_compressor):
+    data = bytes(range(256)) + b"abcabcabc" * 20
+    score = tiny_compressor.score(data, modality="bytes", batch=4)
+    assert score.tokens == len(data) and score.bits > 0
+    text = tiny_compressor.score(data, batch=4)
+    assert text.tokens != score.tokens  # the text symbolizer merges bytes into tokens

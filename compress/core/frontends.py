@@ -13,7 +13,7 @@ from typing import Protocol
 
 from compress.core import container, schema
 from compress.core.errors import ContainerError, InputError
-from compress.core.symbols import SYMBOLIZER_VERSION, TextSymbolizer
+from compress.core.symbols import BYTEMAP_VERSION, SYMBOLIZER_VERSION, ByteSymbolizer, TextSymbolizer
 
 
 class Frontend(Protocol):
@@ -58,7 +58,25 @@ class TextFrontend:
         return TextSymbolizer(tokenizer, vocab_size)
 
 
-FRONTENDS: dict[str, type] = {"text": TextFrontend}
+class BytesFrontend(TextFrontend):
+    """Bytes as they are, one token per byte (the byte symbolizer the audio, image and video front
+    ends code their payloads with). For byte-level models and for a payload a front end has already
+    made: evaluation codes the test part of an audio or image corpus, which holds front-end
+    payloads, with it (evaluation/measure.py), as validation during training scores them."""
+
+    name = "bytes"
+    SYMBOLIZER = BYTEMAP_VERSION
+
+    @staticmethod
+    def check_extras(extras: dict, header: dict) -> None:
+        if header["original_length"] != header["payload_length"]:
+            raise ContainerError("corrupt header: a bytes container's payload is the whole file")
+
+    def symbolizer(self, tokenizer, vocab_size: int):
+        return ByteSymbolizer(tokenizer, vocab_size)
+
+
+FRONTENDS: dict[str, type] = {"text": TextFrontend, "bytes": BytesFrontend}
 
 
 def register(cls: type) -> type:
