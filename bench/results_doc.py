@@ -36,6 +36,7 @@ LOAD = {
     "eval_medal_tuned_640k.json": "idle (the 2 cores to itself)",
     "eval_medal_base_carried.json": "idle (the machine ran only this job)",
     "fuzz.json": "busy (two other jobs ran beside it)",
+    "eval_librispeech_cross.json": "nearly idle (about ten seconds of unit tests beside it)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
 TEXT_DATA = {
@@ -211,6 +212,8 @@ def eval_table(r: Results) -> list[str]:
                   "streams vs scoring", "compress / decompress B/s", "machine")
     for name in r.glob("eval_*.json"):
         doc = r.load(name)
+        if doc["recipe"] not in TEXT_DATA:
+            continue  # another modality: cross_eval_table
         s = doc["settings"]
         coder = f"context {s['context']}, " + (f"{s['stepper']} + {s.get('adapt') or 'no adaptation'}"
                                                 if s.get("stepper") else "independent segments")
@@ -228,6 +231,43 @@ def eval_table(r: Results) -> list[str]:
                        machine(doc, name)))
     out += ["", "\"streams vs scoring\": the coded streams (container less its header) against the scoring "
             "pass's ideal bits on the same bytes. Every round trip listed came back byte-exact."]
+    return out
+
+
+def cross_eval_table(r: Results) -> list[str]:
+    """Evaluations of non-text recipes, with a test corpus apart from the training one
+    (`test.path=`): the split's validation part and the other corpus, side by side."""
+    names = [m for m in r.glob("eval_*.json") if r.load(m)["recipe"] not in TEXT_DATA]
+    if not names:
+        return []
+    out = ["## Audio through a LoRA-tuned LLM, tested on another corpus (`eval_*.json`)", "",
+           "`python -m evaluation.evaluate` with `test.path=`: validation is the split's validation part of the "
+           "training corpus, test is a corpus the model never saw. The corpus holds the audio front end's payload "
+           "(LPC residual bytes), coded one token per byte (`coded_as: bytes`), so container sizes leave out the "
+           "front end's side information (WAV header, LPC coefficients); whole files: `bench/audio_model.py`.", ""]
+    out += header("JSON", "part", "data", "model", "scoring bpb", "round trip", "compress / decompress B/s",
+                  "machine")
+    for name in names:
+        doc = r.load(name)
+        model = doc["model"]["spec"] + (f" (step {doc['model']['step']})" if doc["model"]["step"] else " (base)")
+        parts = [("validation", doc["validation"], "the split's validation part"),
+                 ("test", doc, "another corpus, " + ", ".join(Path(f["path"]).name
+                                                               for f in doc["test"]["source"]["files"][:1])
+                  + (f" (+{len(doc['test']['source']['files']) - 1} files)"
+                     if len(doc["test"]["source"]["files"]) > 1 else ""))]
+        for part, d, data in parts:
+            rt = d.get("roundtrip")
+            box = (f"{n(rt['bytes'])} B -> {n(rt['container_bytes'])} B, {bpb(rt['bits_per_byte'])} bpb"
+                   + (", verified" if rt["verified"] else " (round trip FAILED)")) if rt else "not coded"
+            speed = (f"{rt['compress_bytes_per_s']:.0f} / {rt['decompress_bytes_per_s']:.0f}"
+                     if rt and "compress_bytes_per_s" in rt else "")
+            src = d["test"] if part == "test" else d
+            out.append(row(code(name), part, f"{data}: first {n(src['evaluated_bytes'])} B", model,
+                           bpb(d["scoring"]["bits_per_byte"]), box, speed, machine(doc, name)))
+        if doc.get("command"):
+            out += ["", f"Command: {code(doc['command'])}"]
+        if doc.get("note"):
+            out += ["", doc["note"]]
     return out
 
 
@@ -634,7 +674,8 @@ def others(r: Results) -> list[str]:
 def render(results: Path = RESULTS) -> str:
     r = Results(results)
     head = headline(r)
-    body = [*eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "", *engine_whole_file_table(r),
+    body = [*eval_table(r), "", *cross_eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "",
+            *engine_whole_file_table(r),
             *engine_prefix_table(r), *engine_overhead_table(r), *throughput_table(r), *adaptation_tables(r), "",
             *audio_baseline_table(r), *audio_coded_tables(r), *audio_scored_tables(r), *audio_layout_table(r), "",
             *image_tables(r), "", *video_tables(r), "", *fuzz_table(r)]
