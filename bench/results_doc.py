@@ -37,6 +37,7 @@ LOAD = {
     "eval_medal_base_carried.json": "idle (the machine ran only this job)",
     "fuzz.json": "busy (two other jobs ran beside it)",
     "eval_librispeech_cross.json": "nearly idle (about ten seconds of unit tests beside it)",
+    "profile_step.json": "idle (the machine ran only this job)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
 TEXT_DATA = {
@@ -637,6 +638,27 @@ def video_tables(r: Results) -> list[str]:
     return out
 
 
+def profile_table(r: Results) -> list[str]:
+    """Where a carried-context coding step's time goes (`bench/profile_step.py`)."""
+    name = "profile_step.json"
+    if not (r.root / name).exists():
+        return []
+    d = r.load(name)
+    parts = list(d["rows"][0]["ms_per_step"])
+    out = ["", f"### Where a coding step's time goes (`{name}`)", "",
+           f"`{d['model']}`, {d['file']}, context {d['context']}, rows primed with {d['keep']} tokens, "
+           f"{d['adapt']}, {d['threads']} threads, {d['rows'][0]['steps']} steps per batch size. Milliseconds "
+           "per coding step (share of the step); tokens/s = rows / step time, re-priming not included. The "
+           f"scoring pass on the first {n(d['scoring']['bytes'])} bytes of the same file ran "
+           f"{d['scoring']['tokens_per_s']:.0f} tokens/s.", ""]
+    out += header("rows", "tokens/s", "ms per step", *parts)
+    for x in d["rows"]:
+        out.append(row(x["rows"], f"{x['tokens_per_s']:.1f}", f"{x['ms_per_step_total']:.1f}",
+                       *(f"{x['ms_per_step'][p]:.1f} ({100 * x['share'][p]:.0f}%)" for p in parts)))
+    out += ["", f"Machine: {machine(d, name)}. Command: {code(d['command'])}"]
+    return out
+
+
 # -- robustness ------------------------------------------------------------------------------------
 
 def fuzz_table(r: Results) -> list[str]:
@@ -675,8 +697,8 @@ def render(results: Path = RESULTS) -> str:
     r = Results(results)
     head = headline(r)
     body = [*eval_table(r), "", *cross_eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "",
-            *engine_whole_file_table(r),
-            *engine_prefix_table(r), *engine_overhead_table(r), *throughput_table(r), *adaptation_tables(r), "",
+            *engine_whole_file_table(r), *engine_prefix_table(r), *engine_overhead_table(r), *throughput_table(r),
+            *profile_table(r), *adaptation_tables(r), "",
             *audio_baseline_table(r), *audio_coded_tables(r), *audio_scored_tables(r), *audio_layout_table(r), "",
             *image_tables(r), "", *video_tables(r), "", *fuzz_table(r)]
     out = ["# Results", "",
