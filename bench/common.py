@@ -21,13 +21,16 @@ def machine() -> dict:
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "system": platform.platform()}
 
 
-def checkpoint_compressor(prog: str, checkpoint: str, *, batch: int, threads: int) -> tuple[dict, Compressor]:
-    """(manifest, a Compressor at the checkpoint's own context); exits 1 with one line when
-    `checkpoint` is not a trained checkpoint (no manifest.json)."""
+def checkpoint_compressor(prog: str, checkpoint: str, *, batch: int, threads: int,
+                          **options) -> tuple[dict, Compressor]:
+    """(manifest, a Compressor at the checkpoint's own context, with `options` such as
+    stepper_kind); exits 1 with one line when `checkpoint` is not a trained checkpoint (no
+    manifest.json)."""
     manifest = read_manifest(checkpoint)
     if manifest is None:
         sys.exit(f"{prog}: {checkpoint} is not a checkpoint (no manifest.json)")
-    return manifest, Compressor(checkpoint, context=int(manifest["context"]), batch=batch, threads=threads)
+    return manifest, Compressor(checkpoint, context=int(manifest["context"]), batch=batch,
+                                threads=threads, **options)
 
 
 def totals_over(rows: list[dict], label: str, model_bytes) -> dict[str, float]:

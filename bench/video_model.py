@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from common import checkpoint_compressor, machine, print_size_table
-from compress.core import container, frontends
+from compress.core import container, frontends, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import library_versions
 
@@ -54,10 +54,14 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
     p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--stepper", choices=stepper.KINDS, default=stepper.DEFAULT,
+                   help="the coder's layout: kv-carried/3 (default) or kv-growing/2, independent segments "
+                        "with frame-level random access (the layout of bench/results/video_model.json)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_model.json"))
     args = p.parse_args()
 
-    manifest, comp = checkpoint_compressor("video_model", args.checkpoint, batch=args.batch, threads=args.threads)
+    manifest, comp = checkpoint_compressor("video_model", args.checkpoint, batch=args.batch, threads=args.threads,
+                                           stepper_kind=args.stepper)
     data = Path(args.clip).read_bytes()
     if args.frames:
         data = first_frames(data, args.frames)
@@ -86,7 +90,7 @@ def main() -> int:
         "clip": Path(args.clip).name, "frames": extras["frames"], "raw_bytes": raw,
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
         "parameters": parameter_count(lm.model), "context": int(manifest["context"]),
-        "batch": args.batch, "threads": args.threads, "frontend": options,
+        "batch": args.batch, "threads": args.threads, "stepper": args.stepper, "frontend": options,
         "libraries": library_versions(),
         "baselines_from": str(BASELINES.relative_to(ROOT)) if whole else None,
         "container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),

@@ -164,6 +164,9 @@ def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine
         t0 = time.perf_counter()
         score = compressor.score(chunk, modality=modality, batch=score_batch, **(frontend or {}))
         row.update(score_bits=score.bits, tokens=score.tokens, score_seconds=time.perf_counter() - t0)
+        layout = compressor.carried_settings(compressor.context_for(compressor.loaded()), score.tokens)
+        if layout is not None:  # the rows and keep this shard's tokens get (auto when not set)
+            row.update(rows=layout["rows"], keep=layout["keep"])
         if roundtrip:
             t0 = time.perf_counter()
             blob = compressor.compress(chunk, modality=modality, **(frontend or {}))
@@ -342,7 +345,8 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
                      "num_processes": state.num_processes, "shard_bytes": measured["shard_bytes"],
                      "shards": len(measured["shards"]), "roundtrip_shards": measured["rt_shards"],
                      # the layout and adaptation the scores and containers use (kv-carried/3:
-                     # rows=None means one row per engine.TOKENS_PER_ROW tokens of each shard)
+                     # rows=None means one row per engine.TOKENS_PER_ROW tokens of each shard; each
+                     # shard's row in "shards" gives the rows and keep it got)
                      "stepper": compressor.stepper, "rows": compressor.rows, "keep": compressor.keep,
                      "adapt": compressor.adapt},
         "wall_seconds": measured["wall"] + (validation["wall"] if validation else 0.0),

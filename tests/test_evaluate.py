@@ -60,6 +60,9 @@ def test_checkpoint_round_trip_is_verified_and_consistent(run_dir, corpus_file, 
     assert rt["bits_per_byte"] == pytest.approx(rt["container_bytes"] * 8 / rt["bytes"])
     assert rt["ratio"] == pytest.approx(rt["bytes"] / rt["container_bytes"])
     assert rt["container_bytes"] == sum(s.get("container_bytes", 0) for s in r["shards"])
+    # carried context (the default) with auto rows: each shard says the rows and keep it got
+    assert r["settings"]["stepper"] == "kv-carried/3" and r["settings"]["rows"] is None
+    assert all(s["rows"] >= 1 and 1 <= s["keep"] < r["settings"]["context"] for s in r["shards"])
     # headers apart, the coded streams cost what the scoring pass says (same bytes, other kernels;
     # each stream ends with at most a few words of termination)
     # (text shards use the compact header: ~50 bytes with a checkpoint's three short digests)
