@@ -38,6 +38,8 @@ LOAD = {
     "fuzz.json": "busy (two other jobs ran beside it)",
     "eval_librispeech_cross.json": "nearly idle (about ten seconds of unit tests beside it)",
     "profile_step.json": "idle (the machine ran only this job)",
+    "video_model_med.json": "idle (the machine ran only this job)",
+    "video_model_med_temporal.json": "idle (the machine ran only this job)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
 TEXT_DATA = {
@@ -612,13 +614,18 @@ def video_tables(r: Results) -> list[str]:
         d = r.load(name)
         t = d["totals"]
         out.append(row(code(name), f"{d['clip']}, {d['frames']} frames, {n(d['raw_bytes'])} B raw",
-                       code(d["checkpoint"]), ", ".join(f"{a}={b}" for a, b in d["frontend"].items()),
+                       f"{code(d['checkpoint'])} (weights sha256 {d['model_sha256'][:16]}…), stepper "
+                       + d.get("stepper", "not recorded"),
+                       ", ".join(f"{a}={b}" for a, b in d["frontend"].items()),
                        f"{n(d['container_bytes'])} B (header {d['header_bytes']})",
                        f"**{ratio(t['lmcompress (this checkpoint)']['ratio'])}**",
                        f"{8 * d['container_bytes'] / d['raw_bytes']:.3f}", *(ratio(t[c]["ratio"]) for c in codecs),
                        f"{d['compress_s']:.1f} s / {d['decompress_s']:.1f} s ({d['compress_B_s'] / 1000:.1f} / "
                        f"{d['decompress_B_s'] / 1000:.1f} KB/s)", "yes" if d["exact"] else "NO", machine(d, name)))
-    out += ["", "Commands: " + "; ".join(f"`{command(r.load(x))}`" for x in names) + "."]
+    out += ["", "Commands: " + "; ".join(f"`{command(r.load(x))}`" for x in names) + ".",
+            "", "Rows with different weights sha256 come from different trainings of the same recipe and command "
+            "(the checkpoint was retrained on a later release of this toolkit); compare predictors within one "
+            "checkpoint's rows."]
     d = r.load("image_baselines.json")
     v = d["video"]
     out += ["", f"Classical codecs on {v['clip']} ({v['frames']} frames, {n(v['raw_bytes'])} B raw; "

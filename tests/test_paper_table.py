@@ -57,7 +57,8 @@ def test_paper_side_cites_sources_and_marks_missing_figures(tmp_path):
     for section in paper["modalities"].values():
         for r in section["rows"]:
             assert r["source"] in paper["sources"] or (r["source"] == "" and r["relative"] == "")
-    assert "not measured yet: no committed JSON has the `med` row" in text
+    assert "not measured yet: no GPU has run the GPU recipe" in text  # a missing row says so
+    assert "predictor=med: each frame alone" in text  # the paper's intra-frame-only video row, measured
     assert "out of scope" in text
 
 
