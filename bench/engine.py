@@ -5,7 +5,7 @@
     python bench/engine.py --carried FILE [--bytes N] [--settings independent,carried,adapted]
                                                  # independent segments vs carried context vs
                                                  # carried context + adaptation (kv-carried/3)
-    python bench/engine.py --rows-curve 1,4,16 FILE [--bytes N]   # carried + adaptation by rows
+    python bench/engine.py --rows-curve 1,4,16 [--file FILE] [--bytes N]  # carried + adaptation by rows
 
 Throughput: for each batch size B the input is the first B full segments of the file (B x
 (context-1) tokens), so every row of the batch is busy; the scoring pass runs on the same tokens.

@@ -170,35 +170,27 @@ def headline(r: Results) -> list[str]:
             code(f"python -m evaluation.evaluate recipe={recipe} hardware=cpu "
                  f"data.path=…/{TEXT_FILE[recipe]} checkpoint=checkpoints/{recipe}/{ckpt}"),
             code(name)))
-    for name, data in (("audio_model.json", "librivox speech (LibriSpeech stand-in), 5 WAVs, 16-bit, lossless"),
-                       ("audio_model_8bit.json", "the same, 8-bit paper mode (**lossy** preprocessing)")):
+    ours = "lmcompress (this checkpoint)"
+    media = [
+        ("audio_model.json", "librivox speech (LibriSpeech stand-in), 5 WAVs, 16-bit, lossless",
+         "byte model from scratch, {M}M, LPC residuals", "FLAC -8", "flac -8"),
+        ("audio_model_8bit.json", "the same, 8-bit paper mode (**lossy** preprocessing)",
+         "byte model from scratch, {M}M, LPC residuals", "FLAC -8", "flac -8"),
+        ("image_model.json", "Kodak (CLIC/ILSVRC stand-in), {rows} PNGs",
+         "pixel model from scratch, {M}M, {predictor} residuals", "JPEG-XL", "cjxl -d 0 -e 7"),
+        ("video_model.json", "{clip} (Xiph.org clips stand-in), {frames} frames",
+         "the Kodak pixel model, {predictor}", "H.264", "libx264 -qp 0"),
+    ]
+    for name, data, model, paper, paper_codec in media:
         doc = r.load(name)
-        t = doc["totals"]
-        codecs = {k: v["ratio"] for k, v in t.items() if k != "lmcompress (this checkpoint)"}
+        codecs = {k: v["ratio"] for k, v in doc["totals"].items() if k != ours}
         best = _best(codecs)
-        out.append(row(
-            data, f"byte model from scratch, {doc['parameters'] / 1e6:.2f}M, LPC residuals",
-            f"**{ratio(t['lmcompress (this checkpoint)']['ratio'])}**",
-            f"FLAC -8 {ratio(codecs['flac -8'])}", f"{best[0]} {ratio(best[1])}",
-            f"2-core CPU, {busy(doc, name)}", code(command(doc)), code(name)))
-    doc = r.load("image_model.json")
-    codecs = {k: v["ratio"] for k, v in doc["totals"].items() if k != "lmcompress (this checkpoint)"}
-    best = _best(codecs)
-    out.append(row(
-        f"Kodak (CLIC/ILSVRC stand-in), {len(doc['rows'])} PNGs",
-        f"pixel model from scratch, {doc['parameters'] / 1e6:.2f}M, {doc['frontend']['predictor']} residuals",
-        f"**{ratio(doc['totals']['lmcompress (this checkpoint)']['ratio'])}**",
-        f"JPEG-XL {ratio(codecs['cjxl -d 0 -e 7'])}", f"{best[0]} {ratio(best[1])}",
-        f"2-core CPU, {busy(doc, 'image_model.json')}", code(command(doc)), code("image_model.json")))
-    doc = r.load("video_model.json")
-    codecs = {k: v["ratio"] for k, v in doc["totals"].items() if k != "lmcompress (this checkpoint)"}
-    best = _best(codecs)
-    out.append(row(
-        f"{doc['clip']} (Xiph.org clips stand-in), {doc['frames']} frames",
-        f"the Kodak pixel model, {doc['frontend']['predictor']}",
-        f"**{ratio(doc['totals']['lmcompress (this checkpoint)']['ratio'])}**",
-        f"H.264 {ratio(codecs['libx264 -qp 0'])}", f"{best[0]} {ratio(best[1])}",
-        f"2-core CPU, {busy(doc, 'video_model.json')}", code(command(doc)), code("video_model.json")))
+        fields = {"M": f"{doc.get('parameters', 0) / 1e6:.2f}", "rows": len(doc.get("rows", [])),
+                  "predictor": (doc.get("frontend") or {}).get("predictor"), "clip": doc.get("clip"),
+                  "frames": doc.get("frames")}
+        out.append(row(data.format(**fields), model.format(**fields), f"**{ratio(doc['totals'][ours]['ratio'])}**",
+                       f"{paper} {ratio(codecs[paper_codec])}", f"{best[0]} {ratio(best[1])}",
+                       f"2-core CPU, {busy(doc, name)}", code(command(doc)), code(name)))
     return out
 
 
