@@ -39,6 +39,7 @@ LOAD = {
     "eval_librispeech_cross.json": "nearly idle (about ten seconds of unit tests beside it)",
     "profile_step.json": "idle (the machine ran only this job)",
     "video_model_med.json": "idle (the machine ran only this job)",
+    "engine_rows8_alice29.json": "idle (the machine ran only this job)",
     "video_model_med_temporal.json": "idle (the machine ran only this job)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
@@ -341,16 +342,21 @@ def engine_whole_file_table(r: Results) -> list[str]:
                    f"{bpb(d['ideal_bpb'])} / {bpb(d['score_bpb'])}",
                    f"{d['tokens'] / d['compress_s']:.1f} / {d['tokens'] / d['decompress_s']:.1f}",
                    "byte-exact" if d["round_trip_ok"] else "FAILED", machine(d, name)))
-    name = "engine_carried_alice29.json"
-    d = r.load(name)
-    for x in d["rows"]:
-        out.append(row(code(name), f"{x['stepper']}, {x['rows']} rows, keep {x['keep']}, {x['adapt']}",
-                       n(x["tokens"]), f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb (JSON header)",
-                       f"{bpb(x['ideal_bpb'])} / {bpb(x['score_bpb'])}",
-                       f"{x['compress_tok_s']:.1f} / {x['decompress_tok_s']:.1f}",
-                       "byte-exact" if x["round_trip_ok"] else "FAILED", machine(d, name)))
-    out += ["", f"Commands: `{command(r.load('engine_overhead_alice29.json'))}`; `{command(d)}`. "
-                f"{d['note'].split('. ', 1)[1]}"]
+    # the carried default (auto rows; written before the compact header) and chosen row counts
+    carried = ["engine_carried_alice29.json", *r.glob("engine_rows*_alice29.json")]
+    for name in carried:
+        d = r.load(name)
+        header_form = "JSON header" if name == "engine_carried_alice29.json" else "compact header"
+        for x in d["rows"]:
+            rows = f"{x['rows']} rows" + (" (requested)" if x.get("rows_requested") else " (auto)")
+            out.append(row(code(name), f"{x['stepper']}, {rows}, keep {x['keep']}, {x['adapt']}",
+                           n(x["tokens"]), f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb "
+                           f"({header_form})", f"{bpb(x['ideal_bpb'])} / {bpb(x['score_bpb'])}",
+                           f"{x['compress_tok_s']:.1f} / {x['decompress_tok_s']:.1f}",
+                           "byte-exact" if x["round_trip_ok"] else "FAILED", machine(d, name)))
+    d = r.load("engine_carried_alice29.json")
+    out += ["", "Commands: " + "; ".join(f"`{command(r.load(x))}`" for x in ["engine_overhead_alice29.json", *carried])
+            + f". {d['note'].split('. ', 1)[1]}"]
     return out
 
 
