@@ -40,6 +40,7 @@ LOAD = {
     "profile_step.json": "idle (the machine ran only this job)",
     "video_model_med.json": "idle (the machine ran only this job)",
     "engine_rows8_alice29.json": "idle (the machine ran only this job)",
+    "engine_rows17_alice29.json": "idle (the machine ran only this job)",
     "video_model_med_temporal.json": "idle (the machine ran only this job)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
@@ -349,6 +350,8 @@ def engine_whole_file_table(r: Results) -> list[str]:
         header_form = "JSON header" if name == "engine_carried_alice29.json" else "compact header"
         for x in d["rows"]:
             rows = f"{x['rows']} rows" + (" (requested)" if x.get("rows_requested") else " (auto)")
+            if x.get("rows_requested") == -(-x["tokens"] // 2560):  # engine.TOKENS_PER_ROW
+                rows += ", as auto picks"
             out.append(row(code(name), f"{x['stepper']}, {rows}, keep {x['keep']}, {x['adapt']}",
                            n(x["tokens"]), f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb "
                            f"({header_form})", f"{bpb(x['ideal_bpb'])} / {bpb(x['score_bpb'])}",
