@@ -18,6 +18,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from compress.core.engine import auto_rows
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 OUT = ROOT / "docs" / "results.md"
@@ -350,7 +352,7 @@ def engine_whole_file_table(r: Results) -> list[str]:
         header_form = "JSON header" if name == "engine_carried_alice29.json" else "compact header"
         for x in d["rows"]:
             rows = f"{x['rows']} rows" + (" (requested)" if x.get("rows_requested") else " (auto)")
-            if x.get("rows_requested") == -(-x["tokens"] // 2560):  # engine.TOKENS_PER_ROW
+            if x.get("rows_requested") == auto_rows(x["tokens"]):
                 rows += ", as auto picks"
             out.append(row(code(name), f"{x['stepper']}, {rows}, keep {x['keep']}, {x['adapt']}",
                            n(x["tokens"]), f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb "

@@ -56,7 +56,8 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--stepper", choices=stepper.KINDS, default=stepper.DEFAULT,
                    help="the coder's layout: kv-carried/3 (default) or kv-growing/2, independent segments "
-                        "with frame-level random access (the layout of bench/results/video_model.json)")
+                        "with frame-level random access (the default when bench/results/video_model.json was "
+                        "made; that JSON does not record it)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_model.json"))
     args = p.parse_args()
 

@@ -46,7 +46,7 @@ class TextFrontend:
     @staticmethod
     def check_extras(extras: dict, header: dict) -> None:
         if header["original_length"] != header["payload_length"]:
-            raise ContainerError("corrupt header: a text container's payload is the whole file")
+            raise ContainerError(f"corrupt header: a {header['modality']} container's payload is the whole file")
 
     def split(self, data: bytes) -> tuple[bytes, dict]:
         return data, {}
@@ -66,11 +66,6 @@ class BytesFrontend(TextFrontend):
 
     name = "bytes"
     SYMBOLIZER = BYTEMAP_VERSION
-
-    @staticmethod
-    def check_extras(extras: dict, header: dict) -> None:
-        if header["original_length"] != header["payload_length"]:
-            raise ContainerError("corrupt header: a bytes container's payload is the whole file")
 
     def symbolizer(self, tokenizer, vocab_size: int):
         return ByteSymbolizer(tokenizer, vocab_size)
