@@ -44,6 +44,7 @@ LOAD = {
     "engine_rows8_alice29.json": "idle (the machine ran only this job)",
     "engine_rows17_alice29.json": "idle (the machine ran only this job)",
     "video_model_med_temporal.json": "idle (the machine ran only this job)",
+    "native_probe.json": "busy: a 1-thread LoRA training run held the other core (so 1 thread here)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
 TEXT_DATA = {
@@ -669,6 +670,27 @@ def profile_table(r: Results) -> list[str]:
     return out
 
 
+
+def native_table(r: Results) -> list[str]:
+    """The llama.cpp decode step against the PyTorch stepper's (`bench/native_probe.py`, issue #16)."""
+    name = "native_probe.json"
+    if not (r.root / name).exists():
+        return []
+    d = r.load(name)
+    out = ["", f"### A native backend? llama.cpp's decode step against PyTorch's (`{name}`)", "",
+           f"`{d['model']}`, {d['file']}, every row primed with {d['keep']} real tokens, then {d['steps']} "
+           f"one-token steps per row (the carried coder's pattern), {d['threads']} thread(s), "
+           f"llama-cpp-python {d['llama_cpp_python']} built from source here. Model forward only (log-softmax, "
+           "mixing and coding come on top for both). Bits/token: cross-entropy of the stepped tokens under each "
+           "backend's logits; deterministic: two runs gave bitwise identical logits.", ""]
+    out += header("backend", "weights", "rows", "tokens/s", "ms per step", "bits/token", "deterministic")
+    for x in d["rows"]:
+        out.append(row(x["backend"], x["weights"], x["rows"], f"{x['tokens_per_s']:.1f}",
+                       f"{x['ms_per_step']:.1f}", f"{x['bits_per_token']:.4f}",
+                       "yes" if x["deterministic"] else "**no**"))
+    out += ["", f"Machine: {machine(d, name)}; {busy(d, name)}. Command: {code(d['command'])}"]
+    return out
+
 # -- robustness ------------------------------------------------------------------------------------
 
 def fuzz_table(r: Results) -> list[str]:
@@ -708,7 +730,7 @@ def render(results: Path = RESULTS) -> str:
     head = headline(r)
     body = [*eval_table(r), "", *cross_eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "",
             *engine_whole_file_table(r), *engine_prefix_table(r), *engine_overhead_table(r), *throughput_table(r),
-            *profile_table(r), *adaptation_tables(r), "",
+            *profile_table(r), *native_table(r), *adaptation_tables(r), "",
             *audio_baseline_table(r), *audio_coded_tables(r), *audio_scored_tables(r), *audio_layout_table(r), "",
             *image_tables(r), "", *video_tables(r), "", *fuzz_table(r)]
     out = ["# Results", "",
@@ -729,8 +751,24 @@ def render(results: Path = RESULTS) -> str:
     return "\n".join(out) + "\n"
 
 
+def knob(r: Results) -> list[str]:
+    """The strength/speed knob in one sentence: alice29 whole file, independent segments against
+    carried context at the row counts measured (`bench/engine.py`), bpb of the container and tok/s."""
+    base = r.load("engine_overhead_alice29.json")
+    points = [f"independent segments {bpb(base['actual_bpb'])} bpb at "
+              f"{base['tokens'] / base['compress_s']:.0f} tok/s"]
+    measured = sorted((x for name in r.glob("engine_rows*_alice29.json") for x in r.load(name)["rows"]),
+                      key=lambda x: -x["rows"])
+    for x in measured:
+        auto = " (auto, the default)" if x["rows"] == auto_rows(x["tokens"]) else ""
+        points.append(f"`--rows {x['rows']}`{auto} {bpb(x['container_bpb'])} bpb at {x['compress_tok_s']:.0f} tok/s")
+    return ["", "Strength against speed (alice29.txt, 152,089 B, base SmolLM2-135M, whole-file containers, "
+            "compress tok/s on the idle 2-core CPU, `python bench/engine.py`): " + "; ".join(points) + "."]
+
+
 def readme_block(results: Path = RESULTS) -> str:
-    return "\n".join([BEGIN, *headline(Results(results)), END])
+    r = Results(results)
+    return "\n".join([BEGIN, *headline(r), *knob(r), END])
 
 
 def with_block(readme: str, block: str) -> str:
