@@ -12,6 +12,7 @@ import psutil
 
 from compress.core.engine import Compressor
 from compress.core.models import read_manifest
+from compress.fileio import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,3 +50,11 @@ def print_size_table(table: dict[str, float], raw: int, units: int, unit: str) -
     print(f"{'codec':<38} {'bytes':>11} {'ratio':>7} {'bits/' + unit:>14}")
     for name, size in sorted(table.items(), key=lambda kv: kv[1]):
         print(f"{name:<38} {size:>11.0f} {raw / size:>7.3f} {8 * size / units:>14.3f}")
+
+
+def save_result(out: Path, doc: dict, script: str, argv) -> None:
+    """Write a bench's JSON atomically with the command that made it (`script` and its arguments:
+    `argv`, else the process's own) and say where."""
+    doc["command"] = " ".join([f"python {script}", *(sys.argv[1:] if argv is None else argv)])
+    write_json(out, doc)
+    print(f"wrote {out}")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import json
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import ROOT, machine
+from common import ROOT, machine, save_result
 from compress.core import determinism, frontends, models
 from compress.core.engine import Compressor, model_vocab, prefix_token
 from compress.core.stepper import CARRIED, Stepper
@@ -192,11 +191,8 @@ def main(argv=None) -> int:
            "context": args.context, "keep": args.keep, "steps": args.steps, "threads": args.threads,
            "llama_cpp_python": getattr(llama, "__version__", "unknown"),
            "llama_cpp_system": llama.llama_print_system_info().decode().strip(),
-           "rows": results, "machine": machine(),
-           "command": " ".join(["python bench/native_probe.py", *(sys.argv[1:] if argv is None else argv)])}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {args.out}")
+           "rows": results, "machine": machine()}
+    save_result(args.out, doc, "bench/native_probe.py", argv)
     return 0
 
 

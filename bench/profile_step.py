@@ -26,15 +26,13 @@ down many times over.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
 import constriction
 import numpy as np
 
-from common import ROOT, machine
+from common import ROOT, machine, save_result
 from compress.core import adapt, determinism, frontends, quantize
 from compress.core.coder import _encode_step
 from compress.core.engine import DEFAULT_CARRIED_CONTEXT, Compressor, model_vocab, prefix_token
@@ -126,11 +124,8 @@ def main(argv=None) -> int:
               + "  ".join(f"{r['ms_per_step'][p]:>6.1f} {100 * r['share'][p]:>3.0f}%" for p in PARTS))
     doc = {"format": "lmcompress-profile-step/1", "model": args.model, "file": args.file.name,
            "context": args.context, "keep": args.keep, "threads": args.threads, "adapt": adapt.VERSION,
-           "vocab": model_vocab(lm.model), "scoring": scoring, "rows": results, "machine": machine(),
-           "command": " ".join(["python bench/profile_step.py", *(sys.argv[1:] if argv is None else argv)])}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {args.out}")
+           "vocab": model_vocab(lm.model), "scoring": scoring, "rows": results, "machine": machine()}
+    save_result(args.out, doc, "bench/profile_step.py", argv)
     return 0
 
 
