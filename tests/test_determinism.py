@@ -134,3 +134,18 @@ def test_corrupt_adapter_is_detected_by_its_sha256(tiny_model_dir, tmp_path):
     weights.write_bytes(bytes(raw))
     with pytest.raises(ModelLoadError, match="corrupt"):
         models.load(str(ckpt))
+
+
+@pytest.mark.parametrize("preset", [None, "AVX2"])
+def test_engine_import_pins_the_mkl_branch_by_instruction_set(preset):
+    """MKL's vendor-dependent default moved the bits on an AMD machine (compress/core/determinism.py):
+    importing the engine pins MKL_CBWR from the instruction set, and keeps a value the user set."""
+    import torch
+
+    env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+    if preset is not None:
+        env["MKL_CBWR"] = preset
+    code = "import os, compress.core.engine; print(os.environ.get('MKL_CBWR'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    expected = preset or {"AVX512": "AVX512", "AVX2": "AVX2"}.get(torch.backends.cpu.get_cpu_capability(), "None")
+    assert out.stdout.strip() == expected

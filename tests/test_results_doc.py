@@ -76,7 +76,10 @@ def test_readme_headline_numbers_equal_their_json():
             assert _number(comparator, label) == f"{codecs[key]:.3f}"
         top = max(codecs, key=codecs.get)
         assert best == f"{top} {codecs[top]:.3f}"
-    assert {"eval_medal_tuned.json", "audio_model.json", "image_model.json", "video_model.json"} <= seen
+    # the medical row shows the coder's default layout where it was measured, else the first run
+    medal = "eval_medal_tuned_carried.json" if (RESULTS / "eval_medal_tuned_carried.json").exists() \
+        else "eval_medal_tuned.json"
+    assert {medal, "audio_model.json", "image_model.json", "video_model.json"} <= seen
 
 
 def test_readme_is_a_five_minute_read():

@@ -12,6 +12,28 @@ import os
 
 import torch
 
+# MKL (torch's CPU BLAS on x86) picks its kernels by processor vendor as well as instruction set:
+# on an AMD EPYC with AVX-512 and MKL_CBWR unset the carried stepper's logits moved and
+# tests/golden/text-carried-plain.lmc (made on another x86-64 machine) stopped decoding. Measured
+# there: MKL_CBWR=COMPATIBLE fails the same way, AUTO, AVX2 and AVX512 all decode every golden
+# container. Conditional Numerical Reproducibility pins the branch by instruction set, so x86
+# processors with the same one compute the same bits whoever made them. MKL reads MKL_CBWR when it
+# first runs, so this is set when the engine is imported, before any model computes (a value the
+# user set is kept).
+_MKL_BRANCH = {"AVX512": "AVX512", "AVX2": "AVX2"}
+
+
+def pin_mkl_branch() -> str | None:
+    """Set MKL_CBWR from the processor's instruction set unless already set; returns its value."""
+    if "MKL_CBWR" not in os.environ:
+        branch = _MKL_BRANCH.get(torch.backends.cpu.get_cpu_capability())
+        if branch is not None:
+            os.environ["MKL_CBWR"] = branch
+    return os.environ.get("MKL_CBWR")
+
+
+pin_mkl_branch()
+
 
 def apply(threads: int) -> None:
     """Switch torch to deterministic kernels and pin the intra-op thread count to `threads`."""
