@@ -157,6 +157,14 @@ def _best(codecs: dict[str, float]) -> tuple[str, float]:
     return name, codecs[name]
 
 
+def coder_layout(settings: dict) -> str:
+    """How an evaluation coded: its stepper and adaptation, or independent segments (evaluations
+    from before the stepper was recorded)."""
+    if not settings.get("stepper"):
+        return "independent segments"
+    return f"{settings['stepper']} + {settings.get('adapt') or 'no adaptation'}"
+
+
 def headline(r: Results) -> list[str]:
     out = header("data (stand-in)", "model", "lmcompress ratio", "paper's comparator, same data",
                  "best classical, same data", "machine", "command", "JSON")
@@ -165,16 +173,13 @@ def headline(r: Results) -> list[str]:
         if not (r.root / name).exists():
             name = f"eval_{recipe}_tuned.json"
         doc = r.load(name)
-        settings = doc.get("settings", {})
-        layout = (f"carried context + {settings['adapt']}" if settings.get("stepper") == "kv-carried/3"
-                  and settings.get("adapt") else "independent segments")
         curve = r.load(f"curve_{recipe}.json")
         codecs = {b["codec"]: b["ratio"] for b in curve["baselines"] if b["status"] == "ok"}
         best = _best(codecs)
         steps = doc["model"]["step"]
         out.append(row(
             f"`{TEXT_FILE[recipe]}` ({paper} stand-in), {n(doc['test']['evaluated_bytes'])} B of the test part",
-            f"SmolLM2-135M + LoRA, {steps} steps ({layout})",
+            f"SmolLM2-135M + LoRA, {steps} steps ({coder_layout(doc['settings'])})",
             f"**{ratio(doc['roundtrip']['ratio'])}** ({bpb(doc['roundtrip']['bits_per_byte'])} bpb)",
             f"zpaq -m5 {ratio(codecs['zpaq -m5'])}", f"{best[0]} {ratio(best[1])}",
             f"2-core CPU, {busy(doc, name).split(' ')[0]}",
@@ -221,8 +226,7 @@ def eval_table(r: Results) -> list[str]:
         if doc["recipe"] not in TEXT_DATA:
             continue  # another modality: cross_eval_table
         s = doc["settings"]
-        coder = f"context {s['context']}, " + (f"{s['stepper']} + {s.get('adapt') or 'no adaptation'}"
-                                                if s.get("stepper") else "independent segments")
+        coder = f"context {s['context']}, {coder_layout(s)}"
         model = doc["model"]["spec"] + (f" (step {doc['model']['step']})" if doc["model"]["step"] else " (base)")
         data = f"{TEXT_DATA[doc['recipe']]}, {n(doc['test']['evaluated_bytes'])} B of the test part"
         rt = doc.get("roundtrip")
@@ -676,7 +680,6 @@ def profile_table(r: Results) -> list[str]:
     return out
 
 
-
 def native_table(r: Results) -> list[str]:
     """The llama.cpp decode step against the PyTorch stepper's (`bench/native_probe.py`, issue #16)."""
     name = "native_probe.json"
@@ -696,6 +699,7 @@ def native_table(r: Results) -> list[str]:
                        "yes" if x["deterministic"] else "**no**"))
     out += ["", f"Machine: {machine(d, name)}; {busy(d, name)}. Command: {code(d['command'])}"]
     return out
+
 
 # -- robustness ------------------------------------------------------------------------------------
 
@@ -760,16 +764,18 @@ def render(results: Path = RESULTS) -> str:
 def knob(r: Results) -> list[str]:
     """The strength/speed knob in one sentence: alice29 whole file, independent segments against
     carried context at the row counts measured (`bench/engine.py`), bpb of the container and tok/s."""
-    base = r.load("engine_overhead_alice29.json")
+    name = "engine_overhead_alice29.json"
+    base = r.load(name)
     points = [f"independent segments {bpb(base['actual_bpb'])} bpb at "
-              f"{base['tokens'] / base['compress_s']:.0f} tok/s"]
-    measured = sorted((x for name in r.glob("engine_rows*_alice29.json") for x in r.load(name)["rows"]),
-                      key=lambda x: -x["rows"])
-    for x in measured:
+              f"{base['tokens'] / base['compress_s']:.0f} tok/s ({busy(base, name).split(' ')[0]})"]
+    measured = sorted(((x, name) for name in r.glob("engine_rows*_alice29.json") for x in r.load(name)["rows"]),
+                      key=lambda xn: -xn[0]["rows"])
+    for x, name in measured:
         auto = " (auto, the default)" if x["rows"] == auto_rows(x["tokens"]) else ""
-        points.append(f"`--rows {x['rows']}`{auto} {bpb(x['container_bpb'])} bpb at {x['compress_tok_s']:.0f} tok/s")
+        points.append(f"`--rows {x['rows']}`{auto} {bpb(x['container_bpb'])} bpb at {x['compress_tok_s']:.0f} "
+                      f"tok/s ({busy(r.load(name), name).split(' ')[0]})")
     return ["", "Strength against speed (alice29.txt, 152,089 B, base SmolLM2-135M, whole-file containers, "
-            "compress tok/s on the idle 2-core CPU, `python bench/engine.py`): " + "; ".join(points) + "."]
+            "compress tok/s on the 2-core CPU, `python bench/engine.py`): " + "; ".join(points) + "."]
 
 
 def readme_block(results: Path = RESULTS) -> str:

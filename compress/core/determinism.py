@@ -20,15 +20,15 @@ import torch
 # processors with the same one compute the same bits whoever made them. MKL reads MKL_CBWR when it
 # first runs, so this is set when the engine is imported, before any model computes (a value the
 # user set is kept).
-_MKL_BRANCH = {"AVX512": "AVX512", "AVX2": "AVX2"}
+_MKL_BRANCHES = ("AVX512", "AVX2")  # torch's CPU capability names, which MKL_CBWR also takes
 
 
 def pin_mkl_branch() -> str | None:
     """Set MKL_CBWR from the processor's instruction set unless already set; returns its value."""
     if "MKL_CBWR" not in os.environ:
-        branch = _MKL_BRANCH.get(torch.backends.cpu.get_cpu_capability())
-        if branch is not None:
-            os.environ["MKL_CBWR"] = branch
+        capability = torch.backends.cpu.get_cpu_capability()
+        if capability in _MKL_BRANCHES:
+            os.environ["MKL_CBWR"] = capability
     return os.environ.get("MKL_CBWR")
 
 
