@@ -48,7 +48,8 @@ def main() -> int:
     p.add_argument("model", metavar="MODEL", help="a trained checkpoint; with --base, a base model spec")
     p.add_argument("--base", action="store_true",
                    help="MODEL is a base model (no manifest): front end from --predictor, context from --context")
-    p.add_argument("--predictor", choices=("none", "lpc"), default="none", help="with --base: the audio predictor")
+    p.add_argument("--predictor", choices=("none", "lpc", "lpc+lms"), default="none",
+                   help="with --base: the audio predictor")
     p.add_argument("--context", type=int, default=DEFAULT_CONTEXT, help="with --base: tokens a segment sees")
     p.add_argument("--score", action="store_true", help="also the fast scoring pass (ideal bits) on every file")
     p.add_argument("--score-batch", type=int, default=8, help="segments per scoring-pass batch")
@@ -105,7 +106,10 @@ def main() -> int:
         c_s = comp.last.seconds
         out = comp.decompress(blob)
         d_s = comp.last.seconds
+        header = container.read_header(blob)
         row.update({"container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),
+                    "coder": {"stepper": header.get("stepper"), "rows": header.get("batch"),
+                              "keep": header.get("keep"), "adapt": header.get("adapt")},
                     "ratio": len(payload) / len(blob), "bits_per_sample": 8 * len(blob) / max(1, samples),
                     "compress_s": c_s, "decompress_s": d_s, "compress_B_s": len(payload) / c_s,
                     "decompress_B_s": len(payload) / d_s, "exact": out == expected})

@@ -110,13 +110,13 @@ class Cli:
 
             a = self.args
             show = not a.quiet and (a.verbose or sys.stderr.isatty())
-            from compress.core.adapt import VERSION
+            from compress.core.engine import AUTO
             from compress.core.stepper import DEFAULT
 
             self._compressor = Compressor(a.model, context=a.context, batch=a.batch, dtype=a.dtype,
                                           device=a.device, threads=a.threads, progress=show,
                                           stepper_kind=a.stepper or DEFAULT, rows=a.rows,
-                                          keep=a.carry, adapt=None if a.no_adapt else VERSION)
+                                          keep=a.carry, adapt=None if a.no_adapt else AUTO)
         return self._compressor
 
     def output_path(self, name: str, header: dict | None = None) -> str | None:

@@ -376,3 +376,128 @@ def test_lpc_bad_options():
         AudioFrontend(predictor="lpc", lpc_order=0)
     with pytest.raises(InputError, match="LPC block"):
         AudioFrontend(predictor="lpc", lpc_order=16, lpc_block=8)
+
+
+# -- the adaptive stage after LPC (predictor="lpc+lms", compress/media/lms.py) ---------------------
+@settings(max_examples=150, deadline=None)
+@given(bits=st.sampled_from([8, 16, 24, 32]), data=st.data(),
+       stages=st.lists(st.tuples(st.integers(1, 8), st.integers(0, 14), st.integers(0, 4096)),
+                       min_size=1, max_size=3))
+def test_lms_inverse_gives_back_any_residual(bits, data, stages):
+    """Any signed values of the width (noise, extremes: predictions overshoot and wrap, weights
+    reach their clamp), any cascade: inverse(forward(e)) == e, and forward stays inside the width."""
+    from compress.media import lms
+
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    e = np.array(data.draw(st.lists(st.one_of(st.integers(lo, hi), st.sampled_from([lo, hi, 0, -1])),
+                                    max_size=200)), dtype=np.int64)
+    r = lms.forward(e, bits, stages)
+    assert r.shape == e.shape and (r.size == 0 or (r.min() >= lo and r.max() <= hi))
+    assert np.array_equal(lms.inverse(r, bits, stages), e)
+
+
+def test_lms_default_cascade_on_full_scale_32_bit_noise():
+    """The default stages at the widest samples (the weight clamp keeps int64 sums exact)."""
+    from compress.media import lms
+
+    e = np.random.default_rng(3).integers(-(1 << 31), 1 << 31, 3000)
+    e[:500] = np.where(np.arange(500) % 2, (1 << 31) - 1, -(1 << 31))
+    assert np.array_equal(lms.inverse(lms.forward(e, 32), 32), e)
+
+
+@settings(max_examples=60, deadline=None)
+@given(channels=st.integers(1, 3), width=st.sampled_from([1, 2, 3, 4]), body=st.binary(max_size=400),
+       layout=st.sampled_from(LAYOUTS), trailer=st.binary(max_size=3))
+def test_lpc_lms_split_join_exact(channels, width, body, layout, trailer):
+    data = riff(fmt(channels, 8000, 8 * width), chunk(b"data", body)) + trailer
+    payload, extras = split_join(data, predictor="lpc+lms", lpc_order=4, lpc_block=16, layout=layout)
+    assert len(payload) == len(body)
+    assert extras["adaptive"] == {"kind": "sslms/1", "stages": [[256, 16, 4], [32, 14, 16], [16, 12, 32], [2, 12, 16]]}
+
+
+def test_lms_stage_shrinks_what_block_lpc_leaves():
+    """The point of the stage: on a signal whose spectrum drifts inside an LPC block (a chirp),
+    block LPC leaves structure that the sample-by-sample stage removes."""
+    t = np.arange(32768)
+    rng = np.random.default_rng(2)
+    s = (8000 * np.sin(2 * np.pi * (100 + 400 * t / t.size) * t / 16000) + rng.normal(0, 2, t.size))
+    data = riff(fmt(1, 16000, 16), chunk(b"data", pcm(s.astype(np.int64), 2)))
+    mean_abs = {}
+    for predictor in ("lpc", "lpc+lms"):
+        payload, extras = split_join(data, predictor=predictor)
+        mean_abs[predictor] = np.abs(np.frombuffer(payload, dtype=">u2").astype(np.int64) - 0x8000).mean()
+    assert mean_abs["lpc+lms"] < 0.9 * mean_abs["lpc"]
+    assert any("adaptive sign-sign LMS (sslms/1: 256 > 32 > 16 > 2 taps)" in line
+               for line in AudioFrontend.describe(extras))
+
+
+def test_lpc_lms_through_the_engine(tiny_compressor):
+    for data in (simple_wav(frames=300), simple_wav(frames=90, channels=2, bits=24, rate=44100)):
+        blob = tiny_compressor.compress(data, modality="audio", predictor="lpc+lms", lpc_block=64)
+        assert container.read_header(blob)["frontend"]["adaptive"]["kind"] == "sslms/1"
+        assert tiny_compressor.decompress(blob) == data
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda x: x["adaptive"].update(kind="sslms/9"), "adaptive stage"),
+    (lambda x: x["adaptive"].update(stages=[[0, 12, 32]]), "adaptive stage"),
+    (lambda x: x["adaptive"].update(stages=[]), "adaptive stage"),
+    (lambda x: x["adaptive"].update(stages=[[1000, 12, 32], [1000, 12, 32]]), "adaptive stage"),
+    (lambda x: x["adaptive"].update(stages=[["x", 12, 32]]), "adaptive stage"),
+    (lambda x: x["adaptive"].update(stages=[[16, 12]]), "adaptive stage"),
+    (lambda x: x["adaptive"].pop("stages"), "adaptive stage"),
+])
+def test_lms_damaged_header_is_a_container_error(damage, match):
+    payload, extras = AudioFrontend(predictor="lpc+lms", lpc_block=50).split(simple_wav(frames=200))
+    damage(extras)
+    with pytest.raises(ContainerError, match=match):
+        AudioFrontend().join(payload, extras)
+
+
+def test_lms_without_lpc_is_refused_by_the_header_check():
+    payload, extras = AudioFrontend(predictor="lpc+lms", lpc_block=50).split(simple_wav(frames=200))
+    del extras["predictor"]
+    header = {"payload_length": extras["data_present"], "original_length": len(simple_wav(frames=200))}
+    with pytest.raises(ContainerError, match="without its LPC stage"):
+        AudioFrontend.check_extras(extras, header)
+
+
+def test_audio_codes_without_the_text_adaptation_by_default(tiny_compressor, tiny_model_dir):
+    """adapt=AUTO (the default) takes the front end's choice: none for audio, ngram-mix/2 for
+    text; an explicit adapt= still wins, and each container says what it used."""
+    from compress.core import adapt
+    from compress.core.engine import AUTO, Compressor
+
+    assert tiny_compressor.adapt == AUTO
+    wav = simple_wav(frames=300)
+    blob = tiny_compressor.compress(wav, modality="audio")
+    assert container.read_header(blob)["adapt"] is None and tiny_compressor.decompress(blob) == wav
+    text = tiny_compressor.compress(b"some text, some text, some text", modality="text")
+    assert container.read_header(text)["adapt"] == adapt.VERSION
+    mixed = Compressor(str(tiny_model_dir), context=16, threads=1, allow_stored=False, adapt=adapt.VERSION)
+    blob = mixed.compress(wav, modality="audio")
+    assert container.read_header(blob)["adapt"] == adapt.VERSION and mixed.decompress(blob) == wav
+
+
+def test_golden_lms_residuals_keep_decoding_and_encoding():
+    """tests/golden/audio-lms.*: a WAV, its lpc+lms payload and the front end's extras as first
+    written. Decoding must give the WAV back; and the integer part of encoding (LPC with the stored
+    coefficients, then the LMS cascade) must give the same payload, so any change to the cascade's
+    arithmetic shows up here (the LPC fit itself is floating point and encoder-only). A deliberate
+    change needs a new `sslms/N` kind and a new golden beside this one."""
+    import json
+    from pathlib import Path
+
+    from compress.media import lms, lpc
+    from compress.media.audio import int_to_pcm, pcm_to_int, to_payload
+
+    golden = Path(__file__).resolve().parent / "golden"
+    wav = (golden / "audio-lms.wav").read_bytes()
+    payload = (golden / "audio-lms.payload").read_bytes()
+    extras = json.loads((golden / "audio-lms.extras.json").read_text())
+    assert AudioFrontend().join(payload, extras) == wav
+    samples = pcm_to_int(wav[44:], 1, 2)
+    params = lpc.Params.from_extras(extras["predictor"], 1, samples.shape[0])
+    e = lpc.residual(samples[:, 0], params.shifts[0], params.coefs[0], params.block, 16)
+    r = lms.forward(e, 16, lms.check_entry(extras["adaptive"]))
+    assert to_payload(int_to_pcm(r[:, None], 2), 1, 2, extras["layout"]) == payload

@@ -69,6 +69,9 @@ def test_readme_headline_numbers_equal_their_json():
             assert _number(comparator, "zpaq -m5") == f"{codecs['zpaq -m5']:.3f}"
         else:
             totals = doc["totals"]
+            if "lmcompress (this checkpoint)" not in totals:  # bench/audio_model.py's newer layout
+                totals = {"lmcompress (this checkpoint)" if k == "lmcompress container" else k: v
+                          for k, v in totals["all files, containers"].items()}
             codecs = {k: v["ratio"] for k, v in totals.items() if k != "lmcompress (this checkpoint)"}
             assert _number(ours) == f"{totals['lmcompress (this checkpoint)']['ratio']:.3f}"
             label, key = {"audio": ("FLAC -8", "flac -8"), "image": ("JPEG-XL", "cjxl -d 0 -e 7"),

@@ -39,6 +39,10 @@ TOKENS_PER_ROW = 2560
 MAX_AUTO_ROWS = 32
 KEEP_FRACTION = 0.25
 DEFAULT_ADAPT = adaptlib.VERSION
+# `adapt=AUTO` (the default): the front end's `coder_adapt` if it declares one, else DEFAULT_ADAPT.
+# The adaptation's n-gram and match features are about repeated symbol sequences, which text has
+# and sample bytes mostly do not (the audio front end turns it off: compress/media/audio.py).
+AUTO = "auto"
 
 
 def auto_rows(tokens: int) -> int:
@@ -208,7 +212,7 @@ class Compressor:
                  batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
                  threads: int | None = None, progress: bool = False,
                  stepper_kind: str = stepper.DEFAULT, rows: int | None = None,
-                 keep: int | None = None, adapt: str | None = DEFAULT_ADAPT,
+                 keep: int | None = None, adapt: str | None = AUTO,
                  allow_stored: bool = True):
         if context is not None and not 4 <= context <= container.MAX_CONTEXT:
             raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
@@ -229,13 +233,13 @@ class Compressor:
         self.stepper = stepper.check_kind(stepper_kind)  # new containers: DEFAULT; decode: the header's
         if rows is not None and not 1 <= rows <= container.MAX_BATCH:
             raise InputError(f"rows must be 1..{container.MAX_BATCH}, not {rows}")
-        if adapt is not None and adapt not in adaptlib.VERSIONS:
+        if adapt not in (None, AUTO, *adaptlib.VERSIONS):
             raise InputError(f"unknown adaptation '{adapt}' (choose from {', '.join(adaptlib.VERSIONS)})")
         if keep is not None and keep < 0:
             raise InputError(f"keep must be at least 0, not {keep}")
         self.rows = rows      # carried context: None = auto_rows(tokens)
         self.keep = keep      # carried context: None = KEEP_FRACTION of the context
-        self.adapt = adapt    # carried context: None = no adaptation
+        self.adapt = adapt    # carried context: None = no adaptation, AUTO = the modality's default
         self.allow_stored = allow_stored
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
         self.last = Stats()
@@ -299,7 +303,7 @@ class Compressor:
         symbolizer = frontend.symbolizer(lm.tokenizer, vocab)
         prefix = prefix_token(lm.tokenizer)
         units = symbolizer.encode_units(payload)
-        carried = self.carried_settings(context, sum(len(u) for u in units))
+        carried = self.carried_settings(context, sum(len(u) for u in units), frontend)
         if carried is not None:
             segs = seglib.stretches(units, carried["rows"])
             batch = carried["rows"]
@@ -366,7 +370,13 @@ class Compressor:
         self.last = Stats(tokens=total_tokens, seconds=time.perf_counter() - started, ideal_bits=ideal)
         return blob
 
-    def carried_settings(self, context: int, tokens: int) -> dict | None:
+    def adapt_for(self, frontend) -> str | None:
+        """The adaptation new containers of this front end's modality get (see AUTO)."""
+        if self.adapt != AUTO:
+            return self.adapt
+        return getattr(frontend, "coder_adapt", DEFAULT_ADAPT)
+
+    def carried_settings(self, context: int, tokens: int, frontend) -> dict | None:
         """{rows, keep, adapt} new containers are coded with under carried context, else None."""
         if self.stepper != stepper.CARRIED:
             return None
@@ -375,7 +385,7 @@ class Compressor:
         keep = int(KEEP_FRACTION * context) if self.keep is None else self.keep
         if keep > context - 2:
             raise InputError(f"keep must be at most context-2 ({context - 2}), not {keep}")
-        return {"rows": rows, "keep": keep, "adapt": self.adapt}
+        return {"rows": rows, "keep": keep, "adapt": self.adapt_for(frontend)}
 
     def check_decodable(self, blob: bytes, lm: models.LoadedModel | None = None) -> dict:
         """Run every check the decoder runs before decoding (header schema, front-end extras,
@@ -575,7 +585,7 @@ class Compressor:
         carried = None
         if self.stepper == stepper.CARRIED:
             tokens = sum(len(u) for u in symbolizer.encode_units(payload))
-            carried = self.carried_settings(context, tokens)
+            carried = self.carried_settings(context, tokens, frontend)
         result = score_bytes(lm.model, symbolizer, payload, context=context, batch=batch,
                              prefix_id=prefix_token(lm.tokenizer), device=self.device,
                              breaks=_segment_breaks(frontend, extras), carried=carried)

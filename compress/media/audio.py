@@ -32,7 +32,7 @@ from compress.core import frontends, schema
 from compress.core.container import MAX_HEADER_TEXT, MAX_ORIGINAL
 from compress.core.errors import ContainerError, InputError
 from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
-from compress.media import lpc, wav
+from compress.media import lms, lpc, wav
 
 # Measured with SmolLM2-135M base on librivox speech (docs/format.md, bench notes in the report):
 # most significant byte first, sign bit flipped (offset binary, silence at 0x80 0x00).
@@ -136,22 +136,35 @@ def pcm_to_float(samples: bytes, channels: int, width: int) -> np.ndarray:
     return values / float(1 << (8 * width - 1))
 
 
-PREDICTORS = ("none", "lpc")
+# "lpc+lms": LPC, then a sign-sign LMS stage on its residual (compress/media/lms.py)
+PREDICTORS = ("none", "lpc", "lpc+lms")
 
 
-def predict(samples: bytes, channels: int, width: int, order: int, block: int) -> tuple[bytes, dict]:
-    """Sample bytes -> LPC residual bytes in the same PCM format (whole frames; a trailing partial
-    frame is appended unchanged), and the predictor's header entry. See compress/media/lpc.py."""
+def predict(samples: bytes, channels: int, width: int, order: int, block: int,
+            adaptive: bool = False) -> tuple[bytes, dict, dict | None]:
+    """Sample bytes -> prediction residual bytes in the same PCM format (whole frames; a trailing
+    partial frame is appended unchanged), the LPC stage's header entry and, with `adaptive`, the
+    sign-sign LMS stage's (run on each channel's LPC residual). See compress/media/lpc.py, lms.py."""
     whole = len(samples) - len(samples) % (channels * width)
-    res, params = lpc.analyse(pcm_to_int(samples, channels, width), 8 * width, order, block)
-    return int_to_pcm(res, width) + samples[whole:], params.to_extras()
+    bits = 8 * width
+    res, params = lpc.analyse(pcm_to_int(samples, channels, width), bits, order, block)
+    stage = lms.params() if adaptive else None
+    if stage is not None:
+        for ch in range(channels):
+            res[:, ch] = lms.forward(res[:, ch], bits, lms.STAGES)
+    return int_to_pcm(res, width) + samples[whole:], params.to_extras(), stage
 
 
-def unpredict(residual_bytes: bytes, channels: int, width: int, entry: dict) -> bytes:
-    """Inverse of predict()."""
+def unpredict(residual_bytes: bytes, channels: int, width: int, entry: dict,
+              adaptive: dict | None = None) -> bytes:
+    """Inverse of predict(): the LMS stage first (if the header names one), then LPC."""
     whole = len(residual_bytes) - len(residual_bytes) % (channels * width)
     res = pcm_to_int(residual_bytes, channels, width)
     params = lpc.Params.from_extras(entry, channels, res.shape[0])
+    if adaptive is not None:
+        stages = lms.check_entry(adaptive)
+        for ch in range(channels):
+            res[:, ch] = lms.inverse(res[:, ch], 8 * width, stages)
     return int_to_pcm(lpc.restore(res, 8 * width, params), width) + residual_bytes[whole:]
 
 
@@ -252,9 +265,12 @@ EXTRAS = schema.Obj(
         "predictor": schema.Obj({"kind": schema.Str(choices=(lpc.KIND,)),
                                  "order": schema.Int(1, lpc.MAX_ORDER), "block": schema.Int(1, 2**32),
                                  "shifts": _B64, "coefs": _B64}),
+        "adaptive": schema.Obj({"kind": schema.Str(choices=(lms.KIND,)),
+                                "stages": schema.List(schema.List(schema.Int(0, lms.MAX_TAPS), exact_len=3),
+                                                      max_len=lms.MAX_STAGES)}),
     },
     optional=frozenset({"lossy", "reencoded", "note", "output_suffix", "source", "transform",
-                        "predictor"}),
+                        "predictor", "adaptive"}),
 )
 
 
@@ -280,6 +296,12 @@ class AudioFrontend:
     # options a checkpoint's recipe never passes on by default (Compressor.frontend_options): the
     # paper's 8-bit mode is lossy, so it is used only when the caller asks for it
     explicit_options = ("audio_bits",)
+    # The coder's online adaptation (compress/core/adapt.py) is off for sample bytes: its n-gram and
+    # match features find little to repeat in prediction residuals, and learning their weights costs
+    # more than it gains. Measured with the scoring pass on vk5qi.wav (validation audio,
+    # checkpoints/librispeech_bgpt/cpu1800lms, context 512): carried context with ngram-mix/2
+    # 4.5797 bits/byte, carried without adaptation 4.5609, independent segments 4.5701.
+    coder_adapt = None
 
     def __init__(self, audio_bits: int | None = None, layout: str = DEFAULT_LAYOUT,
                  predictor: str = "none", lpc_order: int = lpc.DEFAULT_ORDER,
@@ -323,9 +345,12 @@ class AudioFrontend:
         layout = _effective_layout(self.layout, info.channels, info.width)
         end = info.start + info.present
         samples = data[info.start : end]
-        if self.predictor == "lpc":
-            samples, extras["predictor"] = predict(samples, info.channels, info.width,
-                                                   self.lpc_order, self.lpc_block)
+        if self.predictor != "none":
+            samples, extras["predictor"], stage = predict(samples, info.channels, info.width,
+                                                          self.lpc_order, self.lpc_block,
+                                                          adaptive=self.predictor == "lpc+lms")
+            if stage is not None:
+                extras["adaptive"] = stage
         payload = to_payload(samples, info.channels, info.width, layout)
         extras.update({
             "container": "wav",
@@ -365,6 +390,8 @@ class AudioFrontend:
             if (_b64_length(predictor["shifts"]) != cells
                     or _b64_length(predictor["coefs"]) != 2 * cells * predictor["order"]):
                 raise ContainerError("corrupt header: audio predictor tables do not fit the samples")
+        elif extras.get("adaptive") is not None:
+            raise ContainerError("corrupt header: an adaptive audio stage without its LPC stage")
 
     def join(self, payload: bytes, extras: dict) -> bytes:
         try:
@@ -377,7 +404,7 @@ class AudioFrontend:
             raise ContainerError("damaged audio header in the container (layout)")
         samples = from_payload(payload, channels, width, layout)
         if extras.get("predictor") is not None:
-            samples = unpredict(samples, channels, width, extras["predictor"])
+            samples = unpredict(samples, channels, width, extras["predictor"], extras.get("adaptive"))
         return head + samples + tail
 
     def symbolizer(self, tokenizer, vocab_size: int):
@@ -393,6 +420,11 @@ class AudioFrontend:
         if isinstance(predictor, dict):
             lines.append(f"payload holds linear-prediction residuals ({predictor.get('kind')}, order "
                          f"{predictor.get('order')}, {predictor.get('block')}-frame blocks): lossless")
+        adaptive = extras.get("adaptive")
+        if isinstance(adaptive, dict):
+            stages = adaptive.get("stages") or []
+            lines.append(f"then adaptive sign-sign LMS ({adaptive.get('kind')}: "
+                         f"{' > '.join(str(s[0]) for s in stages if s)} taps): lossless")
         if extras.get("note"):  # FLAC converted, LOSSY paper mode, truncated data chunk
             lines += extras["note"].split("; ")
         return lines

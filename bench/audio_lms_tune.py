@@ -1,0 +1,89 @@
+"""Choose the audio front end's adaptive stage (compress/media/lms.py) on training and validation audio.
+
+    python bench/audio_lms_tune.py [--files F ...] [--frames N] [--out JSON]
+
+For every file (default: the codec2 and alsa WAVs, the librispeech_bgpt recipe's training and
+validation audio, never the librivox test clips) this runs the front end's own transforms, LPC
+(compress/media/lpc.py at its defaults) and then the sign-sign LMS stage at each (taps, shift, step)
+of a small grid, and prices each residual with a cost proxy: an adaptive Laplace code whose scale
+is the running mean of |residual| (decay 0.95), plus the LPC side information (shift byte and int16
+coefficients per block). The proxy is not a container size; it ranks predictors the way a byte
+model that learns the residual's local scale would (the coded results are bench/audio_model.py's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import ROOT, machine, save_result
+from compress.media import lms, lpc
+
+DATA = ROOT.parent / "shared" / "data" / "audio"
+# single stages (taps, shift, step), then cascades built from the best of them
+GRID = {f"lms {t}/{s}/{st}": [(t, s, st)] for t, s, st in
+        [(16, 12, 8), (16, 12, 16), (16, 12, 32), (16, 12, 64), (8, 12, 32), (32, 12, 16), (32, 12, 32)]}
+GRID.update({
+    "lms 32/14/16 > 16/12/32": [(32, 14, 16), (16, 12, 32)],
+    "lms 256/16/4 > 16/12/32": [(256, 16, 4), (16, 12, 32)],
+    "lms 256/16/4 > 32/14/16 > 16/12/32": [(256, 16, 4), (32, 14, 16), (16, 12, 32)],
+    "lms 256/16/4 > 32/14/16 > 16/12/32 > 2/12/16": [(256, 16, 4), (32, 14, 16), (16, 12, 32), (2, 12, 16)],
+})
+
+
+def laplace_bits(e: np.ndarray) -> float:
+    """Bits of an adaptive Laplace code for integer residuals (scale = running mean |e|)."""
+    a = np.abs(e.astype(np.float64))
+    scale = np.empty_like(a)
+    s = 16.0
+    for i, v in enumerate(a.tolist()):
+        scale[i] = s
+        s = 0.95 * s + 0.05 * v
+    b = np.maximum(scale, 0.5)
+    return float(np.sum(np.log2(2 * b) + a / b / np.log(2)))
+
+
+def main(argv=None) -> int:
+    import soundfile
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--files", type=Path, nargs="+",
+                   default=sorted((DATA / "codec2").glob("*.wav")) + sorted((DATA / "alsa").glob("*.wav")))
+    p.add_argument("--frames", type=int, default=150000, help="first N frames of channel 0 of each file")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "audio_lms_tune.json")
+    args = p.parse_args(argv)
+    started = time.perf_counter()
+    settings = ["lpc", *GRID]
+    rows = []
+    for path in args.files:
+        x, rate = soundfile.read(path, dtype="int16", always_2d=True)
+        x = x[: args.frames, 0].astype(np.int64)
+        res, params = lpc.analyse(x[:, None], 16)
+        e = res[:, 0]
+        side = 8 * params.shifts.size + 16 * params.coefs.size
+        bits = {"lpc": (laplace_bits(e) + side) / x.size}
+        for name, stages in GRID.items():
+            bits[name] = (laplace_bits(lms.forward(e, 16, stages)) + side) / x.size
+        rows.append({"file": path.name, "rate": rate, "frames": int(x.size), "bits_per_sample": bits})
+        print(f"{path.name:<18} {rate:>6} Hz  lpc {bits['lpc']:.3f}  best {min(bits.values()):.3f}", flush=True)
+    mean = {s: float(np.mean([r["bits_per_sample"][s] for r in rows])) for s in settings}
+    print(f"\n{'setting (mean over the files)':<48} bits/sample")
+    for s in settings:
+        print(f"  {s:<46} {mean[s]:.4f}")
+    best = min(mean, key=mean.get)
+    print(f"best: {best}")
+    doc = {"what": "adaptive Laplace cost proxy (bits/sample, incl. LPC side information) of the audio "
+                   "front end's residuals on training/validation audio, per adaptive-stage setting",
+           "machine": machine(), "settings": settings, "rows": rows, "mean_bits_per_sample": mean,
+           "best": best,
+           "default": "lms " + " > ".join(f"{t}/{s}/{st}" for t, s, st in lms.STAGES),
+           "seconds": time.perf_counter() - started}
+    save_result(args.out, doc, "bench/audio_lms_tune.py", argv)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
