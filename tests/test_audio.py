@@ -469,6 +469,8 @@ def test_audio_codes_without_the_text_adaptation_by_default(tiny_compressor, tin
     from compress.core.engine import AUTO, Compressor
 
     assert tiny_compressor.adapt == AUTO
+    for modality, want in (("audio", None), ("image", None), ("video", None), ("text", adapt.VERSION)):
+        assert tiny_compressor.adapt_for(frontends.get(modality)) == want
     wav = simple_wav(frames=300)
     blob = tiny_compressor.compress(wav, modality="audio")
     assert container.read_header(blob)["adapt"] is None and tiny_compressor.decompress(blob) == wav
