@@ -47,6 +47,7 @@ LOAD = {
     "eval_medal_tuned_carried.json": "idle (the machine ran only this job)",
     "audio_model.json": "busy for part: a 1-core proxy script ran beside it for about a minute (ratios unaffected)",
     "audio_lms_tune.json": "idle (the machine ran only this job)",
+    "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "native_probe.json": "busy: a 1-thread LoRA training run held the other core (so 1 thread here)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
