@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from common import checkpoint_compressor, machine, print_size_table, totals_over
-from compress.core import container, frontends
+from compress.core import container
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions
 
@@ -77,7 +77,7 @@ def main() -> int:
     options = comp.frontend_options("audio", **base_options,
                                     **({"audio_bits": args.audio_bits} if args.audio_bits else {}))
     lm = comp.loaded()
-    frontend = frontends.get("audio", **options)
+    frontend = comp.frontend("audio", **options)
     files = sorted(Path(args.dir).glob("*.wav"))
     if not files:
         sys.exit(f"audio_model: no .wav files in {args.dir}")

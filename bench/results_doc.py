@@ -205,7 +205,6 @@ def headline(r: Results) -> list[str]:
             code(f"python -m evaluation.evaluate recipe={recipe} hardware=cpu "
                  f"data.path=…/{TEXT_FILE[recipe]} checkpoint=checkpoints/{recipe}/{ckpt}"),
             code(name)))
-    ours = "lmcompress (this checkpoint)"
     media = [
         ("audio_model.json", "librivox speech (LibriSpeech stand-in), 5 WAVs, 16-bit, lossless",
          "byte model from scratch, {M}M, {residuals} residuals", "FLAC -8", "flac -8"),
@@ -219,13 +218,13 @@ def headline(r: Results) -> list[str]:
     for name, data, model, paper, paper_codec in media:
         doc = r.load(name)
         totals = coded_totals(doc)
-        codecs = {k: v["ratio"] for k, v in totals.items() if k != ours}
+        codecs = {k: v["ratio"] for k, v in totals.items() if k != OURS}
         best = _best(codecs)
         fields = {"M": f"{doc.get('parameters', 0) / 1e6:.2f}", "rows": len(doc.get("rows", [])),
                   "predictor": (doc.get("frontend") or {}).get("predictor"), "clip": doc.get("clip"),
                   "frames": doc.get("frames"),
                   "residuals": AUDIO_RESIDUALS.get((doc.get("frontend") or {}).get("predictor"), "raw sample")}
-        out.append(row(data.format(**fields), model.format(**fields), f"**{ratio(totals[ours]['ratio'])}**",
+        out.append(row(data.format(**fields), model.format(**fields), f"**{ratio(totals[OURS]['ratio'])}**",
                        f"{paper} {ratio(codecs[paper_codec])}", f"{best[0]} {ratio(best[1])}",
                        f"2-core CPU, {busy(doc, name)}", code(command(doc)), code(name)))
     return out
@@ -618,7 +617,7 @@ def image_tables(r: Results) -> list[str]:
     for name in models:
         d = r.load(name)
         t = d["totals"]
-        me = t["lmcompress (this checkpoint)"]
+        me = t[OURS]
         rows = d["rows"]
         raw = sum(x["raw_bytes"] for x in rows)
         beats = [sum(x["container_bytes"] < x["baselines"][c] for x in rows)

@@ -138,13 +138,6 @@ def assign(n_shards: int, rank: int, world: int) -> list[int]:
 
 
 # -- per-process work ---------------------------------------------------------------------------
-def _frontend(compressor, modality: str, options: dict | None):
-    """The front end the compressor builds for `modality` (what decides its default adaptation)."""
-    from compress.core import frontends
-
-    return frontends.get(modality, **compressor.frontend_options(modality, **(options or {})))
-
-
 def coded_as(cfg) -> tuple[str, dict]:
     """(modality, front-end options) the shards are scored and coded with. A text corpus is the
     files' bytes; an audio, image or video corpus holds its front end's payloads (train/corpus.py:
@@ -172,7 +165,7 @@ def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine
         score = compressor.score(chunk, modality=modality, batch=score_batch, **(frontend or {}))
         row.update(score_bits=score.bits, tokens=score.tokens, score_seconds=time.perf_counter() - t0)
         layout = compressor.carried_settings(compressor.context_for(compressor.loaded()), score.tokens,
-                                             _frontend(compressor, modality, frontend))
+                                             compressor.frontend(modality, **(frontend or {})))
         if layout is not None:  # the rows and keep this shard's tokens get (auto when not set)
             row.update(rows=layout["rows"], keep=layout["keep"])
         if roundtrip:
@@ -328,6 +321,7 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
     if not state.is_main_process:
         return None
     lm = compressor.loaded()
+    modality, frontend_options = coded_as(cfg)
     n_test, n_rt = measured["n_test"], measured["n_rt"]
     if source is None:
         test = {"offset": record["test"]["offset"], "length": record["test"]["length"],
@@ -346,7 +340,7 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "checkpoint": cfg.checkpoint or None,
         "recipe": cfg.name,
         "test": test,
-        "settings": {"coded_as": coded_as(cfg)[0],
+        "settings": {"coded_as": modality,
                      "context": compressor.context_for(compressor.loaded()), "coder_batch": compressor.batch,
                      "score_batch": cfg.eval.batch,
                      "threads": compressor.threads, "device": str(state.device),
@@ -356,7 +350,7 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
                      # rows=None means one row per engine.TOKENS_PER_ROW tokens of each shard; each
                      # shard's row in "shards" gives the rows and keep it got)
                      "stepper": compressor.stepper, "rows": compressor.rows, "keep": compressor.keep,
-                     "adapt": compressor.adapt_for(_frontend(compressor, *coded_as(cfg)))},
+                     "adapt": compressor.adapt_for(compressor.frontend(modality, **frontend_options))},
         "wall_seconds": measured["wall"] + (validation["wall"] if validation else 0.0),
         "shards": measured["rows"],
     }

@@ -503,3 +503,15 @@ def test_golden_lms_residuals_keep_decoding_and_encoding():
     e = lpc.residual(samples[:, 0], params.shifts[0], params.coefs[0], params.block, 16)
     r = lms.forward(e, 16, lms.check_entry(extras["adaptive"]))
     assert to_payload(int_to_pcm(r[:, None], 2), 1, 2, extras["layout"]) == payload
+
+
+def test_lms_damaged_stages_are_refused_by_the_header_check():
+    """The header check (run before any decoding, and by the encoder on its own output) refuses
+    stages the inverse would refuse, not only join()."""
+    wav = simple_wav(frames=200)
+    payload, extras = AudioFrontend(predictor="lpc+lms", lpc_block=50).split(wav)
+    header = {"payload_length": extras["data_present"], "original_length": len(wav)}
+    AudioFrontend.check_extras(extras, header)
+    extras["adaptive"]["stages"] = [[16, 99, 32]]
+    with pytest.raises(ContainerError, match="adaptive stage"):
+        AudioFrontend.check_extras(extras, header)

@@ -287,6 +287,10 @@ class Compressor:
         options.update(overrides)
         return options
 
+    def frontend(self, modality: str, **overrides):
+        """The front end new containers of `modality` are split with (`frontend_options`)."""
+        return frontends.get(modality, **self.frontend_options(modality, **overrides))
+
     # -- compress -----------------------------------------------------------------------------
     def compress(self, data: bytes, *, modality: str = "text", **frontend_options) -> bytes:
         started = time.perf_counter()
@@ -294,7 +298,7 @@ class Compressor:
         if len(data) > container.MAX_ORIGINAL:
             raise InputError(f"input of {len(data)} bytes exceeds the format's limit of "
                              f"{container.MAX_ORIGINAL} bytes per container; split it")
-        frontend = frontends.get(modality, **self.frontend_options(modality, **frontend_options))
+        frontend = self.frontend(modality, **frontend_options)
         payload, extras = frontend.split(data)
         lm = self.loaded()
         context = self.context_for(lm)
@@ -576,7 +580,7 @@ class Compressor:
         the layout and adaptation `compress` would use with these settings."""
         from compress.core.scoring import score_bytes
 
-        frontend = frontends.get(modality, **self.frontend_options(modality, **frontend_options))
+        frontend = self.frontend(modality, **frontend_options)
         payload, extras = frontend.split(bytes(data))
         lm = self.loaded()
         determinism.apply(self.threads)

@@ -150,8 +150,9 @@ def predict(samples: bytes, channels: int, width: int, order: int, block: int,
     res, params = lpc.analyse(pcm_to_int(samples, channels, width), bits, order, block)
     stage = lms.params() if adaptive else None
     if stage is not None:
+        stages = lms.check_entry(stage)  # exactly what the header will tell the decoder
         for ch in range(channels):
-            res[:, ch] = lms.forward(res[:, ch], bits, lms.STAGES)
+            res[:, ch] = lms.forward(res[:, ch], bits, stages)
     return int_to_pcm(res, width) + samples[whole:], params.to_extras(), stage
 
 
@@ -392,6 +393,8 @@ class AudioFrontend:
                 raise ContainerError("corrupt header: audio predictor tables do not fit the samples")
         elif extras.get("adaptive") is not None:
             raise ContainerError("corrupt header: an adaptive audio stage without its LPC stage")
+        if extras.get("adaptive") is not None:
+            lms.check_entry(extras["adaptive"])  # before any decoding, as for the LPC tables
 
     def join(self, payload: bytes, extras: dict) -> bytes:
         try:

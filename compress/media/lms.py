@@ -15,8 +15,9 @@ start) and the last `taps` values of e as history h (0 before the first):
     r[n] = wrap(e[n] - p[n], bits)            (what is coded; e[n] = wrap(p[n] + r[n], bits))
     w_k += step * sign(r[n]) * sign(h_k)       (after coding sample n; then |w_k| <= WEIGHT_LIMIT)
 
-and several such stages in cascade (STAGES), each on the previous one's output. About 40
-microseconds per sample each way on the project CPU (a Python loop), small beside the byte model.
+and several such stages in cascade (STAGES), each on the previous one's output. About 30
+microseconds per sample each way for the default cascade on the project CPU (a Python loop),
+small beside the byte model.
 
 Chosen on training and validation audio only (the codec2 and alsa files, never the test clips),
 with an adaptive-Laplace cost proxy (bench/audio_lms_tune.py, bench/results/audio_lms_tune.json):
