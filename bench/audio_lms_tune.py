@@ -4,11 +4,12 @@
 
 For every file (default: the codec2 and alsa WAVs, the librispeech_bgpt recipe's training and
 validation audio, never the librivox test clips) this runs the front end's own transforms, LPC
-(compress/media/lpc.py at its defaults) and then the sign-sign LMS stage at each (taps, shift, step)
-of a small grid, and prices each residual with a cost proxy: an adaptive Laplace code whose scale
-is the running mean of |residual| (decay 0.95), plus the LPC side information (shift byte and int16
-coefficients per block). The proxy is not a container size; it ranks predictors the way a byte
-model that learns the residual's local scale would (the coded results are bench/audio_model.py's).
+(compress/media/lpc.py at its defaults) and then an LMS cascade (compress/media/lms.py, kind
+sslms/1 or sslms/2) at each (taps, shift, step) of a small grid, and prices each residual with a
+cost proxy: an adaptive Laplace code whose scale is the running mean of |residual| (decay 0.95),
+plus the LPC side information (shift byte and int16 coefficients per block). The proxy is not a
+container size; it ranks predictors the way a byte model that learns the residual's local scale
+would (the coded results are bench/audio_model.py's).
 """
 
 from __future__ import annotations
@@ -23,14 +24,28 @@ from common import ROOT, machine, save_result
 from compress.media import lms, lpc
 
 DATA = ROOT.parent / "shared" / "data" / "audio"
-# single stages (taps, shift, step), then cascades built from the best of them
-GRID = {f"lms {t}/{s}/{st}": [(t, s, st)] for t, s, st in
+# sign-sign (sslms/1) single stages (taps, shift, step), then cascades built from the best of them,
+# then the scaled rule (sslms/2) on that cascade at 1-4 times its steps
+SS, SC = lms.SIGN_SIGN, lms.SCALED
+GRID = {f"lms {t}/{s}/{st}": (SS, [(t, s, st)]) for t, s, st in
         [(16, 12, 8), (16, 12, 16), (16, 12, 32), (16, 12, 64), (8, 12, 32), (32, 12, 16), (32, 12, 32)]}
+CASCADE = [(256, 16, 4), (32, 14, 16), (16, 12, 32), (2, 12, 16)]
+
+
+def times(stages, k):
+    return [(t, s, st * k) for t, s, st in stages]
+
+
 GRID.update({
-    "lms 32/14/16 > 16/12/32": [(32, 14, 16), (16, 12, 32)],
-    "lms 256/16/4 > 16/12/32": [(256, 16, 4), (16, 12, 32)],
-    "lms 256/16/4 > 32/14/16 > 16/12/32": [(256, 16, 4), (32, 14, 16), (16, 12, 32)],
-    "lms 256/16/4 > 32/14/16 > 16/12/32 > 2/12/16": [(256, 16, 4), (32, 14, 16), (16, 12, 32), (2, 12, 16)],
+    "lms 32/14/16 > 16/12/32": (SS, [(32, 14, 16), (16, 12, 32)]),
+    "lms 256/16/4 > 16/12/32": (SS, [(256, 16, 4), (16, 12, 32)]),
+    "lms 256/16/4 > 32/14/16 > 16/12/32": (SS, [(256, 16, 4), (32, 14, 16), (16, 12, 32)]),
+    "lms 256/16/4 > 32/14/16 > 16/12/32 > 2/12/16": (SS, CASCADE),
+    "lms the same, steps x2": (SS, times(CASCADE, 2)),
+    "sslms/2 the same cascade": (SC, CASCADE),
+    "sslms/2 256/16/8 > 32/14/32 > 16/12/64 > 2/12/32": (SC, times(CASCADE, 2)),  # the default
+    "sslms/2 steps x3": (SC, times(CASCADE, 3)),
+    "sslms/2 steps x4": (SC, times(CASCADE, 4)),
 })
 
 
@@ -65,8 +80,8 @@ def main(argv=None) -> int:
         e = res[:, 0]
         side = 8 * params.shifts.size + 16 * params.coefs.size
         bits = {"lpc": (laplace_bits(e) + side) / x.size}
-        for name, stages in GRID.items():
-            bits[name] = (laplace_bits(lms.forward(e, 16, stages)) + side) / x.size
+        for name, (kind, stages) in GRID.items():
+            bits[name] = (laplace_bits(lms.forward(e, 16, stages, kind)) + side) / x.size
         rows.append({"file": path.name, "rate": rate, "frames": int(x.size), "bits_per_sample": bits})
         print(f"{path.name:<18} {rate:>6} Hz  lpc {bits['lpc']:.3f}  best {min(bits.values()):.3f}", flush=True)
     mean = {s: float(np.mean([r["bits_per_sample"][s] for r in rows])) for s in settings}
@@ -79,7 +94,7 @@ def main(argv=None) -> int:
                    "front end's residuals on training/validation audio, per adaptive-stage setting",
            "machine": machine(), "settings": settings, "rows": rows, "mean_bits_per_sample": mean,
            "best": best,
-           "default": "lms " + " > ".join(f"{t}/{s}/{st}" for t, s, st in lms.STAGES),
+           "default": f"{lms.KIND} " + " > ".join(f"{t}/{s}/{st}" for t, s, st in lms.STAGES),
            "seconds": time.perf_counter() - started}
     save_result(args.out, doc, "bench/audio_lms_tune.py", argv)
     return 0

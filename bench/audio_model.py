@@ -110,6 +110,7 @@ def main() -> int:
         row.update({"container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),
                     "coder": {"stepper": header.get("stepper"), "rows": header.get("batch"),
                               "keep": header.get("keep"), "adapt": header.get("adapt")},
+                    "adaptive_stage": (header.get("frontend") or {}).get("adaptive"),
                     "ratio": len(payload) / len(blob), "bits_per_sample": 8 * len(blob) / max(1, samples),
                     "compress_s": c_s, "decompress_s": d_s, "compress_B_s": len(payload) / c_s,
                     "decompress_B_s": len(payload) / d_s, "exact": out == expected})

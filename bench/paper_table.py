@@ -81,7 +81,7 @@ ROWS: list[dict] = [
          data=LIBRIVOX, json="audio_model_smollm2_lora.json",
          path=["totals", "all files", "lmcompress scoring pass (ideal)", "ratio"], kind="ratio"),
     dict(modality="audio",
-         label="bGPT-style byte model from scratch, LPC + sign-sign LMS residuals, containers (16-bit)", size="0.79M",
+         label="bGPT-style byte model from scratch, LPC + sign LMS residuals, containers (16-bit)", size="0.79M",
          data=LIBRIVOX,
          json="audio_model.json", path=["totals", "all files, containers", "lmcompress container", "ratio"],
          kind="ratio"),

@@ -45,9 +45,13 @@ LOAD = {
     "engine_rows17_alice29.json": "idle (the machine ran only this job)",
     "video_model_med_temporal.json": "idle (the machine ran only this job)",
     "eval_medal_tuned_carried.json": "idle (the machine ran only this job)",
-    "audio_model.json": "busy for part: a 1-core proxy script ran beside it for about a minute (ratios unaffected)",
-    "audio_lms_tune.json": "idle (the machine ran only this job)",
+    "audio_model.json": "idle (a paused tuning script held no CPU while it ran)",
+    "audio_model_sslms1.json":
+        "busy for part: a 1-core proxy script ran beside it for about a minute (ratios unaffected)",
+    "audio_lms_tune.json": "busy: niced beside a 2-thread training run for part of it (bits are unaffected)",
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
+    "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
+    "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "native_probe.json": "busy: a 1-thread LoRA training run held the other core (so 1 thread here)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
@@ -474,7 +478,7 @@ def adaptation_tables(r: Results) -> list[str]:
 # -- audio -----------------------------------------------------------------------------------------
 
 AUDIO_CODECS = ("flac -8", "flac -8 --no-padding --no-seektable", "wavpack -hh -x6")
-AUDIO_RESIDUALS = {"lpc": "LPC", "lpc+lms": "LPC + sign-sign LMS"}  # the audio front end's predictors
+AUDIO_RESIDUALS = {"lpc": "LPC", "lpc+lms": "LPC + sign LMS"}  # the audio front end's predictors
 
 
 def audio_lms_table(r: Results) -> list[str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from common import checkpoint_compressor, machine, print_size_table
 from compress.core import container, frontends, stepper
 from compress.core.bytemodel import parameter_count
-from compress.core.engine import library_versions
+from compress.core.engine import AUTO, library_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,15 +54,15 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
     p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--stepper", choices=stepper.KINDS, default=stepper.DEFAULT,
-                   help="the coder's layout: kv-carried/3 (default) or kv-growing/2, independent segments "
-                        "with frame-level random access (the default when bench/results/video_model.json was "
-                        "made; that JSON does not record it)")
+    p.add_argument("--stepper", choices=stepper.KINDS, default=None,
+                   help="the coder's layout (default: the video front end's, kv-growing/2: independent "
+                        "segments with frame-level random access; kv-carried/3: carried context). "
+                        "bench/results/video_model.json predates this field and used kv-growing/2")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_model.json"))
     args = p.parse_args()
 
     manifest, comp = checkpoint_compressor("video_model", args.checkpoint, batch=args.batch, threads=args.threads,
-                                           stepper_kind=args.stepper)
+                                           stepper_kind=args.stepper or AUTO)
     data = Path(args.clip).read_bytes()
     if args.frames:
         data = first_frames(data, args.frames)
@@ -72,6 +72,7 @@ def main() -> int:
 
     lm = comp.loaded()
     blob = comp.compress(data, modality="video", **options)
+    header = container.read_header(blob)
     c_s = comp.last.seconds
     out = comp.decompress(blob)
     d_s = comp.last.seconds
@@ -91,7 +92,8 @@ def main() -> int:
         "clip": Path(args.clip).name, "frames": extras["frames"], "raw_bytes": raw,
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
         "parameters": parameter_count(lm.model), "context": int(manifest["context"]),
-        "batch": args.batch, "threads": args.threads, "stepper": args.stepper, "frontend": options,
+        "batch": args.batch, "threads": args.threads, "stepper": container.header_stepper(header),
+        "frontend": options,
         "libraries": library_versions(),
         "baselines_from": str(BASELINES.relative_to(ROOT)) if whole else None,
         "container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),

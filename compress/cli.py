@@ -61,11 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", type=int, default=None,
                    help="positions the model sees, prefix token included (default 2048 with carried context,"
                         " 1024 with independent segments, or the model's limit if smaller)")
-    p.add_argument("--batch", type=int, default=32,
-                   help="segments coded together with --stepper kv-growing/2 (32)")
+    p.add_argument("--batch", type=int, default=None,
+                   help="segments coded together with independent segments (default 32; images and"
+                        " video 1024)")
     p.add_argument("--stepper", default=None, choices=["kv-carried/3", "kv-growing/2"],
-                   help="kv-carried/3 (default): rows carry context through the file and adapt to"
-                        " it; kv-growing/2: independent segments (frame-level random access for video)")
+                   help="kv-carried/3 (default; video: kv-growing/2): rows carry context through the"
+                        " file and adapt to it; kv-growing/2: independent segments (frame-level random"
+                        " access for video)")
     p.add_argument("--rows", type=int, default=None,
                    help="carried context: rows coded in parallel (default: one per 2560 tokens, at"
                         " most 32); fewer rows are stronger and slower")
@@ -111,11 +113,10 @@ class Cli:
             a = self.args
             show = not a.quiet and (a.verbose or sys.stderr.isatty())
             from compress.core.engine import AUTO
-            from compress.core.stepper import DEFAULT
 
             self._compressor = Compressor(a.model, context=a.context, batch=a.batch, dtype=a.dtype,
                                           device=a.device, threads=a.threads, progress=show,
-                                          stepper_kind=a.stepper or DEFAULT, rows=a.rows,
+                                          stepper_kind=a.stepper or AUTO, rows=a.rows,
                                           keep=a.carry, adapt=None if a.no_adapt else AUTO)
         return self._compressor
 
@@ -308,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("-o needs a file name")
     if args.context is not None and args.context < 4:
         parser.error("--context must be at least 4")
-    if args.batch < 1:
+    if args.batch is not None and args.batch < 1:
         parser.error("--batch must be at least 1")
     if args.rows is not None and args.rows < 1:
         parser.error("--rows must be at least 1")

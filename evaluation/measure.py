@@ -164,8 +164,8 @@ def evaluate_shards(compressor, data: bytes, shards: list[tuple[int, int]], mine
         t0 = time.perf_counter()
         score = compressor.score(chunk, modality=modality, batch=score_batch, **(frontend or {}))
         row.update(score_bits=score.bits, tokens=score.tokens, score_seconds=time.perf_counter() - t0)
-        layout = compressor.carried_settings(compressor.context_for(compressor.loaded()), score.tokens,
-                                             compressor.frontend(modality, **(frontend or {})))
+        fe = compressor.frontend(modality, **(frontend or {}))
+        layout = compressor.carried_settings(compressor.context_for(compressor.loaded(), fe), score.tokens, fe)
         if layout is not None:  # the rows and keep this shard's tokens get (auto when not set)
             row.update(rows=layout["rows"], keep=layout["keep"])
         if roundtrip:
@@ -332,6 +332,7 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
                 "source": source["source"]}
     test.update({"evaluated_bytes": n_test, "evaluated_sha256": hashlib.sha256(data[:n_test]).hexdigest(),
                  "roundtrip_bytes": n_rt, "corpus_sha256": record["corpus"]["sha256"]})
+    fe = compressor.frontend(modality, **frontend_options)
     result = {
         "format": FORMAT,
         "model": {"spec": spec, "base_id": lm.base_id, "base_sha256": lm.base_sha256,
@@ -341,7 +342,8 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
         "recipe": cfg.name,
         "test": test,
         "settings": {"coded_as": modality,
-                     "context": compressor.context_for(compressor.loaded()), "coder_batch": compressor.batch,
+                     "context": compressor.context_for(compressor.loaded(), fe),
+                     "coder_batch": compressor.batch_for(fe),
                      "score_batch": cfg.eval.batch,
                      "threads": compressor.threads, "device": str(state.device),
                      "num_processes": state.num_processes, "shard_bytes": measured["shard_bytes"],
@@ -349,8 +351,8 @@ def evaluate(cfg, *, spec: str | None = None, data: bytes | None = None, ends: l
                      # the layout and adaptation the scores and containers use (kv-carried/3:
                      # rows=None means one row per engine.TOKENS_PER_ROW tokens of each shard; each
                      # shard's row in "shards" gives the rows and keep it got)
-                     "stepper": compressor.stepper, "rows": compressor.rows, "keep": compressor.keep,
-                     "adapt": compressor.adapt_for(compressor.frontend(modality, **frontend_options))},
+                     "stepper": compressor.stepper_for(fe), "rows": compressor.rows, "keep": compressor.keep,
+                     "adapt": compressor.adapt_for(fe)},
         "wall_seconds": measured["wall"] + (validation["wall"] if validation else 0.0),
         "shards": measured["rows"],
     }

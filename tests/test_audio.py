@@ -380,29 +380,48 @@ def test_lpc_bad_options():
 
 # -- the adaptive stage after LPC (predictor="lpc+lms", compress/media/lms.py) ---------------------
 @settings(max_examples=150, deadline=None)
-@given(bits=st.sampled_from([8, 16, 24, 32]), data=st.data(),
-       stages=st.lists(st.tuples(st.integers(1, 8), st.integers(0, 14), st.integers(0, 4096)),
+@given(bits=st.sampled_from([8, 16, 24, 32]), data=st.data(), kind=st.sampled_from(["sslms/1", "sslms/2"]),
+       stages=st.lists(st.tuples(st.integers(1, 12), st.integers(0, 14), st.integers(0, 4096)),
                        min_size=1, max_size=3))
-def test_lms_inverse_gives_back_any_residual(bits, data, stages):
+def test_lms_inverse_gives_back_any_residual(bits, data, kind, stages):
     """Any signed values of the width (noise, extremes: predictions overshoot and wrap, weights
-    reach their clamp), any cascade: inverse(forward(e)) == e, and forward stays inside the width."""
+    reach their clamp), any cascade of either kind: inverse(forward(e)) == e, and forward stays
+    inside the width."""
     from compress.media import lms
 
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     e = np.array(data.draw(st.lists(st.one_of(st.integers(lo, hi), st.sampled_from([lo, hi, 0, -1])),
                                     max_size=200)), dtype=np.int64)
-    r = lms.forward(e, bits, stages)
+    r = lms.forward(e, bits, stages, kind)
     assert r.shape == e.shape and (r.size == 0 or (r.min() >= lo and r.max() <= hi))
-    assert np.array_equal(lms.inverse(r, bits, stages), e)
+    assert np.array_equal(lms.inverse(r, bits, stages, kind), e)
 
 
-def test_lms_default_cascade_on_full_scale_32_bit_noise():
-    """The default stages at the widest samples (the weight clamp keeps int64 sums exact)."""
+@pytest.mark.parametrize("kind, stages", [("sslms/1", "STAGES_V1"), ("sslms/2", "STAGES")])
+def test_lms_default_cascade_on_full_scale_32_bit_noise(kind, stages):
+    """Each kind's default stages at the widest samples (the weight clamp keeps int64 sums exact)."""
     from compress.media import lms
 
+    stages = getattr(lms, stages)
     e = np.random.default_rng(3).integers(-(1 << 31), 1 << 31, 3000)
     e[:500] = np.where(np.arange(500) % 2, (1 << 31) - 1, -(1 << 31))
-    assert np.array_equal(lms.inverse(lms.forward(e, 32), 32), e)
+    assert np.array_equal(lms.inverse(lms.forward(e, 32, stages, kind), 32, stages, kind), e)
+
+
+def test_lms_scaled_kind_is_what_new_containers_get_and_shrinks_speech_like_residuals():
+    """New headers name sslms/2; on an AR(2) signal's LPC-free residual with a mid-file onset its
+    residual is smaller in total than sign-sign's with sslms/1's own stages."""
+    from compress.media import lms
+
+    assert lms.params()["kind"] == lms.SCALED and lms.check_entry(lms.params()) == (lms.SCALED, list(lms.STAGES))
+    rng = np.random.default_rng(5)
+    x = np.zeros(6000)
+    for n in range(2, x.size):
+        x[n] = 1.6 * x[n - 1] - 0.8 * x[n - 2] + rng.normal() * (40 if n > 3000 else 2)
+    e = np.round(x).astype(np.int64)
+    scaled = np.abs(lms.forward(e, 16)).sum()
+    sign_sign = np.abs(lms.forward(e, 16, lms.STAGES_V1, lms.SIGN_SIGN)).sum()
+    assert scaled < sign_sign
 
 
 @settings(max_examples=60, deadline=None)
@@ -412,7 +431,7 @@ def test_lpc_lms_split_join_exact(channels, width, body, layout, trailer):
     data = riff(fmt(channels, 8000, 8 * width), chunk(b"data", body)) + trailer
     payload, extras = split_join(data, predictor="lpc+lms", lpc_order=4, lpc_block=16, layout=layout)
     assert len(payload) == len(body)
-    assert extras["adaptive"] == {"kind": "sslms/1", "stages": [[256, 16, 4], [32, 14, 16], [16, 12, 32], [2, 12, 16]]}
+    assert extras["adaptive"] == {"kind": "sslms/2", "stages": [[256, 16, 8], [32, 14, 32], [16, 12, 64], [2, 12, 32]]}
 
 
 def test_lms_stage_shrinks_what_block_lpc_leaves():
@@ -427,14 +446,27 @@ def test_lms_stage_shrinks_what_block_lpc_leaves():
         payload, extras = split_join(data, predictor=predictor)
         mean_abs[predictor] = np.abs(np.frombuffer(payload, dtype=">u2").astype(np.int64) - 0x8000).mean()
     assert mean_abs["lpc+lms"] < 0.9 * mean_abs["lpc"]
-    assert any("adaptive sign-sign LMS (sslms/1: 256 > 32 > 16 > 2 taps)" in line
+    assert any("adaptive sign LMS (sslms/2: 256 > 32 > 16 > 2 taps)" in line
                for line in AudioFrontend.describe(extras))
+
+
+def test_lms_kind_option_reproduces_the_sign_sign_cascade():
+    """`lms_kind="sslms/1"` (for retraining checkpoints made before sslms/2) writes and reads back
+    the older kind with its own default stages; an unknown kind is an InputError."""
+    from compress.media import lms
+
+    data = simple_wav(frames=400)
+    payload, extras = split_join(data, predictor="lpc+lms", lpc_block=64, lms_kind="sslms/1")
+    assert extras["adaptive"] == lms.params(lms.SIGN_SIGN)
+    assert extras["adaptive"]["stages"] == [list(x) for x in lms.STAGES_V1]
+    with pytest.raises(InputError, match="unknown LMS kind"):
+        AudioFrontend(predictor="lpc+lms", lms_kind="sslms/9")
 
 
 def test_lpc_lms_through_the_engine(tiny_compressor):
     for data in (simple_wav(frames=300), simple_wav(frames=90, channels=2, bits=24, rate=44100)):
         blob = tiny_compressor.compress(data, modality="audio", predictor="lpc+lms", lpc_block=64)
-        assert container.read_header(blob)["frontend"]["adaptive"]["kind"] == "sslms/1"
+        assert container.read_header(blob)["frontend"]["adaptive"]["kind"] == "sslms/2"
         assert tiny_compressor.decompress(blob) == data
 
 
@@ -481,12 +513,14 @@ def test_audio_codes_without_the_text_adaptation_by_default(tiny_compressor, tin
     assert container.read_header(blob)["adapt"] == adapt.VERSION and mixed.decompress(blob) == wav
 
 
-def test_golden_lms_residuals_keep_decoding_and_encoding():
-    """tests/golden/audio-lms.*: a WAV, its lpc+lms payload and the front end's extras as first
-    written. Decoding must give the WAV back; and the integer part of encoding (LPC with the stored
-    coefficients, then the LMS cascade) must give the same payload, so any change to the cascade's
-    arithmetic shows up here (the LPC fit itself is floating point and encoder-only). A deliberate
-    change needs a new `sslms/N` kind and a new golden beside this one."""
+@pytest.mark.parametrize("name, kind", [("audio-lms", "sslms/1"), ("audio-lms2", "sslms/2")])
+def test_golden_lms_residuals_keep_decoding_and_encoding(name, kind):
+    """tests/golden/audio-lms*.*: a WAV, its lpc+lms payload and the front end's extras as first
+    written by each cascade kind (audio-lms2 shares audio-lms's WAV). Decoding must give the WAV
+    back; and the integer part of encoding (LPC with the stored coefficients, then the LMS cascade)
+    must give the same payload, so any change to a cascade's arithmetic shows up here (the LPC fit
+    itself is floating point and encoder-only). A deliberate change needs a new `sslms/N` kind and
+    a new golden beside these."""
     import json
     from pathlib import Path
 
@@ -495,13 +529,15 @@ def test_golden_lms_residuals_keep_decoding_and_encoding():
 
     golden = Path(__file__).resolve().parent / "golden"
     wav = (golden / "audio-lms.wav").read_bytes()
-    payload = (golden / "audio-lms.payload").read_bytes()
-    extras = json.loads((golden / "audio-lms.extras.json").read_text())
+    payload = (golden / f"{name}.payload").read_bytes()
+    extras = json.loads((golden / f"{name}.extras.json").read_text())
+    assert extras["adaptive"]["kind"] == kind
     assert AudioFrontend().join(payload, extras) == wav
     samples = pcm_to_int(wav[44:], 1, 2)
     params = lpc.Params.from_extras(extras["predictor"], 1, samples.shape[0])
     e = lpc.residual(samples[:, 0], params.shifts[0], params.coefs[0], params.block, 16)
-    r = lms.forward(e, 16, lms.check_entry(extras["adaptive"]))
+    got_kind, stages = lms.check_entry(extras["adaptive"])
+    r = lms.forward(e, 16, stages, got_kind)
     assert to_payload(int_to_pcm(r[:, None], 2), 1, 2, extras["layout"]) == payload
 
 

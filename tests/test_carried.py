@@ -192,6 +192,27 @@ def test_auto_rows_grow_with_the_input():
     assert auto_rows(10**9) == MAX_AUTO_ROWS
 
 
+def test_pixel_front_ends_get_more_rows_than_text(tiny_model_dir):
+    """Images and video declare their own row rule (`coder_rows`): a Kodak-sized image gets hundreds
+    of rows, which keeps it inside its time budget, while text keeps one row per TOKENS_PER_ROW."""
+    from compress.core.engine import DEFAULT_BATCH, MAX_AUTO_ROWS
+
+    c = Compressor(str(tiny_model_dir), threads=1)
+    kodak = 768 * 512 * 3
+    assert c.carried_settings(512, kodak, c.frontend("image"))["rows"] == 576
+    assert c.carried_settings(512, kodak, c.frontend("text"))["rows"] == MAX_AUTO_ROWS
+    assert c.carried_settings(512, kodak, c.frontend("audio"))["rows"] == MAX_AUTO_ROWS
+    assert Compressor(str(tiny_model_dir), rows=7).carried_settings(512, kodak, c.frontend("image"))["rows"] == 7
+    # video defaults to independent segments (frame-level random access), 1,024 side by side
+    video = c.frontend("video")
+    assert c.stepper_for(video) == stepper.GROWING and c.carried_settings(512, kodak, video) is None
+    assert c.batch_for(video) == 1024 and c.batch_for(c.frontend("text")) == DEFAULT_BATCH
+    carried = Compressor(str(tiny_model_dir), threads=1, stepper_kind=stepper.CARRIED, batch=8)
+    assert carried.carried_settings(512, kodak, video)["rows"] == 576 and carried.batch_for(video) == 8
+    growing = Compressor(str(tiny_model_dir), stepper_kind=stepper.GROWING)
+    assert growing.stepper_for(c.frontend("image")) == stepper.GROWING
+
+
 def test_mixer_v2_bias_learns_a_miscalibrated_model():
     """ngram-mix/2's shared bias corrects a model that under-predicts a frequent symbol without a
     context to key it on (i.i.d. symbols: the n-gram orders see noise), where ngram-mix/1 cannot."""

@@ -106,7 +106,14 @@ def test_engine_round_trip_and_frame_aligned_segments(independent_compressor, ti
     size = header["frontend"]["frame_bytes"]
     assert all(k * size in ends for k in range(1, frames + 1))  # no segment spans two frames
     assert independent_compressor.decompress(blob) == data
-    carried = tiny_compressor.compress(data, modality="video")  # the default: carried context
+    default = tiny_compressor.compress(data, modality="video")  # video's default: independent segments
+    assert container.read_header(default)["stepper"] == "kv-growing/2"
+    assert tiny_compressor.decompress(default) == data
+    from compress.core.engine import Compressor
+
+    asked = Compressor(tiny_compressor.model_spec, context=16, threads=1, stepper_kind="kv-carried/3",
+                       allow_stored=False)
+    carried = asked.compress(data, modality="video")  # carried context when asked for
     assert container.read_header(carried)["stepper"] == "kv-carried/3"
     assert tiny_compressor.decompress(carried) == data
 

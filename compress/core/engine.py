@@ -37,6 +37,12 @@ DEFAULT_BATCH = 32
 # (see auto_rows), and the tokens a window keeps when it re-primes (a fraction of the context).
 TOKENS_PER_ROW = 2560
 MAX_AUTO_ROWS = 32
+# A front end may declare its own (tokens per row, most rows) as `coder_rows`: the pixel front ends
+# do, because a small byte model's step costs little per row, so many rows keep an image inside
+# its time budget (compress/media/image.py says what was measured). The most rows is also the
+# batch of independent segments when the caller gives none (else DEFAULT_BATCH). A front end may
+# also declare `coder_stepper`, the layout its new containers get when the caller names none
+# (video: independent segments, compress/media/video.py).
 KEEP_FRACTION = 0.25
 DEFAULT_ADAPT = adaptlib.VERSION
 # `adapt=AUTO` (the default): the front end's `coder_adapt` if it declares one, else DEFAULT_ADAPT.
@@ -45,11 +51,11 @@ DEFAULT_ADAPT = adaptlib.VERSION
 AUTO = "auto"
 
 
-def auto_rows(tokens: int) -> int:
-    """Rows for carried context when the caller gives none: one per TOKENS_PER_ROW tokens, at most
-    MAX_AUTO_ROWS. Fewer rows mean fewer cold starts (stronger) but fewer tokens per model step
-    (slower); bench/engine.py --carried measures the curve."""
-    return max(1, min(MAX_AUTO_ROWS, -(-tokens // TOKENS_PER_ROW)))
+def auto_rows(tokens: int, per_row: int = TOKENS_PER_ROW, most: int = MAX_AUTO_ROWS) -> int:
+    """Rows for carried context when the caller gives none: one per `per_row` tokens, at most
+    `most`. Fewer rows mean fewer cold starts (stronger) but fewer tokens per model step
+    (slower); bench/engine.py --carried measures the curve for text."""
+    return max(1, min(most, -(-tokens // per_row)))
 
 
 def library_versions() -> dict:
@@ -209,14 +215,14 @@ class Compressor:
     """
 
     def __init__(self, model: str | None = None, *, context: int | None = None,
-                 batch: int = DEFAULT_BATCH, dtype: str = "float32", device: str = "cpu",
+                 batch: int | None = None, dtype: str = "float32", device: str = "cpu",
                  threads: int | None = None, progress: bool = False,
-                 stepper_kind: str = stepper.DEFAULT, rows: int | None = None,
+                 stepper_kind: str = AUTO, rows: int | None = None,
                  keep: int | None = None, adapt: str | None = AUTO,
                  allow_stored: bool = True):
         if context is not None and not 4 <= context <= container.MAX_CONTEXT:
             raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
-        if not 1 <= batch <= container.MAX_BATCH:
+        if batch is not None and not 1 <= batch <= container.MAX_BATCH:
             raise InputError(f"batch must be 1..{container.MAX_BATCH}, not {batch}")
         if threads is not None and not 1 <= threads <= container.MAX_THREADS:
             raise InputError(f"threads must be 1..{container.MAX_THREADS}, not {threads}")
@@ -225,12 +231,13 @@ class Compressor:
         self.model_spec = model or models.DEFAULT_MODEL
         self.model_given = model is not None
         self.context = context
-        self.batch = batch
+        self.batch = batch    # independent segments: None = the front end's (batch_for)
         self.dtype = dtype
         self.device = check_device(device)
         self.threads = min(threads or determinism.default_threads(), container.MAX_THREADS)
         self.progress = progress
-        self.stepper = stepper.check_kind(stepper_kind)  # new containers: DEFAULT; decode: the header's
+        # new containers: this, or with AUTO the front end's (stepper_for); decode: the header's
+        self.stepper = stepper_kind if stepper_kind == AUTO else stepper.check_kind(stepper_kind)
         if rows is not None and not 1 <= rows <= container.MAX_BATCH:
             raise InputError(f"rows must be 1..{container.MAX_BATCH}, not {rows}")
         if adapt not in (None, AUTO, *adaptlib.VERSIONS):
@@ -251,11 +258,26 @@ class Compressor:
             self._cache[key] = models.load(key[0], dtype=key[1], device=key[2])
         return self._cache[key]
 
-    def context_for(self, lm: models.LoadedModel) -> int:
+    def stepper_for(self, frontend=None) -> str:
+        """The stepper new containers of this front end get: the one asked for, else the front
+        end's `coder_stepper`, else stepper.DEFAULT (carried context)."""
+        if self.stepper != AUTO:
+            return self.stepper
+        return getattr(frontend, "coder_stepper", None) or stepper.DEFAULT
+
+    def batch_for(self, frontend=None) -> int:
+        """Segments coded side by side with independent segments: the batch asked for, else the
+        front end's most rows (`coder_rows`), else DEFAULT_BATCH."""
+        if self.batch is not None:
+            return self.batch
+        return getattr(frontend, "coder_rows", (None, DEFAULT_BATCH))[1]
+
+    def context_for(self, lm: models.LoadedModel, frontend=None) -> int:
         """The context new containers are coded with (see the class docstring)."""
         limit = model_positions(lm.model)
         if self.context is None:
-            default = DEFAULT_CARRIED_CONTEXT if self.stepper == stepper.CARRIED else DEFAULT_CONTEXT
+            carried = self.stepper_for(frontend) == stepper.CARRIED
+            default = DEFAULT_CARRIED_CONTEXT if carried else DEFAULT_CONTEXT
             return min(default, limit) if limit is not None else default
         if limit is not None and self.context > limit:
             raise InputError(f"context {self.context} exceeds the model's {limit} positions "
@@ -301,7 +323,8 @@ class Compressor:
         frontend = self.frontend(modality, **frontend_options)
         payload, extras = frontend.split(data)
         lm = self.loaded()
-        context = self.context_for(lm)
+        kind = self.stepper_for(frontend)
+        context = self.context_for(lm, frontend)
         determinism.apply(self.threads)
         vocab = model_vocab(lm.model)
         symbolizer = frontend.symbolizer(lm.tokenizer, vocab)
@@ -313,7 +336,7 @@ class Compressor:
             batch = carried["rows"]
         else:
             segs = seglib.cut(units, context, breaks=_segment_breaks(frontend, extras))
-            batch = self.batch
+            batch = self.batch_for(frontend)
         seg_bytes = [symbolizer.decode(s) for s in segs]
         if b"".join(seg_bytes) != payload:  # the symbolizer must be exactly invertible
             raise AssertionError("symbolizer round trip failed; refusing to write a lossy container")
@@ -338,7 +361,7 @@ class Compressor:
             "threads": self.threads,
             "prefix_id": prefix,
             "quantizer": quantize.QUANTIZER_VERSION,
-            "stepper": self.stepper,
+            "stepper": kind,
             "libraries": library_versions(),
             "segments": [int(len(s)) for s in segs],
             "batch_crc32": [zlib.crc32(b"".join(seg_bytes[a:b])) for a, b in ranges],
@@ -360,7 +383,7 @@ class Compressor:
                 else:
                     words, bits = coder.encode_batch(lm.model, segs[start:end], prefix,
                                                      alphabet=alphabet, device=self.device,
-                                                     stepper_kind=self.stepper, on_step=on_step)
+                                                     stepper_kind=kind, on_step=on_step)
                 streams.append(words)
                 ideal += bits
         finally:
@@ -382,9 +405,9 @@ class Compressor:
 
     def carried_settings(self, context: int, tokens: int, frontend) -> dict | None:
         """{rows, keep, adapt} new containers are coded with under carried context, else None."""
-        if self.stepper != stepper.CARRIED:
+        if self.stepper_for(frontend) != stepper.CARRIED:
             return None
-        rows = self.rows or auto_rows(tokens)
+        rows = self.rows or auto_rows(tokens, *getattr(frontend, "coder_rows", (TOKENS_PER_ROW, MAX_AUTO_ROWS)))
         rows = max(rows, -(-tokens // (container.MAX_CONTEXT - 4)))  # a stretch's length limit
         keep = int(KEEP_FRACTION * context) if self.keep is None else self.keep
         if keep > context - 2:
@@ -585,9 +608,9 @@ class Compressor:
         lm = self.loaded()
         determinism.apply(self.threads)
         symbolizer = frontend.symbolizer(lm.tokenizer, model_vocab(lm.model))
-        context = self.context_for(lm)
+        context = self.context_for(lm, frontend)
         carried = None
-        if self.stepper == stepper.CARRIED:
+        if self.stepper_for(frontend) == stepper.CARRIED:
             tokens = sum(len(u) for u in symbolizer.encode_units(payload))
             carried = self.carried_settings(context, tokens, frontend)
         result = score_bytes(lm.model, symbolizer, payload, context=context, batch=batch,

@@ -141,18 +141,18 @@ PREDICTORS = ("none", "lpc", "lpc+lms")
 
 
 def predict(samples: bytes, channels: int, width: int, order: int, block: int,
-            adaptive: bool = False) -> tuple[bytes, dict, dict | None]:
+            adaptive: bool = False, lms_kind: str = lms.KIND) -> tuple[bytes, dict, dict | None]:
     """Sample bytes -> prediction residual bytes in the same PCM format (whole frames; a trailing
     partial frame is appended unchanged), the LPC stage's header entry and, with `adaptive`, the
     sign-sign LMS stage's (run on each channel's LPC residual). See compress/media/lpc.py, lms.py."""
     whole = len(samples) - len(samples) % (channels * width)
     bits = 8 * width
     res, params = lpc.analyse(pcm_to_int(samples, channels, width), bits, order, block)
-    stage = lms.params() if adaptive else None
+    stage = lms.params(lms_kind) if adaptive else None
     if stage is not None:
-        stages = lms.check_entry(stage)  # exactly what the header will tell the decoder
+        kind, stages = lms.check_entry(stage)  # exactly what the header will tell the decoder
         for ch in range(channels):
-            res[:, ch] = lms.forward(res[:, ch], bits, stages)
+            res[:, ch] = lms.forward(res[:, ch], bits, stages, kind)
     return int_to_pcm(res, width) + samples[whole:], params.to_extras(), stage
 
 
@@ -163,9 +163,9 @@ def unpredict(residual_bytes: bytes, channels: int, width: int, entry: dict,
     res = pcm_to_int(residual_bytes, channels, width)
     params = lpc.Params.from_extras(entry, channels, res.shape[0])
     if adaptive is not None:
-        stages = lms.check_entry(adaptive)
+        kind, stages = lms.check_entry(adaptive)
         for ch in range(channels):
-            res[:, ch] = lms.inverse(res[:, ch], 8 * width, stages)
+            res[:, ch] = lms.inverse(res[:, ch], 8 * width, stages, kind)
     return int_to_pcm(lpc.restore(res, 8 * width, params), width) + residual_bytes[whole:]
 
 
@@ -266,7 +266,7 @@ EXTRAS = schema.Obj(
         "predictor": schema.Obj({"kind": schema.Str(choices=(lpc.KIND,)),
                                  "order": schema.Int(1, lpc.MAX_ORDER), "block": schema.Int(1, 2**32),
                                  "shifts": _B64, "coefs": _B64}),
-        "adaptive": schema.Obj({"kind": schema.Str(choices=(lms.KIND,)),
+        "adaptive": schema.Obj({"kind": schema.Str(choices=lms.KINDS),
                                 "stages": schema.List(schema.List(schema.Int(0, lms.MAX_TAPS), exact_len=3),
                                                       max_len=lms.MAX_STAGES)}),
     },
@@ -306,12 +306,15 @@ class AudioFrontend:
 
     def __init__(self, audio_bits: int | None = None, layout: str = DEFAULT_LAYOUT,
                  predictor: str = "none", lpc_order: int = lpc.DEFAULT_ORDER,
-                 lpc_block: int = lpc.DEFAULT_BLOCK):
+                 lpc_block: int = lpc.DEFAULT_BLOCK, lms_kind: str = lms.KIND):
         if audio_bits not in (None, 8):
             raise InputError(f"--audio-bits {audio_bits} is not supported (only 8, the paper's lossy mode)")
         if predictor not in PREDICTORS:
             raise InputError(f"unknown audio predictor '{predictor}' (choose from {', '.join(PREDICTORS)})")
         lpc.check_options(lpc_order, lpc_block)
+        if lms_kind not in lms.KINDS:  # sslms/1 only to reproduce checkpoints made before sslms/2
+            raise InputError(f"unknown LMS kind '{lms_kind}' (choose from {', '.join(lms.KINDS)})")
+        self.lms_kind = lms_kind
         self.audio_bits = audio_bits
         self.layout = check_layout(layout)
         self.predictor = predictor
@@ -349,7 +352,8 @@ class AudioFrontend:
         if self.predictor != "none":
             samples, extras["predictor"], stage = predict(samples, info.channels, info.width,
                                                           self.lpc_order, self.lpc_block,
-                                                          adaptive=self.predictor == "lpc+lms")
+                                                          adaptive=self.predictor == "lpc+lms",
+                                                          lms_kind=self.lms_kind)
             if stage is not None:
                 extras["adaptive"] = stage
         payload = to_payload(samples, info.channels, info.width, layout)
@@ -426,7 +430,7 @@ class AudioFrontend:
         adaptive = extras.get("adaptive")
         if isinstance(adaptive, dict):
             stages = adaptive.get("stages") or []
-            lines.append(f"then adaptive sign-sign LMS ({adaptive.get('kind')}: "
+            lines.append(f"then adaptive sign LMS ({adaptive.get('kind')}: "
                          f"{' > '.join(str(s[0]) for s in stages if s)} taps): lossless")
         if extras.get("note"):  # FLAC converted, LOSSY paper mode, truncated data chunk
             lines += extras["note"].split("; ")

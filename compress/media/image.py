@@ -164,6 +164,12 @@ class ImageFrontend:
     # context 512): ngram-mix/2 3,078,264 bits in 228 s, none 3,077,820 bits in 66 s
     # (independent segments 3,103,569 bits in 58 s).
     coder_adapt = None
+    # Carried context with one row per 2,048 bytes (at most 1,024 rows) instead of the text default
+    # (one per 2,560 tokens, at most 32): with 32 rows kodim01 and kodim23 took 182-205 s each way,
+    # over the 3-minute budget. Compressing a 768x512 crop of wiki_008.png (validation image, same
+    # checkpoint, 2 threads): 256 rows 385,668 B in 104 s; 576 rows (this rule) 386,059 B in 92 s;
+    # independent segments (kv-growing/2, batch 1024) 388,618 B in 63 s.
+    coder_rows = (2048, 1024)
     suffixes = ("png", "ppm", "pgm", "pnm")
     SYMBOLIZER = BYTEMAP_VERSION
     EXTRAS = EXTRAS

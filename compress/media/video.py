@@ -225,6 +225,13 @@ class VideoFrontend:
     # No coder adaptation by default either: the same pixel models on pixel residuals, where the
     # image measurement (compress/media/image.py) found no gain at 3.5x the time (not measured on video).
     coder_adapt = None
+    # Independent segments (frame-level random access) with up to 1,024 side by side, unless the
+    # caller asks for carried context; then one row per 2,048 bytes, at most 1,024, as for images.
+    # carphone_qcif.y4m (120 frames, med-temporal, group 8, kodak_igpt/cpu3600med, 2 threads, idle):
+    # carried context with 1,024 rows 1,744,051 B in 371 s / 316 s, over the 5-minute budget;
+    # independent segments 1,742,694 B in 155 s / 152 s (bench/results/video_model_med_temporal.json).
+    coder_stepper = "kv-growing/2"   # compress.core.stepper.GROWING
+    coder_rows = (2048, 1024)
     suffixes = ("y4m",)
     SYMBOLIZER = BYTEMAP_VERSION
     EXTRAS = EXTRAS
