@@ -25,8 +25,9 @@ halved as they pass history positions 1, 2 and 8 (older values adapt more gently
 w_k += sign(r[n]) * d_k. Loud samples move the filter more than quiet ones, so it converges
 faster after an onset without jittering in silence.
 
-About 30 (sslms/1) and 40 (sslms/2) microseconds per sample each way for the default cascades
-on the project CPU (a Python loop), small beside the byte model.
+About 30 microseconds per sample each way for sslms/1's default cascade on the project CPU (a
+Python loop, idle machine), small beside the byte model; side by side on 20,000 samples while a
+2-thread bench held both cores, sslms/1 took 46/51 and sslms/2 43/50 microseconds forward/inverse.
 
 Chosen on training and validation audio only (the codec2 and alsa files, never the test clips),
 with an adaptive-Laplace cost proxy (bench/audio_lms_tune.py, bench/results/audio_lms_tune.json):
@@ -82,36 +83,13 @@ def check_entry(entry: dict) -> tuple[str, list[tuple[int, int, int]]]:
 
 def _run(values: np.ndarray, bits: int, taps: int, shift: int, step: int, *, inverse: bool,
          kind: str = SIGN_SIGN) -> np.ndarray:
-    """One stage, the recursion both directions share: forward maps e -> r, inverse maps r -> e.
-    int64 numpy throughout (exact; the weight clamp rules out overflow)."""
-    if kind == SCALED:
-        return _run_scaled(values, bits, taps, shift, step, inverse=inverse)
+    """One stage of either kind, the recursion both directions share: forward maps e -> r, inverse
+    maps r -> e. int64 numpy throughout (exact; the weight clamp rules out overflow)."""
+    scaled = kind == SCALED
     half, mask = 1 << (bits - 1), (1 << bits) - 1
     w = np.zeros(taps, dtype=np.int64)
     h = np.zeros(taps, dtype=np.int64)   # h[0] = e[n-1], ..., h[taps-1] = e[n-taps]
-    out = np.empty(values.size, dtype=np.int64)
-    for n, v in enumerate(values.tolist()):
-        p = int(w @ h) >> shift
-        if inverse:
-            r, e = v, ((p + v + half) & mask) - half
-        else:
-            e, r = v, ((v - p + half) & mask) - half
-        out[n] = e if inverse else r
-        if r and step:
-            w += (step if r > 0 else -step) * np.sign(h)
-            np.clip(w, -WEIGHT_LIMIT, WEIGHT_LIMIT, out=w)
-        h[1:] = h[:-1]
-        h[0] = e
-    return out
-
-
-def _run_scaled(values: np.ndarray, bits: int, taps: int, shift: int, step: int, *,
-                inverse: bool) -> np.ndarray:
-    """One sslms/2 stage (see the module docstring), both directions."""
-    half, mask = 1 << (bits - 1), (1 << bits) - 1
-    w = np.zeros(taps, dtype=np.int64)
-    h = np.zeros(taps, dtype=np.int64)   # h[0] = e[n-1], ..., h[taps-1] = e[n-taps]
-    d = np.zeros(taps, dtype=np.int64)   # d[k]: the step of h[k]'s weight, sign(h[k]) included
+    d = np.zeros(taps, dtype=np.int64)   # sslms/2: d[k] is the step of h[k]'s weight, sign included
     decay = [k for k in DECAY_AT if k < taps]
     out = np.empty(values.size, dtype=np.int64)
     mean = 0
@@ -122,21 +100,25 @@ def _run_scaled(values: np.ndarray, bits: int, taps: int, shift: int, step: int,
         else:
             e, r = v, ((v - p + half) & mask) - half
         out[n] = e if inverse else r
-        if r:
+        if r and scaled:
             if r > 0:
                 w += d
             else:
                 w -= d
             np.clip(w, -WEIGHT_LIMIT, WEIGHT_LIMIT, out=w)
+        elif r and step:
+            w += (step if r > 0 else -step) * np.sign(h)
+            np.clip(w, -WEIGHT_LIMIT, WEIGHT_LIMIT, out=w)
         h[1:] = h[:-1]
         h[0] = e
-        d[1:] = d[:-1]
-        for k in decay:
-            d[k] >>= 1
-        a = -e if e < 0 else e
-        m = 4 * step if a > 3 * mean else 2 * step if 3 * a > 4 * mean else step if a else 0
-        d[0] = -m if e < 0 else m
-        mean += (a - mean) // 16
+        if scaled:
+            d[1:] = d[:-1]
+            for k in decay:
+                d[k] >>= 1
+            a = -e if e < 0 else e
+            m = 4 * step if a > 3 * mean else 2 * step if 3 * a > 4 * mean else step if a else 0
+            d[0] = -m if e < 0 else m
+            mean += (a - mean) // 16
     return out
 
 
