@@ -1,6 +1,6 @@
 """Tune carried context and adaptation on a whole file from cached model log-probabilities.
 
-    python bench/adapt_tune.py dump ROWS CONTEXT KEEP OUT [--file F] [--bytes N]
+    python bench/adapt_tune.py dump ROWS CONTEXT KEEP OUT [--file F] [--offset N] [--bytes N] [--model M]
     python bench/adapt_tune.py replay OUT ["mix;mix:BIAS_RATE=0.1;none"]
 
 `dump` runs the carried-context schedule (`stepper.windows`: rows of contiguous stretches,
@@ -35,7 +35,7 @@ DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice2
 
 
 def dump(args) -> None:
-    data = Path(args.file).read_bytes()[: args.bytes or None]
+    data = Path(args.file).read_bytes()[args.offset :][: args.bytes or None]
     c = Compressor(args.model, threads=1)
     lm = c.loaded()
     determinism.apply(1)
@@ -71,7 +71,7 @@ def dump(args) -> None:
                     pos += len(active)
             print(f"window at {start}: {time.perf_counter() - started:.0f} s", flush=True)
     store.flush()
-    meta = {"file": str(args.file), "bytes": len(data), "rows": args.rows, "context": args.context,
+    meta = {"file": str(args.file), "offset": args.offset, "bytes": len(data), "rows": args.rows, "context": args.context,
             "keep": args.keep, "model": args.model, "model_bits": bits, "model_bpb": bits / len(data),
             "seconds": time.perf_counter() - started, "order": order, "lengths": lengths.tolist()}
     Path(args.out + ".json").write_text(json.dumps(meta))
@@ -120,6 +120,7 @@ def main() -> None:
     d.add_argument("out")
     d.add_argument("--file", default=str(DEFAULT_FILE))
     d.add_argument("--bytes", type=int, default=0)
+    d.add_argument("--offset", type=int, default=0, help="skip this many bytes first (e.g. to a validation part)")
     d.add_argument("--model", default="smollm2-135m")
     r = sub.add_parser("replay")
     r.add_argument("out")

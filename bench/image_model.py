@@ -74,9 +74,11 @@ def main() -> int:
         out = comp.decompress(blob)
         d_s = comp.last.seconds
         ok = bool(np.array_equal(pixels(out), src))
+        header = container.read_header(blob)
         raw = int(src.size)
         row = {"image": f.stem, "raw_bytes": raw, "container_bytes": len(blob),
                "header_bytes": container.stored_header_length(blob),
+               "stepper": container.header_stepper(header), "coded_batch": int(header["batch"]),
                "ratio": raw / len(blob), "bits_per_subpixel": 8 * len(blob) / raw,
                "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
                "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((f.stem, raw), {})}
