@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from compress.core import adapt, determinism, frontends
 from compress.core import segments as seglib
 from compress.core.engine import Compressor, model_vocab, prefix_token
 from compress.core.stepper import windows
+from common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,6 +85,7 @@ def replay(args) -> None:
     logp = np.load(args.out + ".npy", mmap_mode="r")
     order = np.array(meta["order"])
     steps = np.split(np.arange(len(order)), np.flatnonzero(np.diff(order[:, 1])) + 1)
+    results = []
     for spec in args.specs.split(";"):
         kind, _, patch = spec.partition(":")
         saved = {}
@@ -105,9 +108,17 @@ def replay(args) -> None:
             for key, value in saved.items():
                 setattr(adapt, key, value)
         alone = meta.get("model_bpb", meta.get("bpb"))
+        results.append({"spec": spec, "bpb": bits / meta["bytes"], "model_alone_bpb": alone})
         print(f"{spec:32s} {bits / meta['bytes']:.4f} bpb (model alone {alone:.4f}; rows "
               f"{meta['rows']}, context {meta['context']}, keep {meta['keep']}) "
               f"{time.perf_counter() - started:.0f} s", flush=True)
+    if args.json:
+        keep = {k: meta.get(k) for k in ("file", "offset", "bytes", "rows", "context", "keep", "model")}
+        out = {"command": " ".join(["python"] + sys.argv), "dump": keep, "machine": machine(),
+               "results": results}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+        print(f"wrote {args.json}")
 
 
 def main() -> None:
@@ -125,6 +136,7 @@ def main() -> None:
     r = sub.add_parser("replay")
     r.add_argument("out")
     r.add_argument("specs", nargs="?", default="none;mix")
+    r.add_argument("--json", help="also write the figures (with the dump's file, rows, context, keep, model) here")
     args = p.parse_args()
     dump(args) if args.cmd == "dump" else replay(args)
 
