@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import machine
 from compress.core import adapt, determinism, frontends
 from compress.core import segments as seglib
 from compress.core.engine import Compressor, model_vocab, prefix_token
 from compress.core.stepper import windows
-from common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,8 @@ def dump(args) -> None:
                     pos += len(active)
             print(f"window at {start}: {time.perf_counter() - started:.0f} s", flush=True)
     store.flush()
-    meta = {"file": str(args.file), "offset": args.offset, "bytes": len(data), "rows": args.rows, "context": args.context,
+    meta = {"file": str(args.file), "offset": args.offset, "bytes": len(data), "rows": args.rows,
+            "context": args.context,
             "keep": args.keep, "model": args.model, "model_bits": bits, "model_bpb": bits / len(data),
             "seconds": time.perf_counter() - started, "order": order, "lengths": lengths.tolist()}
     Path(args.out + ".json").write_text(json.dumps(meta))

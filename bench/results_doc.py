@@ -51,7 +51,8 @@ LOAD = {
     "audio_lms_tune.json": "busy: niced beside a 2-thread training run for part of it (bits are unaffected)",
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
-    "image_model.json": "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
+    "image_model.json":
+        "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "native_probe.json": "busy: a 1-thread LoRA training run held the other core (so 1 thread here)",
