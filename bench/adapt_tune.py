@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from common import machine
+from common import machine, save_result
 from compress.core import adapt, determinism, frontends
 from compress.core import segments as seglib
 from compress.core.engine import Compressor, model_vocab, prefix_token
@@ -115,11 +114,8 @@ def replay(args) -> None:
               f"{time.perf_counter() - started:.0f} s", flush=True)
     if args.json:
         keep = {k: meta.get(k) for k in ("file", "offset", "bytes", "rows", "context", "keep", "model")}
-        out = {"command": " ".join(["python"] + sys.argv), "dump": keep, "machine": machine(),
-               "results": results}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
-        print(f"wrote {args.json}")
+        save_result(Path(args.json), {"dump": keep, "machine": machine(), "results": results},
+                    "bench/adapt_tune.py", None)
 
 
 def main() -> None:

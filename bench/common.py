@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psutil
 
+from compress.core import container
 from compress.core.engine import Compressor
 from compress.core.models import read_manifest
 from compress.fileio import write_json
@@ -20,6 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def machine() -> dict:
     return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "system": platform.platform()}
+
+
+def coded_layout(header: dict) -> dict:
+    """How a container's payload was coded, for a bench's row: its stepper and batch (rows under
+    carried context), or "stored" when the encoder kept the input as is (no stepper, no batch)."""
+    if container.is_stored(header):
+        return {"stepper": "stored", "coded_batch": None}
+    return {"stepper": container.header_stepper(header), "coded_batch": int(header["batch"])}
 
 
 def checkpoint_compressor(prog: str, checkpoint: str, *, batch: int, threads: int,

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import checkpoint_compressor, machine, print_size_table, totals_over
+from common import checkpoint_compressor, coded_layout, machine, print_size_table, totals_over
 from compress.core import container
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import library_versions
@@ -74,11 +74,10 @@ def main() -> int:
         out = comp.decompress(blob)
         d_s = comp.last.seconds
         ok = bool(np.array_equal(pixels(out), src))
-        header = container.read_header(blob)
         raw = int(src.size)
         row = {"image": f.stem, "raw_bytes": raw, "container_bytes": len(blob),
                "header_bytes": container.stored_header_length(blob),
-               "stepper": container.header_stepper(header), "coded_batch": int(header["batch"]),
+               **coded_layout(container.read_header(blob)),
                "ratio": raw / len(blob), "bits_per_subpixel": 8 * len(blob) / raw,
                "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
                "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((f.stem, raw), {})}

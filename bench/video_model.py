@@ -23,7 +23,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import checkpoint_compressor, machine, print_size_table
+from common import checkpoint_compressor, coded_layout, machine, print_size_table
 from compress.core import container, frontends, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
@@ -92,7 +92,7 @@ def main() -> int:
         "clip": Path(args.clip).name, "frames": extras["frames"], "raw_bytes": raw,
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
         "parameters": parameter_count(lm.model), "context": int(manifest["context"]),
-        "batch": args.batch, "threads": args.threads, "stepper": container.header_stepper(header),
+        "batch": args.batch, "threads": args.threads, "stepper": coded_layout(header)["stepper"],
         "frontend": options,
         "libraries": library_versions(),
         "baselines_from": str(BASELINES.relative_to(ROOT)) if whole else None,
