@@ -1,6 +1,6 @@
 """Choose the audio front end's adaptive stage (compress/media/lms.py) on training and validation audio.
 
-    python bench/audio_lms_tune.py [--files F ...] [--frames N] [--out JSON]
+    python bench/audio_lms_tune.py [--grid lms|nlms] [--files F ...] [--frames N] [--out JSON]
 
 For every file (default: the codec2 and alsa WAVs, the librispeech_bgpt recipe's training and
 validation audio, never the librivox test clips) this runs the front end's own transforms, LPC
@@ -10,6 +10,11 @@ cost proxy: an adaptive Laplace code whose scale is the running mean of |residua
 plus the LPC side information (shift byte and int16 coefficients per block). The proxy is not a
 container size; it ranks predictors the way a byte model that learns the residual's local scale
 would (the coded results are bench/audio_model.py's).
+
+`--grid nlms` compares the table-free predictor "nlms+lms" (compress/media/nlms.py: a fixed
+first-order filter, an NLMS stage, then a shorter sign LMS cascade; no side information) at a few
+settings with lpc+lms's default, on the same files and on the 48 kHz alsa speech resampled to
+16 kHz (the test clips' rate; still validation audio).
 """
 
 from __future__ import annotations
@@ -49,6 +54,31 @@ GRID.update({
 })
 
 
+# --grid nlms: the table-free predictor (compress/media/nlms.py) against lpc+lms's default, each
+# name -> (NLMS (taps, mu) or None for the first-order filter alone, sslms/2 stages after it)
+NLMS_GRID = {
+    "fo > sslms/2 default": (None, lms.STAGES),
+    "fo > nlms 16 mu 2^-4 > sslms/2 default": ((16, 4), lms.STAGES),
+    "fo > nlms 16 mu 2^-4 > sslms/2 32 > 16 > 2 (nlms+lms)": ((16, 4), lms.STAGES_AFTER_NLMS),
+    "fo > nlms 16 mu 2^-3 > sslms/2 32 > 16 > 2": ((16, 3), lms.STAGES_AFTER_NLMS),
+    "fo > nlms 16 mu 2^-5 > sslms/2 32 > 16 > 2": ((16, 5), lms.STAGES_AFTER_NLMS),
+    "fo > nlms 8 mu 2^-4 > sslms/2 32 > 16 > 2": ((8, 4), lms.STAGES_AFTER_NLMS),
+    "fo > nlms 32 mu 2^-4 > sslms/2 32 > 16 > 2": ((32, 4), lms.STAGES_AFTER_NLMS),
+}
+
+
+def nlms_residual(x: np.ndarray, setting) -> np.ndarray:
+    from compress.media import nlms
+
+    first, stages = setting
+    if first is None:
+        e = nlms._first_order(x, 16, nlms.COEF, nlms.SHIFT, inverse=False)
+    else:
+        taps, mu = first
+        e = nlms.forward(x, 16, {**nlms.params(), "nlms": [taps, nlms.WEIGHT_SHIFT, mu, nlms.EPS]})
+    return lms.forward(e, 16, stages, lms.SCALED)
+
+
 def laplace_bits(e: np.ndarray) -> float:
     """Bits of an adaptive Laplace code for integer residuals (scale = running mean |e|)."""
     a = np.abs(e.astype(np.float64))
@@ -68,33 +98,61 @@ def main(argv=None) -> int:
     p.add_argument("--files", type=Path, nargs="+",
                    default=sorted((DATA / "codec2").glob("*.wav")) + sorted((DATA / "alsa").glob("*.wav")))
     p.add_argument("--frames", type=int, default=150000, help="first N frames of channel 0 of each file")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "audio_lms_tune.json")
+    p.add_argument("--grid", choices=("lms", "nlms"), default="lms",
+                   help="lms: the sign LMS cascades after LPC; nlms: the table-free nlms+lms predictor "
+                        "against lpc+lms (also on the 48 kHz alsa speech resampled to 16 kHz)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="default bench/results/audio_lms_tune.json (--grid nlms: audio_nlms_tune.json)")
     args = p.parse_args(argv)
+    args.out = args.out or ROOT / "bench" / "results" / (
+        "audio_lms_tune.json" if args.grid == "lms" else "audio_nlms_tune.json")
     started = time.perf_counter()
-    settings = ["lpc", *GRID]
-    rows = []
+    lpc_lms = "lpc > sslms/2 default (lpc+lms)"
+    settings = ["lpc", *GRID] if args.grid == "lms" else [lpc_lms, *NLMS_GRID]
+    signals = []
     for path in args.files:
         x, rate = soundfile.read(path, dtype="int16", always_2d=True)
-        x = x[: args.frames, 0].astype(np.int64)
+        signals.append((path.name, rate, x[: args.frames, 0].astype(np.int64)))
+        if args.grid == "nlms" and rate == 48000:  # 16 kHz speech like the test clips, from validation audio
+            from scipy.signal import resample_poly
+
+            y, _ = soundfile.read(path, dtype="float64", always_2d=True)
+            y = np.clip(np.round(resample_poly(y[:, 0], 1, 3) * 32768), -32768, 32767).astype(np.int64)
+            signals.append((f"{path.name}@16k", 16000, y[: args.frames]))
+    rows = []
+    for label, rate, x in signals:
         res, params = lpc.analyse(x[:, None], 16)
         e = res[:, 0]
         side = 8 * params.shifts.size + 16 * params.coefs.size
-        bits = {"lpc": (laplace_bits(e) + side) / x.size}
-        for name, (kind, stages) in GRID.items():
-            bits[name] = (laplace_bits(lms.forward(e, 16, stages, kind)) + side) / x.size
-        rows.append({"file": path.name, "rate": rate, "frames": int(x.size), "bits_per_sample": bits})
-        print(f"{path.name:<18} {rate:>6} Hz  lpc {bits['lpc']:.3f}  best {min(bits.values()):.3f}", flush=True)
+        if args.grid == "lms":
+            bits = {"lpc": (laplace_bits(e) + side) / x.size}
+            for name, (kind, stages) in GRID.items():
+                bits[name] = (laplace_bits(lms.forward(e, 16, stages, kind)) + side) / x.size
+        else:  # no side information for the table-free settings
+            bits = {lpc_lms: (laplace_bits(lms.forward(e, 16)) + side) / x.size}
+            for name, setting in NLMS_GRID.items():
+                bits[name] = laplace_bits(nlms_residual(x, setting)) / x.size
+        rows.append({"file": label, "rate": rate, "frames": int(x.size), "bits_per_sample": bits})
+        first = settings[0]
+        print(f"{label:<22} {rate:>6} Hz  {first.split(' ')[0]} {bits[first]:.3f}  best {min(bits.values()):.3f}",
+              flush=True)
     mean = {s: float(np.mean([r["bits_per_sample"][s] for r in rows])) for s in settings}
     print(f"\n{'setting (mean over the files)':<48} bits/sample")
     for s in settings:
         print(f"  {s:<46} {mean[s]:.4f}")
     best = min(mean, key=mean.get)
     print(f"best: {best}")
-    doc = {"what": "adaptive Laplace cost proxy (bits/sample, incl. LPC side information) of the audio "
-                   "front end's residuals on training/validation audio, per adaptive-stage setting",
+    what = ("adaptive Laplace cost proxy (bits/sample, incl. LPC side information) of the audio "
+            "front end's residuals on training/validation audio, per adaptive-stage setting")
+    if args.grid == "nlms":
+        what = ("adaptive Laplace cost proxy (bits/sample; LPC side information included for lpc+lms, none "
+                "exists for the table-free settings) of the audio front end's residuals on training/validation "
+                "audio, per predictor setting")
+    doc = {"what": what,
            "machine": machine(), "settings": settings, "rows": rows, "mean_bits_per_sample": mean,
            "best": best,
-           "default": f"{lms.KIND} " + " > ".join(f"{t}/{s}/{st}" for t, s, st in lms.STAGES),
+           "default": (f"{lms.KIND} " + " > ".join(f"{t}/{s}/{st}" for t, s, st in lms.STAGES)
+                       if args.grid == "lms" else "nlms+lms: fo > nlms 16 mu 2^-4 > sslms/2 32 > 16 > 2"),
            "seconds": time.perf_counter() - started}
     save_result(args.out, doc, "bench/audio_lms_tune.py", argv)
     return 0

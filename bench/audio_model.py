@@ -48,7 +48,7 @@ def main() -> int:
     p.add_argument("model", metavar="MODEL", help="a trained checkpoint; with --base, a base model spec")
     p.add_argument("--base", action="store_true",
                    help="MODEL is a base model (no manifest): front end from --predictor, context from --context")
-    p.add_argument("--predictor", choices=("none", "lpc", "lpc+lms"), default="none",
+    p.add_argument("--predictor", choices=("none", "lpc", "lpc+lms", "nlms+lms"), default="none",
                    help="with --base: the audio predictor")
     p.add_argument("--context", type=int, default=DEFAULT_CONTEXT, help="with --base: tokens a segment sees")
     p.add_argument("--score", action="store_true", help="also the fast scoring pass (ideal bits) on every file")

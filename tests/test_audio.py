@@ -494,6 +494,121 @@ def test_lms_without_lpc_is_refused_by_the_header_check():
         AudioFrontend.check_extras(extras, header)
 
 
+# -- the table-free predictor (predictor="nlms+lms", compress/media/nlms.py) --------------------------
+@settings(max_examples=120, deadline=None)
+@given(bits=st.sampled_from([8, 16, 24, 32]), data=st.data(), taps=st.integers(1, 20),
+       wshift=st.integers(0, 24), mu=st.integers(0, 24), eps=st.integers(0, 40),
+       coef=st.integers(0, 32))
+def test_nlms_inverse_gives_back_any_samples(bits, data, taps, wshift, mu, eps, coef):
+    """Any signed samples of the width (noise, extremes: predictions overshoot and wrap, weights
+    reach their clamp) and any legal constants: inverse(forward(x)) == x inside the width."""
+    from compress.media import nlms
+
+    mu = min(mu, wshift)
+    entry = {"kind": nlms.KIND, "coef": coef, "shift": 5, "nlms": [taps, wshift, mu, eps]}
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    x = np.array(data.draw(st.lists(st.one_of(st.integers(lo, hi), st.sampled_from([lo, hi, 0, -1])),
+                                    max_size=200)), dtype=np.int64)
+    r = nlms.forward(x, bits, entry)
+    assert r.shape == x.shape and (r.size == 0 or (r.min() >= lo and r.max() <= hi))
+    assert np.array_equal(nlms.inverse(r, bits, entry), x)
+
+
+def test_nlms_on_full_scale_32_bit_noise_and_its_widest_filter():
+    """The bounds that keep int64 exact: 32-bit extremes, the most taps and the largest step."""
+    from compress.media import nlms
+
+    x = np.random.default_rng(3).integers(-(1 << 31), 1 << 31, 3000)
+    x[:500] = np.where(np.arange(500) % 2, (1 << 31) - 1, -(1 << 31))
+    for entry in (nlms.params(), {"kind": nlms.KIND, "coef": 256, "shift": 8, "nlms": [256, 24, 0, 0]}):
+        assert np.array_equal(nlms.inverse(nlms.forward(x, 32, entry), 32, entry), x)
+
+
+def test_nlms_adapts_where_a_fixed_first_order_filter_cannot():
+    """The point of the stage: on an AR(2) signal whose loudness jumps, the NLMS residual is far
+    smaller than what the first-order filter alone leaves (coef 31/32, NLMS step 0)."""
+    from compress.media import nlms
+
+    rng = np.random.default_rng(5)
+    x = np.zeros(6000)
+    for n in range(2, x.size):
+        x[n] = 1.6 * x[n - 1] - 0.8 * x[n - 2] + rng.normal() * (40 if n > 3000 else 2)
+    x = np.round(x).astype(np.int64)
+    still = {"kind": nlms.KIND, "coef": 31, "shift": 5, "nlms": [16, 16, 0, 40]}  # mu 2**0 / 2**40: ~no step
+    assert np.abs(nlms.forward(x, 16)).sum() < 0.7 * np.abs(nlms.forward(x, 16, still)).sum()
+
+
+@settings(max_examples=40, deadline=None)
+@given(channels=st.integers(1, 3), width=st.sampled_from([1, 2, 3, 4]), body=st.binary(max_size=400),
+       layout=st.sampled_from(LAYOUTS), trailer=st.binary(max_size=3))
+def test_nlms_lms_split_join_exact(channels, width, body, layout, trailer):
+    from compress.media import lms, nlms
+
+    data = riff(fmt(channels, 8000, 8 * width), chunk(b"data", body)) + trailer
+    payload, extras = split_join(data, predictor="nlms+lms", layout=layout)
+    assert len(payload) == len(body)
+    assert extras["predictor"] == nlms.params()
+    assert extras["adaptive"] == {"kind": "sslms/2", "stages": [list(s) for s in lms.STAGES_AFTER_NLMS]}
+
+
+def test_nlms_lms_through_the_engine_and_listing(tiny_compressor):
+    for data in (simple_wav(frames=300), simple_wav(frames=90, channels=2, bits=24, rate=44100)):
+        blob = tiny_compressor.compress(data, modality="audio", predictor="nlms+lms")
+        header = container.read_header(blob)
+        assert header["frontend"]["predictor"]["kind"] == "fo-nlms/1"
+        assert tiny_compressor.decompress(blob) == data
+    lines = AudioFrontend.describe(header["frontend"])
+    assert any("fo-nlms/1" in line and "no side information" in line for line in lines)
+    assert any("sslms/2: 32 > 16 > 2 taps" in line for line in lines)
+
+
+def test_golden_nlms_residuals_keep_decoding_and_encoding():
+    """tests/golden/audio-nlms.*: audio-lms.wav's nlms+lms payload and extras as first written.
+    Both directions are integer-only, so decoding must give the WAV back and encoding the payload
+    byte for byte; a deliberate change needs a new kind (fo-nlms/2) and a new golden."""
+    import json
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parent / "golden"
+    wav = (golden / "audio-lms.wav").read_bytes()
+    payload = (golden / "audio-nlms.payload").read_bytes()
+    extras = json.loads((golden / "audio-nlms.extras.json").read_text())
+    assert extras["predictor"]["kind"] == "fo-nlms/1"
+    assert AudioFrontend().join(payload, extras) == wav
+    assert AudioFrontend(predictor="nlms+lms").split(wav) == (payload, extras)
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda x: x["predictor"].update(kind="fo-nlms/9"), "damaged|corrupt"),
+    (lambda x: x["predictor"].update(nlms=[0, 16, 4, 14]), "fo-nlms values"),
+    (lambda x: x["predictor"].update(nlms=[16, 16, 20, 14]), "fo-nlms values"),   # step above precision
+    (lambda x: x["predictor"].update(nlms=[16, 16, 4, 41]), "fo-nlms values"),
+    (lambda x: x["predictor"].update(coef=64), "fo-nlms values"),                  # above 2**shift
+    (lambda x: x["predictor"].pop("nlms"), "damaged audio predictor"),
+    (lambda x: x.pop("adaptive"), "without its LMS cascade"),
+    (lambda x: x["predictor"].update(order=4, block=16, shifts="", coefs=""), "with LPC tables"),
+])
+def test_nlms_damaged_header_is_refused_before_decoding(damage, match):
+    """The header check (the decoder's, and the encoder's on its own output) refuses what the
+    inverse would refuse, before any sample is rebuilt."""
+    wav = simple_wav(frames=200)
+    payload, extras = AudioFrontend(predictor="nlms+lms").split(wav)
+    header = {"payload_length": extras["data_present"], "original_length": len(wav)}
+    AudioFrontend.check_extras(extras, header)
+    damage(extras)
+    with pytest.raises(ContainerError, match=match):
+        AudioFrontend.check_extras(extras, header)
+
+
+def test_lpc_predictor_without_its_tables_is_refused():
+    wav = simple_wav(frames=200)
+    payload, extras = AudioFrontend(predictor="lpc+lms", lpc_block=50).split(wav)
+    del extras["predictor"]["coefs"]
+    header = {"payload_length": extras["data_present"], "original_length": len(wav)}
+    with pytest.raises(ContainerError, match="without its tables"):
+        AudioFrontend.check_extras(extras, header)
+
+
 def test_audio_codes_without_the_text_adaptation_by_default(tiny_compressor, tiny_model_dir):
     """adapt=AUTO (the default) takes the front end's choice: none for audio, ngram-mix/2 for
     text; an explicit adapt= still wins, and each container says what it used."""

@@ -32,7 +32,7 @@ from compress.core import frontends, schema
 from compress.core.container import MAX_HEADER_TEXT, MAX_ORIGINAL
 from compress.core.errors import ContainerError, InputError
 from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
-from compress.media import lms, lpc, wav
+from compress.media import lms, lpc, nlms, wav
 
 # Measured with SmolLM2-135M base on librivox speech (docs/format.md, bench notes in the report):
 # most significant byte first, sign bit flipped (offset binary, silence at 0x80 0x00).
@@ -136,37 +136,57 @@ def pcm_to_float(samples: bytes, channels: int, width: int) -> np.ndarray:
     return values / float(1 << (8 * width - 1))
 
 
-# "lpc+lms": LPC, then a sign-sign LMS stage on its residual (compress/media/lms.py)
-PREDICTORS = ("none", "lpc", "lpc+lms")
+# "lpc+lms": LPC, then a cascade of sign LMS stages on its residual (compress/media/lms.py);
+# "nlms+lms": no tables: a fixed first-order filter and a normalised LMS stage (compress/media/nlms.py),
+# then a shorter sign LMS cascade (lms.STAGES_AFTER_NLMS)
+PREDICTORS = ("none", "lpc", "lpc+lms", "nlms+lms")
 
 
 def predict(samples: bytes, channels: int, width: int, order: int, block: int,
-            adaptive: bool = False, lms_kind: str = lms.KIND) -> tuple[bytes, dict, dict | None]:
+            adaptive: bool = False, lms_kind: str = lms.KIND,
+            predictor: str | None = None) -> tuple[bytes, dict, dict | None]:
     """Sample bytes -> prediction residual bytes in the same PCM format (whole frames; a trailing
-    partial frame is appended unchanged), the LPC stage's header entry and, with `adaptive`, the
-    sign-sign LMS stage's (run on each channel's LPC residual). See compress/media/lpc.py, lms.py."""
+    partial frame is appended unchanged), the first stage's header entry (LPC tables, or
+    fo-nlms/1's constants with `predictor="nlms+lms"`) and, with `adaptive` (or "nlms+lms"), the
+    sign LMS cascade's (run on each channel's residual). See compress/media/lpc.py, nlms.py, lms.py."""
     whole = len(samples) - len(samples) % (channels * width)
     bits = 8 * width
-    res, params = lpc.analyse(pcm_to_int(samples, channels, width), bits, order, block)
-    stage = lms.params(lms_kind) if adaptive else None
+    x = pcm_to_int(samples, channels, width)
+    if predictor == "nlms+lms":
+        entry = nlms.params()
+        nlms.check_entry(entry)
+        res = np.stack([nlms.forward(x[:, ch], bits, entry) for ch in range(channels)], axis=1).reshape(-1, channels)
+        stage = lms.params(lms_kind, lms.STAGES_AFTER_NLMS)
+    else:
+        res, params = lpc.analyse(x, bits, order, block)
+        entry = params.to_extras()
+        stage = lms.params(lms_kind) if adaptive else None
     if stage is not None:
         kind, stages = lms.check_entry(stage)  # exactly what the header will tell the decoder
         for ch in range(channels):
             res[:, ch] = lms.forward(res[:, ch], bits, stages, kind)
-    return int_to_pcm(res, width) + samples[whole:], params.to_extras(), stage
+    return int_to_pcm(res, width) + samples[whole:], entry, stage
 
 
 def unpredict(residual_bytes: bytes, channels: int, width: int, entry: dict,
               adaptive: dict | None = None) -> bytes:
-    """Inverse of predict(): the LMS stage first (if the header names one), then LPC."""
+    """Inverse of predict(): the LMS cascade first (if the header names one), then the first stage."""
     whole = len(residual_bytes) - len(residual_bytes) % (channels * width)
     res = pcm_to_int(residual_bytes, channels, width)
-    params = lpc.Params.from_extras(entry, channels, res.shape[0])
+    bits = 8 * width
+    if entry.get("kind") == nlms.KIND:
+        nlms.check_entry(entry)
+    else:
+        params = lpc.Params.from_extras(entry, channels, res.shape[0])
     if adaptive is not None:
         kind, stages = lms.check_entry(adaptive)
         for ch in range(channels):
-            res[:, ch] = lms.inverse(res[:, ch], 8 * width, stages, kind)
-    return int_to_pcm(lpc.restore(res, 8 * width, params), width) + residual_bytes[whole:]
+            res[:, ch] = lms.inverse(res[:, ch], bits, stages, kind)
+    if entry.get("kind") == nlms.KIND:
+        for ch in range(channels):
+            res[:, ch] = nlms.inverse(res[:, ch], bits, entry)
+        return int_to_pcm(res, width) + residual_bytes[whole:]
+    return int_to_pcm(lpc.restore(res, bits, params), width) + residual_bytes[whole:]
 
 
 def _wav_bytes(samples: np.ndarray, rate: int, subtype: str) -> bytes:
@@ -263,9 +283,13 @@ EXTRAS = schema.Obj(
         "transform": schema.Obj({"mode": schema.Str(choices=("paper-8bit",)), "source": _SOURCE,
                                  "steps": schema.List(schema.Str(max_len=512), max_len=8),
                                  "clipped_samples": schema.Int(0, 2**40)}),
-        "predictor": schema.Obj({"kind": schema.Str(choices=(lpc.KIND,)),
+        # lpc/1 needs order, block, shifts and coefs; fo-nlms/1 coef, shift and nlms (check_extras)
+        "predictor": schema.Obj({"kind": schema.Str(choices=(lpc.KIND, nlms.KIND)),
                                  "order": schema.Int(1, lpc.MAX_ORDER), "block": schema.Int(1, 2**32),
-                                 "shifts": _B64, "coefs": _B64}),
+                                 "shifts": _B64, "coefs": _B64,
+                                 "coef": schema.Int(0, 256), "shift": schema.Int(0, 8),
+                                 "nlms": schema.List(schema.Int(0, nlms.MAX_TAPS), exact_len=4)},
+                                optional=frozenset({"order", "block", "shifts", "coefs", "coef", "shift", "nlms"})),
         "adaptive": schema.Obj({"kind": schema.Str(choices=lms.KINDS),
                                 "stages": schema.List(schema.List(schema.Int(0, lms.MAX_TAPS), exact_len=3),
                                                       max_len=lms.MAX_STAGES)}),
@@ -353,7 +377,7 @@ class AudioFrontend:
             samples, extras["predictor"], stage = predict(samples, info.channels, info.width,
                                                           self.lpc_order, self.lpc_block,
                                                           adaptive=self.predictor == "lpc+lms",
-                                                          lms_kind=self.lms_kind)
+                                                          lms_kind=self.lms_kind, predictor=self.predictor)
             if stage is not None:
                 extras["adaptive"] = stage
         payload = to_payload(samples, info.channels, info.width, layout)
@@ -388,7 +412,14 @@ class AudioFrontend:
         if not extras.get("reencoded") and head + extras["data_present"] + tail != header["original_length"]:
             raise ContainerError("corrupt header: audio parts do not add up to the original length")
         predictor = extras.get("predictor")
-        if predictor is not None:
+        if predictor is not None and predictor["kind"] == nlms.KIND:
+            if extras.get("adaptive") is None or {"order", "block", "shifts", "coefs"} & predictor.keys():
+                raise ContainerError("corrupt header: fo-nlms/1 audio predictor without its LMS cascade "
+                                     "or with LPC tables")
+            nlms.check_entry(predictor)
+        elif predictor is not None:
+            if not {"order", "block", "shifts", "coefs"} <= predictor.keys():
+                raise ContainerError("corrupt header: audio LPC predictor without its tables")
             frames = extras["data_present"] // (extras["channels"] * extras["width"])
             blocks = -(-frames // predictor["block"])
             cells = extras["channels"] * blocks
@@ -424,7 +455,12 @@ class AudioFrontend:
         lines = [f"WAV PCM {extras.get('bits')}-bit, {extras.get('channels')} ch, "
                  f"{extras.get('rate')} Hz, payload layout {extras.get('layout')}"]
         predictor = extras.get("predictor")
-        if isinstance(predictor, dict):
+        if isinstance(predictor, dict) and predictor.get("kind") == nlms.KIND:
+            nl = predictor.get("nlms") or [None]
+            lines.append(f"payload holds adaptive-prediction residuals ({nlms.KIND}: first order "
+                         f"{predictor.get('coef')}/2^{predictor.get('shift')}, then NLMS, {nl[0]} taps; "
+                         "no side information): lossless")
+        elif isinstance(predictor, dict):
             lines.append(f"payload holds linear-prediction residuals ({predictor.get('kind')}, order "
                          f"{predictor.get('order')}, {predictor.get('block')}-frame blocks): lossless")
         adaptive = extras.get("adaptive")

@@ -51,6 +51,11 @@ KIND = SCALED           # what new containers get
 # then shorter faster ones (the cascade Monkey's Audio uses); the decoder undoes them in reverse.
 STAGES_V1 = ((256, 16, 4), (32, 14, 16), (16, 12, 32), (2, 12, 16))   # sslms/1's default
 STAGES = ((256, 16, 8), (32, 14, 32), (16, 12, 64), (2, 12, 32))      # sslms/2's default
+# after the NLMS stage of the "nlms+lms" predictor (compress/media/nlms.py): the long slow filter is
+# dropped. It is most of the cascade's time, and on the first 40,000 frames of four validation files,
+# where this was chosen, it gained nothing behind NLMS; the full proxy grid, run afterwards
+# (bench/results/audio_nlms_tune.json), gives it 0.08%, too little to retrain for.
+STAGES_AFTER_NLMS = STAGES[1:]
 DECAY_AT = (1, 2, 8)    # sslms/2: history positions where a value's delta is halved
 MAX_STAGES = 8
 MAX_TAPS = 1024         # over all stages: bounds the decoder's work per sample
@@ -59,11 +64,11 @@ MAX_STEP = 1 << 12
 WEIGHT_LIMIT = 1 << 20  # |w| is clamped here, so |sum(w * h)| < 2**63 for any width up to 32 bits
 
 
-def params(kind: str | None = None) -> dict:
-    """The header entry of a kind's default cascade (every value the decoder needs); new
-    containers get KIND's, sslms/1's stays for reproducing checkpoints trained on it."""
+def params(kind: str | None = None, stages=None) -> dict:
+    """The header entry of a kind's cascade, its default unless `stages` says (every value the
+    decoder needs); new containers get KIND's, sslms/1's stays for reproducing checkpoints trained on it."""
     kind = kind or KIND
-    stages = STAGES_V1 if kind == SIGN_SIGN else STAGES
+    stages = stages or (STAGES_V1 if kind == SIGN_SIGN else STAGES)
     return {"kind": kind, "stages": [list(stage) for stage in stages]}
 
 

@@ -1,0 +1,115 @@
+"""Sample-adaptive prediction without side information: a fixed first-order filter, then an integer
+normalised LMS stage (the audio predictor "nlms+lms"), exactly invertible.
+
+Why: block LPC (compress/media/lpc.py) pays about 0.06 bits per sample for its tables and fits one
+filter per 4,096 frames; a normalised LMS filter keeps adapting sample by sample at no side cost,
+and its step, divided by the energy of its history, converges at the same speed on loud and quiet
+passages, where the sign LMS cascade (compress/media/lms.py) that follows it moves its weights by
+fixed amounts. Monkey's Audio and OptimFROG start the same way (a fixed first-order filter, then
+adaptive filters). Chosen on training and validation audio only, with bench/audio_lms_tune.py's
+adaptive-Laplace proxy (never the librivox test clips): see docs/audio.md.
+
+For one channel's samples x (signed integers of `bits` bits), all state 0 at the start:
+
+    e[n] = wrap(x[n] - floor(coef * x[n-1] / 2**shift))              (the first-order stage)
+    p[n] = floor(sum(w_k * h_k) / 2**W)                               (h_0 = e[n-1], ..., h_taps-1)
+    r[n] = wrap(e[n] - p[n])                                          (what the LMS cascade gets)
+    w_k += floor(((rs * hs_k) << (W - mu)) / (2**eps + sum(hs_j ** 2)))   then |w_k| <= WEIGHT_LIMIT
+
+with hs = h >> s, rs = clip(r >> s, +-2**16) and s = max(0, bits - 16): the update sees the history
+at 16-bit scale, so the same step suits every sample width and every product fits int64 (a 32-bit
+stream cannot overflow). Integers only, floor division throughout, so the decoder, which runs the
+same recursion on the values it has just rebuilt, gets the same predictions on every machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compress.core.errors import ContainerError
+
+KIND = "fo-nlms/1"
+COEF, SHIFT = 31, 5         # x[n-1] * 31/32: Monkey's Audio's first-order filter
+TAPS, WEIGHT_SHIFT, MU, EPS = 16, 16, 4, 14   # 16 taps, weights in 1/65536, step 2**-4, eps 2**14
+MAX_TAPS = 256
+MAX_SHIFT = 24
+WEIGHT_LIMIT = 1 << 24      # |w| <= 2**24 and |h| < 2**31: |sum(w * h)| < 2**63 for 256 taps
+
+
+def params() -> dict:
+    """The header entry new containers get (every value the decoder needs)."""
+    return {"kind": KIND, "coef": COEF, "shift": SHIFT, "nlms": [TAPS, WEIGHT_SHIFT, MU, EPS]}
+
+
+def check_entry(entry: dict) -> tuple[int, int, int, int, int, int]:
+    """(coef, shift, taps, weight_shift, mu, eps) from a header entry; ContainerError names what
+    is wrong. Bounds keep every intermediate inside int64 and the decoder's work per sample small."""
+    try:
+        if entry["kind"] != KIND:
+            raise ValueError(f"unknown predictor {entry['kind']!r}")
+        coef, shift = int(entry["coef"]), int(entry["shift"])
+        taps, wshift, mu, eps = (int(v) for v in entry["nlms"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ContainerError(f"damaged audio predictor in the container header ({exc})") from None
+    if not (0 <= shift <= 8 and 0 <= coef <= 1 << shift and 1 <= taps <= MAX_TAPS
+            and 0 <= mu <= wshift <= MAX_SHIFT and 0 <= eps <= 40):
+        raise ContainerError("damaged audio predictor in the container header (fo-nlms values)")
+    return coef, shift, taps, wshift, mu, eps
+
+
+def _first_order(values: np.ndarray, bits: int, coef: int, shift: int, *, inverse: bool) -> np.ndarray:
+    half, mask = 1 << (bits - 1), (1 << bits) - 1
+    if not inverse:  # every x[n-1] is known: one vectorised step
+        prev = np.concatenate(([0], values[:-1]))
+        return ((values - ((coef * prev) >> shift) + half) & mask) - half
+    out = np.empty(values.size, dtype=np.int64)
+    x = 0
+    for n, r in enumerate(values.tolist()):
+        x = ((((coef * x) >> shift) + r + half) & mask) - half
+        out[n] = x
+    return out
+
+
+def _nlms(values: np.ndarray, bits: int, taps: int, wshift: int, mu: int, eps: int, *,
+          inverse: bool) -> np.ndarray:
+    """The NLMS stage both directions share: forward maps e -> r, inverse r -> e."""
+    half, mask = 1 << (bits - 1), (1 << bits) - 1
+    s = max(0, bits - 16)
+    w = np.zeros(taps, dtype=np.int64)
+    h = np.zeros(taps, dtype=np.int64)    # h[0] = e[n-1], ...
+    hs = np.zeros(taps, dtype=np.int64)   # h >> s
+    energy, floor_eps, lift = 0, 1 << eps, wshift - mu
+    out = np.empty(values.size, dtype=np.int64)
+    for n, v in enumerate(values.tolist()):
+        p = int(w @ h) >> wshift
+        if inverse:
+            r, e = v, ((p + v + half) & mask) - half
+        else:
+            e, r = v, ((v - p + half) & mask) - half
+        out[n] = e if inverse else r
+        rs = max(-(1 << 16), min(1 << 16, r >> s))
+        if rs:
+            w += ((rs * hs) << lift) // (floor_eps + energy)
+            np.clip(w, -WEIGHT_LIMIT, WEIGHT_LIMIT, out=w)
+        old = int(hs[-1])
+        es = e >> s
+        energy += es * es - old * old
+        h[1:] = h[:-1]
+        h[0] = e
+        hs[1:] = hs[:-1]
+        hs[0] = es
+    return out
+
+
+def forward(x: np.ndarray, bits: int, entry: dict | None = None) -> np.ndarray:
+    """One channel's int64 samples -> the NLMS stage's residual (same width)."""
+    coef, shift, taps, wshift, mu, eps = check_entry(entry or params())
+    e = _first_order(np.asarray(x, dtype=np.int64), bits, coef, shift, inverse=False)
+    return _nlms(e, bits, taps, wshift, mu, eps, inverse=False)
+
+
+def inverse(r: np.ndarray, bits: int, entry: dict | None = None) -> np.ndarray:
+    """Inverse of forward()."""
+    coef, shift, taps, wshift, mu, eps = check_entry(entry or params())
+    e = _nlms(np.asarray(r, dtype=np.int64), bits, taps, wshift, mu, eps, inverse=True)
+    return _first_order(e, bits, coef, shift, inverse=True)
