@@ -488,39 +488,33 @@ AUDIO_RESIDUALS = {"lpc": "LPC", "lpc+lms": "LPC + sign LMS",  # the audio front
                    "nlms+lms": "first-order + NLMS + sign LMS"}
 
 
-def audio_lms_table(r: Results) -> list[str]:
-    name = "audio_lms_tune.json"
+def _proxy_table(r: Results, name: str, title: str, files_note: str, reference: str, chosen) -> list[str]:
+    """A predictor-choice table from bench/audio_lms_tune.py's JSON: mean proxy bits per setting,
+    each against `reference`, the `chosen` one(s) in bold."""
     if not (r.root / name).exists():
         return []
     d = r.load(name)
     files = ", ".join(f"{x['file']} ({x['rate'] // 1000} kHz)" for x in d["rows"])
-    out = ["", f"### Choosing the adaptive stage (`{name}`)", "",
-           f"{d['what']}. Files (training and validation audio only): {files}. The front end's default: "
-           f"`{d['default']}`.", ""]
-    out += header("setting", "mean bits/sample (proxy)", "vs LPC alone")
-    lpc_bits = d["mean_bits_per_sample"]["lpc"]
-    for s, v in d["mean_bits_per_sample"].items():
-        out.append(row(f"**{s}**" if s == d["default"] else s, f"{v:.4f}", f"{100 * (v / lpc_bits - 1):+.2f}%"))
-    out += ["", source(name, d)]
-    return out
-
-
-def audio_nlms_table(r: Results) -> list[str]:
-    name = "audio_nlms_tune.json"
-    if not (r.root / name).exists():
-        return []
-    d = r.load(name)
-    files = ", ".join(f"{x['file']} ({x['rate'] // 1000} kHz)" for x in d["rows"])
-    reference = d["settings"][0]
-    out = ["", f"### Choosing the table-free predictor (`{name}`)", "",
-           f"{d['what']}. Files (training and validation audio only; `@16k`: resampled to the test clips' "
-           f"rate): {files}. Chosen: `{d['default']}`.", ""]
+    out = ["", f"### {title} (`{name}`)", "",
+           f"{d['what']}. Files ({files_note}): {files}. Chosen: `{d['default']}`.", ""]
+    reference = reference or d["settings"][0]
     out += header("setting", "mean bits/sample (proxy)", f"vs {reference}")
     ref = d["mean_bits_per_sample"][reference]
     for s_, v in d["mean_bits_per_sample"].items():
-        out.append(row(f"**{s_}**" if "(nlms+lms)" in s_ else s_, f"{v:.4f}", f"{100 * (v / ref - 1):+.2f}%"))
+        out.append(row(f"**{s_}**" if chosen(s_, d) else s_, f"{v:.4f}", f"{100 * (v / ref - 1):+.2f}%"))
     out += ["", source(name, d)]
     return out
+
+
+def audio_lms_table(r: Results) -> list[str]:
+    return _proxy_table(r, "audio_lms_tune.json", "Choosing the adaptive stage",
+                        "training and validation audio only", "lpc", lambda s_, d: s_ == d["default"])
+
+
+def audio_nlms_table(r: Results) -> list[str]:
+    return _proxy_table(r, "audio_nlms_tune.json", "Choosing the table-free predictor",
+                        "training and validation audio only; `@16k`: resampled to the test clips' rate", "",
+                        lambda s_, d: "(nlms+lms)" in s_)
 
 
 def audio_baseline_table(r: Results) -> list[str]:

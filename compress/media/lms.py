@@ -86,6 +86,15 @@ def check_entry(entry: dict) -> tuple[str, list[tuple[int, int, int]]]:
     return entry["kind"], stages
 
 
+def wrapped_step(v: int, p: int, half: int, mask: int, inverse: bool) -> tuple[int, int]:
+    """(residual, value) of one sample given its prediction p: forward, v is the value and the
+    residual is wrap(v - p); inverse, v is the residual and the value is wrap(p + v). Every
+    adaptive stage (this module's and compress/media/nlms.py's) codes through this one step."""
+    if inverse:
+        return v, ((p + v + half) & mask) - half
+    return ((v - p + half) & mask) - half, v
+
+
 def _run(values: np.ndarray, bits: int, taps: int, shift: int, step: int, *, inverse: bool,
          kind: str = SIGN_SIGN) -> np.ndarray:
     """One stage of either kind, the recursion both directions share: forward maps e -> r, inverse
@@ -99,11 +108,7 @@ def _run(values: np.ndarray, bits: int, taps: int, shift: int, step: int, *, inv
     out = np.empty(values.size, dtype=np.int64)
     mean = 0
     for n, v in enumerate(values.tolist()):
-        p = int(w @ h) >> shift
-        if inverse:
-            r, e = v, ((p + v + half) & mask) - half
-        else:
-            e, r = v, ((v - p + half) & mask) - half
+        r, e = wrapped_step(v, int(w @ h) >> shift, half, mask, inverse)
         out[n] = e if inverse else r
         if r and scaled:
             if r > 0:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from compress.core.errors import ContainerError
+from compress.media.lms import wrapped_step
 
 KIND = "fo-nlms/1"
 COEF, SHIFT = 31, 5         # x[n-1] * 31/32: Monkey's Audio's first-order filter
@@ -81,11 +82,7 @@ def _nlms(values: np.ndarray, bits: int, taps: int, wshift: int, mu: int, eps: i
     energy, floor_eps, lift = 0, 1 << eps, wshift - mu
     out = np.empty(values.size, dtype=np.int64)
     for n, v in enumerate(values.tolist()):
-        p = int(w @ h) >> wshift
-        if inverse:
-            r, e = v, ((p + v + half) & mask) - half
-        else:
-            e, r = v, ((v - p + half) & mask) - half
+        r, e = wrapped_step(v, int(w @ h) >> wshift, half, mask, inverse)
         out[n] = e if inverse else r
         rs = max(-(1 << 16), min(1 << 16, r >> s))
         if rs:
