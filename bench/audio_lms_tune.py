@@ -72,7 +72,7 @@ def nlms_residual(x: np.ndarray, setting) -> np.ndarray:
 
     first, stages = setting
     if first is None:
-        e = nlms._first_order(x, 16, nlms.COEF, nlms.SHIFT, inverse=False)
+        e = nlms.first_order(x, 16)
     else:
         taps, mu = first
         e = nlms.forward(x, 16, {**nlms.params(), "nlms": [taps, nlms.WEIGHT_SHIFT, mu, nlms.EPS]})

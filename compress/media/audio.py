@@ -142,25 +142,23 @@ def pcm_to_float(samples: bytes, channels: int, width: int) -> np.ndarray:
 PREDICTORS = ("none", "lpc", "lpc+lms", "nlms+lms")
 
 
-def predict(samples: bytes, channels: int, width: int, order: int, block: int,
-            adaptive: bool = False, lms_kind: str = lms.KIND,
-            predictor: str | None = None) -> tuple[bytes, dict, dict | None]:
+def predict(samples: bytes, channels: int, width: int, predictor: str, order: int, block: int,
+            lms_kind: str = lms.KIND) -> tuple[bytes, dict, dict | None]:
     """Sample bytes -> prediction residual bytes in the same PCM format (whole frames; a trailing
     partial frame is appended unchanged), the first stage's header entry (LPC tables, or
-    fo-nlms/1's constants with `predictor="nlms+lms"`) and, with `adaptive` (or "nlms+lms"), the
-    sign LMS cascade's (run on each channel's residual). See compress/media/lpc.py, nlms.py, lms.py."""
+    fo-nlms/1's constants for "nlms+lms") and, for "lpc+lms" and "nlms+lms", the sign LMS
+    cascade's (run on each channel's residual). See compress/media/lpc.py, nlms.py, lms.py."""
     whole = len(samples) - len(samples) % (channels * width)
     bits = 8 * width
     x = pcm_to_int(samples, channels, width)
     if predictor == "nlms+lms":
         entry = nlms.params()
-        nlms.check_entry(entry)
-        res = np.stack([nlms.forward(x[:, ch], bits, entry) for ch in range(channels)], axis=1).reshape(-1, channels)
+        res = np.stack([nlms.forward(x[:, ch], bits, entry) for ch in range(channels)], axis=1)
         stage = lms.params(lms_kind, lms.STAGES_AFTER_NLMS)
     else:
         res, params = lpc.analyse(x, bits, order, block)
         entry = params.to_extras()
-        stage = lms.params(lms_kind) if adaptive else None
+        stage = lms.params(lms_kind) if predictor == "lpc+lms" else None
     if stage is not None:
         kind, stages = lms.check_entry(stage)  # exactly what the header will tell the decoder
         for ch in range(channels):
@@ -170,23 +168,26 @@ def predict(samples: bytes, channels: int, width: int, order: int, block: int,
 
 def unpredict(residual_bytes: bytes, channels: int, width: int, entry: dict,
               adaptive: dict | None = None) -> bytes:
-    """Inverse of predict(): the LMS cascade first (if the header names one), then the first stage."""
+    """Inverse of predict(): the LMS cascade first (if the header names one), then the first stage.
+    Both stages' header entries are checked before any sample is rebuilt."""
     whole = len(residual_bytes) - len(residual_bytes) % (channels * width)
     res = pcm_to_int(residual_bytes, channels, width)
     bits = 8 * width
     if entry.get("kind") == nlms.KIND:
         nlms.check_entry(entry)
+
+        def first_stage(r: np.ndarray) -> np.ndarray:
+            return np.stack([nlms.inverse(r[:, ch], bits, entry) for ch in range(channels)], axis=1)
     else:
         params = lpc.Params.from_extras(entry, channels, res.shape[0])
+
+        def first_stage(r: np.ndarray) -> np.ndarray:
+            return lpc.restore(r, bits, params)
     if adaptive is not None:
         kind, stages = lms.check_entry(adaptive)
         for ch in range(channels):
             res[:, ch] = lms.inverse(res[:, ch], bits, stages, kind)
-    if entry.get("kind") == nlms.KIND:
-        for ch in range(channels):
-            res[:, ch] = nlms.inverse(res[:, ch], bits, entry)
-        return int_to_pcm(res, width) + residual_bytes[whole:]
-    return int_to_pcm(lpc.restore(res, bits, params), width) + residual_bytes[whole:]
+    return int_to_pcm(first_stage(res), width) + residual_bytes[whole:]
 
 
 def _wav_bytes(samples: np.ndarray, rate: int, subtype: str) -> bytes:
@@ -262,6 +263,7 @@ _SOURCE = schema.Obj({"format": schema.Str(choices=("wav", "flac")), "channels":
                       "rate": _U32, "bits": schema.Int(1, 32), "subtype": schema.Str(max_len=32),
                       "frames": schema.Int(0, 2**40)},
                      optional=frozenset({"bits", "subtype"}))
+LPC_FIELDS = frozenset({"order", "block", "shifts", "coefs"})  # the lpc/1 predictor entry's tables
 EXTRAS = schema.Obj(
     fields={
         "container": schema.Str(choices=("wav",)),
@@ -283,13 +285,13 @@ EXTRAS = schema.Obj(
         "transform": schema.Obj({"mode": schema.Str(choices=("paper-8bit",)), "source": _SOURCE,
                                  "steps": schema.List(schema.Str(max_len=512), max_len=8),
                                  "clipped_samples": schema.Int(0, 2**40)}),
-        # lpc/1 needs order, block, shifts and coefs; fo-nlms/1 coef, shift and nlms (check_extras)
+        # lpc/1 needs LPC_FIELDS; fo-nlms/1 coef, shift and nlms, and no LPC_FIELDS (check_extras)
         "predictor": schema.Obj({"kind": schema.Str(choices=(lpc.KIND, nlms.KIND)),
                                  "order": schema.Int(1, lpc.MAX_ORDER), "block": schema.Int(1, 2**32),
                                  "shifts": _B64, "coefs": _B64,
                                  "coef": schema.Int(0, 256), "shift": schema.Int(0, 8),
                                  "nlms": schema.List(schema.Int(0, nlms.MAX_TAPS), exact_len=4)},
-                                optional=frozenset({"order", "block", "shifts", "coefs", "coef", "shift", "nlms"})),
+                                optional=LPC_FIELDS | {"coef", "shift", "nlms"}),
         "adaptive": schema.Obj({"kind": schema.Str(choices=lms.KINDS),
                                 "stages": schema.List(schema.List(schema.Int(0, lms.MAX_TAPS), exact_len=3),
                                                       max_len=lms.MAX_STAGES)}),
@@ -374,10 +376,8 @@ class AudioFrontend:
         end = info.start + info.present
         samples = data[info.start : end]
         if self.predictor != "none":
-            samples, extras["predictor"], stage = predict(samples, info.channels, info.width,
-                                                          self.lpc_order, self.lpc_block,
-                                                          adaptive=self.predictor == "lpc+lms",
-                                                          lms_kind=self.lms_kind, predictor=self.predictor)
+            samples, extras["predictor"], stage = predict(samples, info.channels, info.width, self.predictor,
+                                                          self.lpc_order, self.lpc_block, self.lms_kind)
             if stage is not None:
                 extras["adaptive"] = stage
         payload = to_payload(samples, info.channels, info.width, layout)
@@ -413,12 +413,12 @@ class AudioFrontend:
             raise ContainerError("corrupt header: audio parts do not add up to the original length")
         predictor = extras.get("predictor")
         if predictor is not None and predictor["kind"] == nlms.KIND:
-            if extras.get("adaptive") is None or {"order", "block", "shifts", "coefs"} & predictor.keys():
+            if extras.get("adaptive") is None or LPC_FIELDS & predictor.keys():
                 raise ContainerError("corrupt header: fo-nlms/1 audio predictor without its LMS cascade "
                                      "or with LPC tables")
             nlms.check_entry(predictor)
         elif predictor is not None:
-            if not {"order", "block", "shifts", "coefs"} <= predictor.keys():
+            if not LPC_FIELDS <= predictor.keys():
                 raise ContainerError("corrupt header: audio LPC predictor without its tables")
             frames = extras["data_present"] // (extras["channels"] * extras["width"])
             blocks = -(-frames // predictor["block"])

@@ -58,7 +58,9 @@ def check_entry(entry: dict) -> tuple[int, int, int, int, int, int]:
     return coef, shift, taps, wshift, mu, eps
 
 
-def _first_order(values: np.ndarray, bits: int, coef: int, shift: int, *, inverse: bool) -> np.ndarray:
+def first_order(values: np.ndarray, bits: int, coef: int = COEF, shift: int = SHIFT, *,
+                inverse: bool = False) -> np.ndarray:
+    """The fixed first-order stage alone (forward: x -> e; inverse: e -> x)."""
     half, mask = 1 << (bits - 1), (1 << bits) - 1
     if not inverse:  # every x[n-1] is known: one vectorised step
         prev = np.concatenate(([0], values[:-1]))
@@ -66,7 +68,7 @@ def _first_order(values: np.ndarray, bits: int, coef: int, shift: int, *, invers
     out = np.empty(values.size, dtype=np.int64)
     x = 0
     for n, r in enumerate(values.tolist()):
-        x = ((((coef * x) >> shift) + r + half) & mask) - half
+        x = wrapped_step(r, (coef * x) >> shift, half, mask, True)[1]
         out[n] = x
     return out
 
@@ -78,30 +80,26 @@ def _nlms(values: np.ndarray, bits: int, taps: int, wshift: int, mu: int, eps: i
     s = max(0, bits - 16)
     w = np.zeros(taps, dtype=np.int64)
     h = np.zeros(taps, dtype=np.int64)    # h[0] = e[n-1], ...
-    hs = np.zeros(taps, dtype=np.int64)   # h >> s
-    energy, floor_eps, lift = 0, 1 << eps, wshift - mu
+    energy, floor_eps, lift = 0, 1 << eps, wshift - mu   # energy = sum((h >> s) ** 2), kept running
     out = np.empty(values.size, dtype=np.int64)
     for n, v in enumerate(values.tolist()):
         r, e = wrapped_step(v, int(w @ h) >> wshift, half, mask, inverse)
         out[n] = e if inverse else r
         rs = max(-(1 << 16), min(1 << 16, r >> s))
         if rs:
-            w += ((rs * hs) << lift) // (floor_eps + energy)
+            w += ((rs * (h >> s if s else h)) << lift) // (floor_eps + energy)
             np.clip(w, -WEIGHT_LIMIT, WEIGHT_LIMIT, out=w)
-        old = int(hs[-1])
-        es = e >> s
-        energy += es * es - old * old
+        leaving, entering = int(h[-1]) >> s, e >> s
+        energy += entering * entering - leaving * leaving
         h[1:] = h[:-1]
         h[0] = e
-        hs[1:] = hs[:-1]
-        hs[0] = es
     return out
 
 
 def forward(x: np.ndarray, bits: int, entry: dict | None = None) -> np.ndarray:
     """One channel's int64 samples -> the NLMS stage's residual (same width)."""
     coef, shift, taps, wshift, mu, eps = check_entry(entry or params())
-    e = _first_order(np.asarray(x, dtype=np.int64), bits, coef, shift, inverse=False)
+    e = first_order(np.asarray(x, dtype=np.int64), bits, coef, shift)
     return _nlms(e, bits, taps, wshift, mu, eps, inverse=False)
 
 
@@ -109,4 +107,4 @@ def inverse(r: np.ndarray, bits: int, entry: dict | None = None) -> np.ndarray:
     """Inverse of forward()."""
     coef, shift, taps, wshift, mu, eps = check_entry(entry or params())
     e = _nlms(np.asarray(r, dtype=np.int64), bits, taps, wshift, mu, eps, inverse=True)
-    return _first_order(e, bits, coef, shift, inverse=True)
+    return first_order(e, bits, coef, shift, inverse=True)
