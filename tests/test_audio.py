@@ -579,7 +579,7 @@ def test_golden_nlms_residuals_keep_decoding_and_encoding():
 
 
 @pytest.mark.parametrize("damage, match", [
-    (lambda x: x["predictor"].update(kind="fo-nlms/9"), "damaged audio predictor"),
+    (lambda x: x["predictor"].update(kind="fo-nlms/9"), "LPC predictor without its tables"),  # schema: first
     (lambda x: x["predictor"].update(nlms=[0, 16, 4, 14]), "fo-nlms values"),
     (lambda x: x["predictor"].update(nlms=[16, 16, 20, 14]), "fo-nlms values"),   # step above precision
     (lambda x: x["predictor"].update(nlms=[16, 16, 4, 41]), "fo-nlms values"),
