@@ -46,6 +46,7 @@ LOAD = {
     "video_model_med_temporal.json": "idle (the machine ran only this job)",
     "eval_medal_tuned_carried.json": "idle (the machine ran only this job)",
     "audio_model.json": "idle (the machine ran only this job)",
+    "audio_model_nlms_json_header.json": "idle (the machine ran only this job)",
     "audio_model_lms2.json": "idle (a paused tuning script held no CPU while it ran)",
     "audio_model_lms2_b16.json": "idle (the machine ran only this job)",
     "audio_nlms_tune.json": "busy for about a minute (unit tests beside it; the bits are unaffected)",

@@ -26,7 +26,7 @@ HEX = "0123456789abcdef"
 
 def reframe(body: bytes, payload: bytes = b"") -> bytes:
     """A compact container around `body` with a valid length and header CRC (as an attacker can)."""
-    head = compact.PRELUDE + compact._varint(len(body)) + body
+    head = compact.PRELUDE + compact.varint(len(body)) + body
     return head + struct.pack("<I", zlib.crc32(head)) + payload
 
 
@@ -195,7 +195,7 @@ def test_varint_overflow_and_overlong_encodings_are_refused(blob):
 def test_counts_are_bounded_by_the_bytes_that_remain(blob):
     body = body_of(blob)
     a, b = _field(blob, "segment count")
-    forged = body[:a] + compact._varint(2**34) + body[b:]
+    forged = body[:a] + compact.varint(2**34) + body[b:]
     with pytest.raises(ContainerError, match="counts more entries than the header holds"):
         container.unpack(reframe(forged))
 
@@ -210,7 +210,7 @@ def test_every_field_goes_through_the_one_validator(blob):
                               ("keep", 15, "'keep' leaves no room")):
         a, b = _field(blob, name)
         with pytest.raises(ContainerError, match=what):
-            container.unpack(reframe(body[:a] + compact._varint(value) + body[b:]))
+            container.unpack(reframe(body[:a] + compact.varint(value) + body[b:]))
     a, b = _field(blob, "batch count")
     with pytest.raises(ContainerError):  # a batch table that does not match the segments
         container.unpack(reframe(body[:a] + b"\x00"))

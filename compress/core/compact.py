@@ -14,6 +14,13 @@ every setting that changes the bits and drops or shortens only what does not:
   stored (decoding such a container needs `-m`, as it always did), nor are library versions
   (diagnostic only).
 
+Text headers carry no front-end extras. Other modalities (form `c` since the audio front end
+registered its codec) add, after the text layout: the payload length (it differs from the file's),
+the segment table as runs of equal lengths (a carried-context audio container's 32 equal rows are
+3 bytes instead of 64) and the front end's extras in that front end's own compact codec, registered
+here with `register_extras` (the audio codec: compress/media/audio_compact.py). The core never
+imports a front end: a modality without a registered codec is written in the JSON form.
+
 `decode` expands the bytes into a header dict of the same shape as the JSON form's and the caller
 sends it through the one validator (`container.check_header`, then the front end's): this module
 checks only what it must to parse safely (varint lengths, known ids, counts bounded by the bytes
@@ -42,7 +49,10 @@ MAX_DEVICE_BYTES = 64         # an unregistered device kind stored inline (a GPU
 FLAG_ADAPTER = 1
 
 # -- the registry: append only; id = index + 1 (0 means "not registered, stored inline") ----------
-MODALITIES = ("text",)        # text: frontend {}, symbolizer text-table/v1, payload = the file
+MODALITIES = ("text", "audio")  # text: frontend {}, symbolizer text-table/v1, payload = the file
+# each registered modality's symbolizer (one per modality: the id implies it)
+SYMBOLIZER_OF = {"text": "text-table/v1", "audio": "bytes-charmap/v1"}
+MAX_RUN_SEGMENTS = 1 << 16    # segments a run-length table may expand to (bounded before allocating)
 MODEL_NAMES = ("smollm2-135m", "gemma3-270m")
 MODEL_DIGESTS = (
     # smollm2-135m, float32, as loaded by transformers 5.24 / torch 2.13 (models.sha256_parameters)
@@ -51,6 +61,9 @@ MODEL_DIGESTS = (
 TOKENIZER_DIGESTS = (
     # smollm2-135m's text-table/v1 decode table (symbols.TextSymbolizer.table_sha256)
     "54f39b2ca252a702739a19539ff6e8ea7bd83295a20360a83fbd6acfd49a8990",
+    # the byte models' bytes-charmap/v1 table (symbols.ByteSymbolizer.table_sha256 of the 259-token
+    # byte tokenizer every model from train/lora.py's byte recipes has: audio, image, video)
+    "df88c2e6d3d2b65ee9de71828ed6dd26422dc04fab9d7a8296c7820037133339",
 )
 DTYPES = ("float32", "bfloat16", "float16")
 DEVICES = ("cpu:x86_64", "cpu:aarch64", "cpu:arm64", "cpu:AMD64")
@@ -60,6 +73,16 @@ CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
 
 _TEXT = {"format": "lmcompress", "frontend": {}, "symbolizer": "text-table/v1"}
+# modality -> (encode(extras) -> bytes, raising Unrepresentable; decode(Reader) -> extras dict)
+_EXTRAS_CODECS: dict = {}
+
+
+def register_extras(modality: str, encode, decode) -> None:
+    """A front end's codec for its extras in the compact form (the modality must be registered
+    above: its id is part of the format)."""
+    if modality not in MODALITIES or modality == "text":
+        raise ValueError(f"no compact modality id for {modality!r}")
+    _EXTRAS_CODECS[modality] = (encode, decode)
 KEYS = frozenset({"format", "modality", "frontend", "symbolizer", "original_length", "original_sha256",
                   "payload_length", "model", "adapter", "tokenizer_sha256", "vocab_size", "context",
                   "batch", "dtype", "device", "threads", "prefix_id", "quantizer", "stepper", "segments",
@@ -88,13 +111,14 @@ def reduced(header: dict) -> dict:
 
 
 # -- writing ----------------------------------------------------------------------------------
-class _Unrepresentable(Exception):
-    pass
+class Unrepresentable(Exception):
+    """A header (or front-end extras) the compact form cannot hold: the JSON form is written."""
 
 
-def _varint(value) -> bytes:
+def varint(value) -> bytes:
+    """Unsigned LEB128, at most MAX_VARINT_BYTES bytes; Unrepresentable otherwise."""
     if type(value) is not int or not 0 <= value < 1 << (7 * MAX_VARINT_BYTES):
-        raise _Unrepresentable
+        raise Unrepresentable
     out = bytearray()
     while True:
         low, value = value & 0x7F, value >> 7
@@ -107,7 +131,7 @@ def _id(value, table: tuple, *, none_is_zero: bool = False) -> bytes:
     if none_is_zero and value is None:
         return b"\x00"
     if value not in table:
-        raise _Unrepresentable
+        raise Unrepresentable
     return bytes([table.index(value) + 1])
 
 
@@ -115,22 +139,22 @@ def _digest(value, registry: tuple) -> bytes:
     if value in registry:
         return bytes([registry.index(value) + 1])
     if not isinstance(value, str) or len(value) not in (2 * DIGEST_BYTES, 64):
-        raise _Unrepresentable
+        raise Unrepresentable
     try:
         return b"\x00" + bytes.fromhex(value[: 2 * DIGEST_BYTES])
     except ValueError:
-        raise _Unrepresentable from None
+        raise Unrepresentable from None
 
 
 def _device(value) -> bytes:
     if value in DEVICES:
         return _id(value, DEVICES)
     if not isinstance(value, str):
-        raise _Unrepresentable
+        raise Unrepresentable
     raw = value.encode("utf-8")
     if len(raw) > MAX_DEVICE_BYTES:
-        raise _Unrepresentable
-    return b"\x00" + _varint(len(raw)) + raw
+        raise Unrepresentable
+    return b"\x00" + varint(len(raw)) + raw
 
 
 def encode(header: dict) -> bytes | None:
@@ -138,9 +162,9 @@ def encode(header: dict) -> bytes | None:
     compact form cannot represent it (the caller then writes the JSON form)."""
     try:
         body = _body(header)
-    except (_Unrepresentable, KeyError, TypeError, AttributeError):
+    except (Unrepresentable, KeyError, TypeError, AttributeError):
         return None
-    head = PRELUDE + _varint(len(body)) + body
+    head = PRELUDE + varint(len(body)) + body
     return head + struct.pack("<I", zlib.crc32(head))
 
 
@@ -148,18 +172,23 @@ def _body(h: dict) -> bytes:
     carried = h.get("stepper") == CARRIED
     keys = set(h) - DROPPED
     if keys != KEYS | (CARRIED_KEYS if carried else set()) or h.get("checked_sha256") is not None:
-        raise _Unrepresentable
-    if any(h[k] != v for k, v in _TEXT.items()) or h["payload_length"] != h["original_length"]:
-        raise _Unrepresentable
+        raise Unrepresentable
+    text = h["modality"] == "text"
+    if text:
+        if any(h[k] != v for k, v in _TEXT.items()) or h["payload_length"] != h["original_length"]:
+            raise Unrepresentable
+    elif (h["format"] != _TEXT["format"] or h["modality"] not in _EXTRAS_CODECS
+          or h["symbolizer"] != SYMBOLIZER_OF[h["modality"]] or not isinstance(h["frontend"], dict)):
+        raise Unrepresentable
     if not isinstance(h["model"], dict) or set(h["model"]) != {"id", "base_id", "sha256"}:
-        raise _Unrepresentable
+        raise Unrepresentable
     adapter = h["adapter"]
     if adapter is not None and (not isinstance(adapter, dict) or set(adapter) != {"sha256"}):
-        raise _Unrepresentable
+        raise Unrepresentable
     name = h["model"]["id"] if h["model"]["id"] == h["model"]["base_id"] else ""
     seg, words, crcs = h["segments"], h["batches"], h["batch_crc32"]
     if not all(isinstance(x, list) for x in (seg, words, crcs)) or len(words) != len(crcs):
-        raise _Unrepresentable
+        raise Unrepresentable
     parts = [
         _id(h["modality"], MODALITIES),
         bytes([FLAG_ADAPTER if adapter is not None else 0]),
@@ -167,25 +196,43 @@ def _body(h: dict) -> bytes:
         _digest(h["model"]["sha256"], MODEL_DIGESTS),
         b"" if adapter is None else _digest(adapter["sha256"], ()),
         _digest(h["tokenizer_sha256"], TOKENIZER_DIGESTS),
-        _varint(h["vocab_size"]), _varint(h["prefix_id"]),
-        _id(h["dtype"], DTYPES), _device(h["device"]), _varint(h["threads"]),
+        varint(h["vocab_size"]), varint(h["prefix_id"]),
+        _id(h["dtype"], DTYPES), _device(h["device"]), varint(h["threads"]),
         _id(h["quantizer"], QUANTIZERS), _id(h["stepper"], STEPPERS),
     ]
     if carried:
-        parts += [_varint(h["keep"]), _id(h["adapt"], ADAPTS, none_is_zero=True)]
-    parts += [_varint(h["context"]), _varint(h["batch"]), _varint(h["original_length"]),
-              _digest(h["original_sha256"], ())[1:], _varint(len(seg))]
-    parts += [_varint(n) for n in seg]
-    parts.append(_varint(len(words)))
+        parts += [varint(h["keep"]), _id(h["adapt"], ADAPTS, none_is_zero=True)]
+    parts += [varint(h["context"]), varint(h["batch"]), varint(h["original_length"]),
+              _digest(h["original_sha256"], ())[1:]]
+    if text:
+        parts += [varint(len(seg))] + [varint(n) for n in seg]
+    else:
+        parts += [varint(h["payload_length"]), _runs(seg)]
+    parts.append(varint(len(words)))
     for n, crc in zip(words, crcs, strict=True):
         if type(crc) is not int or not 0 <= crc < 1 << 32:
-            raise _Unrepresentable
-        parts += [_varint(n), struct.pack("<I", crc)]
+            raise Unrepresentable
+        parts += [varint(n), struct.pack("<I", crc)]
+    if not text:
+        parts.append(_EXTRAS_CODECS[h["modality"]][0](h["frontend"]))
     return b"".join(parts)
 
 
+def _runs(seg: list) -> bytes:
+    """The segment table as (length, repeat) runs: run count, then length and repeat varints."""
+    if len(seg) > MAX_RUN_SEGMENTS:
+        raise Unrepresentable
+    runs: list[list[int]] = []
+    for n in seg:
+        if runs and runs[-1][0] == n:
+            runs[-1][1] += 1
+        else:
+            runs.append([n, 1])
+    return varint(len(runs)) + b"".join(varint(n) + varint(k) for n, k in runs)
+
+
 # -- reading ----------------------------------------------------------------------------------
-class _Reader:
+class Reader:
     """Bounded reads over blob[pos:end]; every failure is a one-line ContainerError. `spans`, when
     given, collects (field, start, end) for each field read (bench/fuzz.py mutates by field)."""
 
@@ -244,7 +291,7 @@ class _Reader:
 def header_span(blob: bytes) -> tuple[int, int]:
     """(start, end) of the compact body: after the length varint, before the CRC; checks the
     length against the blob and the CRC-32 over prelude + length + body."""
-    r = _Reader(blob, len(PRELUDE), len(blob))
+    r = Reader(blob, len(PRELUDE), len(blob))
     try:
         length = r.varint("header length")
     except ContainerError:
@@ -266,9 +313,12 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
     """(header dict, offset of the payload) of a compact container. Not yet validated: the caller
     runs container.check_header on it (the one validation layer)."""
     start, end = header_span(blob)
-    r = _Reader(blob, start, end, spans)
+    r = Reader(blob, start, end, spans)
     h = {"format": "lmcompress", "modality": r.choice("modality", MODALITIES)}
-    h.update(frontend={}, symbolizer=_TEXT["symbolizer"])
+    text = h["modality"] == "text"
+    if not text and h["modality"] not in _EXTRAS_CODECS:  # its front end is not loaded
+        raise ContainerError(f"corrupt header: no compact {h['modality']} codec in this lmcompress")
+    h.update(frontend={}, symbolizer=SYMBOLIZER_OF[h["modality"]])
     flags = r.take(1, "flags")[0]
     if flags & ~FLAG_ADAPTER:
         raise ContainerError(f"corrupt header: unsupported compact flags 0x{flags:02x}")
@@ -299,14 +349,35 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
     h["batch"] = r.varint("batch")
     h["original_length"] = h["payload_length"] = r.varint("original_length")
     h["original_sha256"] = r.take(DIGEST_BYTES, "original digest").hex()
-    n = r.count("segment count", 1)
-    h["segments"] = [r.varint("segments") for _ in range(n)]
+    if text:
+        n = r.count("segment count", 1)
+        h["segments"] = [r.varint("segments") for _ in range(n)]
+    else:
+        h["payload_length"] = r.varint("payload_length")
+        h["segments"] = _read_runs(r)
     n = r.count("batch count", 5)
     h["batches"], h["batch_crc32"] = [], []
     for _ in range(n):
         h["batches"].append(r.varint("batches"))
         h["batch_crc32"].append(struct.unpack("<I", r.take(4, "batch_crc32"))[0])
+    if not text:
+        h["frontend"] = _EXTRAS_CODECS[h["modality"]][1](r)
     if r.pos != end:
         raise ContainerError(f"corrupt header: {end - r.pos} unexpected bytes at the end of the "
                              "compact header")
     return h, end + 4
+
+
+def _read_runs(r: Reader) -> list[int]:
+    """Inverse of `_runs`; the expanded length is bounded (MAX_RUN_SEGMENTS) before allocating,
+    and a run is canonical (repeat >= 1, no two adjacent runs of one length)."""
+    runs, total, last = [], 0, None
+    for _ in range(r.count("segment runs", 2)):
+        n, k = r.varint("segment length"), r.varint("segment repeat")
+        total += k
+        if k == 0 or n == last or total > MAX_RUN_SEGMENTS:
+            raise ContainerError("corrupt header: compact segment runs are empty, not canonical or "
+                                 f"expand past {MAX_RUN_SEGMENTS} segments")
+        runs.append((n, k))
+        last = n
+    return [n for n, k in runs for _ in range(k)]
