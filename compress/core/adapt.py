@@ -78,6 +78,7 @@ class Mixer:
         self.match_weights = np.zeros(MATCH_BUCKETS, dtype=np.float64)
         self.match_rms = np.zeros(MATCH_BUCKETS, dtype=np.float64)
         self._pending = None
+        self._buffers: dict = {}
         self.bias = None if version == V1 else np.zeros(0, dtype=np.float64)  # sized at first mix
 
     # -- prediction ------------------------------------------------------------------------------
@@ -100,10 +101,20 @@ class Mixer:
             self.bias = np.zeros(log_probs.shape[1], dtype=np.float64)
         x = log_probs + self.bias
         x -= x.max(axis=1, keepdims=True)
-        e = np.exp(x)
+        e = self._scratch("exp", x.shape)
+        np.exp(x, out=e)
         total = e.sum(axis=1, keepdims=True)
         x -= np.log(total)  # log softmax(log p + bias)
         return self._mix_rows(rows, x, lambda i, syms: e[i, syms] / total[i, 0])
+
+    def _scratch(self, name: str, shape: tuple) -> np.ndarray:
+        """A float64 work array kept between steps (the coder's hot loop would otherwise allocate and
+        fault in a few MB per step). Where a result goes does not change its bits: the same numpy
+        element-wise loops write it."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[name] = np.empty(shape, dtype=np.float64)
+        return buf
 
     def _mix_rows(self, rows, logp: np.ndarray, prob_at) -> np.ndarray:
         """The mixture of each row from its (corrected) model log-probabilities `logp[i]`;
@@ -126,7 +137,8 @@ class Mixer:
                 found.append((j, syms, g))
             wset = found[-1][0] + 1 if found else 0
             w = self.weights[wset]
-            s = w[0] * lp
+            s = out[i]  # built in place: the row of the returned mixture
+            np.multiply(lp, w[0], out=s)
             for j, syms, g in found:
                 s[syms] += w[1 + j] * g
             m = self.match[r]
@@ -137,10 +149,9 @@ class Mixer:
                 s[sym] += self.match_weights[bucket]
                 match = (sym, bucket)
             s -= s.max()
-            q = np.exp(s)
-            q /= q.sum()
-            out[i] = q
-            pending.append((wset, lp, found, match, q))
+            np.exp(s, out=s)
+            s /= s.sum()
+            pending.append((wset, lp, found, match, s))
         self._pending = (np.asarray(rows).copy(), pending)
         return out
 
@@ -155,9 +166,10 @@ class Mixer:
             raise ValueError("update() must follow mix() for the same rows")
         self._pending = None
         coded = zip(rows.tolist(), symbols.tolist(), strict=True)
+        product = self._scratch("product", (len(pending[0][1]),)) if pending else None
         for (r, y), (wset, lp, found, match, q) in zip(coded, pending, strict=True):
             grad = np.zeros(_FEATURES, dtype=np.float64)
-            grad[0] = float((q * lp).sum()) - lp[y]
+            grad[0] = float(np.multiply(q, lp, out=product).sum()) - lp[y]
             for j, syms, g in found:
                 hit = g[syms == y]
                 grad[1 + j] = float((q[syms] * g).sum()) - (float(hit[0]) if hit.size else 0.0)
