@@ -20,6 +20,7 @@ from compress.core import compact, container, frontends
 from compress.core.engine import Compressor
 from compress.core.errors import ContainerError
 from compress.media import audio_compact, lms, nlms
+from test_audio import simple_wav
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 HEX = "0123456789abcdef"
@@ -139,24 +140,6 @@ def test_canonical_head_is_what_a_plain_writer_puts():
 
 
 # -- containers -----------------------------------------------------------------------------------
-def simple_wav(frames=300, channels=1, seed=3) -> bytes:
-    import io
-    import wave
-
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    t = np.arange(frames * channels)
-    samples = (3000 * np.sin(t / 7.0) + rng.normal(0, 200, t.size)).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(samples.tobytes())
-    return buf.getvalue()
-
-
 @pytest.fixture(scope="module")
 def coder(tiny_model_dir):
     return Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, allow_stored=False)
@@ -173,7 +156,7 @@ def test_the_encoder_writes_audio_compactly(coder, blob):
     assert header["frontend"]["predictor"]["kind"] == nlms.KIND and header["model"]["id"] == ""
     assert container.stored_header_length(blob) <= 120
     assert coder.decompress(blob) == simple_wav()
-    stereo = simple_wav(frames=120, channels=2)
+    stereo = simple_wav(frames=120, channels=2, bits=24, rate=44100)
     out = coder.compress(stereo, modality="audio", predictor="nlms+lms")
     assert container.form(out) == "compact" and coder.decompress(out) == stereo
 
