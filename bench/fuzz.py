@@ -11,7 +11,8 @@ process's resident memory by more than --rss-mb).
 
 Seed containers, all made here with the tests' tiny model (tests/tiny.py), one per
 front end and option that adds header fields: text, WAV (stereo 16-bit; compact form), WAV with LPC
-residuals (JSON form), WAV with nlms+lms residuals (compact form, with its predictor fields), PNG
+residuals (JSON form), WAV with nlms+lms residuals (compact form, with its predictor fields), dual-mono
+WAV with nlms+lms (mid-side and zero_channels), PNG
 (replayable deflate), PNG re-encoded (interlaced), PPM with a comment and trailer, y4m frames,
 y4m med-temporal; and one per container form: text in the compact form (what the encoder writes
 for text, carried and independent), the same text in the JSON form, and a 12-byte input in the
@@ -82,6 +83,21 @@ HOSTILE = [None, True, False, 0, 1, -1, 7, 2**31, 2**32, 2**63, -(2**63), 10**30
 
 
 # -- seed inputs -------------------------------------------------------------------------------
+def dual_mono(data: bytes) -> bytes:
+    """A mono 16-bit WAV file as two identical channels."""
+    import wave
+
+    with wave.open(io.BytesIO(data)) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.repeat(np.frombuffer(frames, dtype="<i2"), 2).tobytes())
+    return buf.getvalue()
+
+
 def wav(channels: int, frames: int, seed: int) -> bytes:
     """A 16-bit PCM WAV file: a sine with noise."""
     import wave
@@ -140,6 +156,7 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
         ("wav", wav(2, 300, 1), "audio", {}),
         ("wav-lpc", wav(1, 400, 2), "audio", {"predictor": "lpc", "lpc_order": 4, "lpc_block": 128}),
         ("wav-nlms", wav(1, 300, 8), "audio", {"predictor": "nlms+lms"}),
+        ("wav-dualmono", dual_mono(wav(1, 300, 9)), "audio", {"predictor": "nlms+lms"}),
         ("png", _png(False, 3), "image", {}),
         ("png-reencoded", _png(True, 4), "image", {"order": "strips", "strip": 4, "predictor": "med-green"}),
         ("ppm", _ppm(5), "image", {"predictor": "med"}),

@@ -50,6 +50,10 @@ def audio_extras(draw):
     if draw(st.booleans()):
         extras["predictor"] = {"kind": nlms.KIND, "coef": draw(st.integers(0, 256)), "shift": draw(st.integers(0, 8)),
                                "nlms": draw(st.lists(st.integers(0, nlms.MAX_TAPS), min_size=4, max_size=4))}
+        if draw(st.booleans()):
+            extras["predictor"]["stereo"] = nlms.MID_SIDE
+        if draw(st.booleans()):
+            extras["zero_channels"] = sorted(draw(st.sets(st.integers(0, channels), min_size=1, max_size=3)))
         stages = draw(st.lists(st.lists(st.integers(0, lms.MAX_TAPS), min_size=3, max_size=3),
                                max_size=lms.MAX_STAGES))
         extras["adaptive"] = {"kind": draw(st.sampled_from(lms.KINDS)), "stages": stages}
@@ -216,6 +220,26 @@ def test_segment_runs_cannot_expand_past_the_bound(blob):
                  compact.varint(2) + (compact.varint(7) + compact.varint(1)) * 2):       # not canonical
         with pytest.raises(ContainerError, match="segment runs"):
             compact.decode(reframe(body[:a] + runs + body[b:]))
+
+
+def test_mid_side_flag_needs_the_predictor(blob):
+    start, end = compact.header_span(blob)
+    body = bytearray(blob[start:end])
+    a = {n: s - start for n, s, _ in spans_of(blob)}["audio flags"]
+    assert body[a] & audio_compact.FLAG_NLMS
+    body[a] |= audio_compact.FLAG_MID_SIDE  # accepted by the parser; the front end then checks channels
+    decoded = compact.decode(reframe(bytes(body)))[0]
+    assert decoded["frontend"]["predictor"]["stereo"] == nlms.MID_SIDE
+    with pytest.raises(ContainerError, match="two channels"):
+        frontends.check_extras(decoded)
+    plain = compact.encode({**decoded, "frontend": {k: v for k, v in decoded["frontend"].items()
+                                                    if k not in ("predictor", "adaptive")}})
+    start, end = compact.header_span(plain)
+    body = bytearray(plain[start:end])
+    a = {n: s - start for n, s, _ in spans_of(plain)}["audio flags"]
+    body[a] |= audio_compact.FLAG_MID_SIDE  # mid-side without the fo-nlms/1 predictor
+    with pytest.raises(ContainerError, match="unsupported compact audio flags"):
+        compact.decode(reframe(bytes(body)))
 
 
 def test_canonical_head_flag_with_unfit_fields_is_refused(blob):

@@ -13,13 +13,15 @@ paper's lossy 8-bit mode, FLAC input re-encoded, notes) makes `encode` raise
 Layout, after the core header (varint = unsigned LEB128, ids index the append-only tuples below):
 
     flags           1 byte: 1 extensible, 2 canonical head (rebuilt from the fields, not stored),
-                    4 fo-nlms/1 predictor with its cascade
+                    4 fo-nlms/1 predictor with its cascade, 8 its stereo entry is mid-side,
+                    16 zero_channels follow the cascade
     layout          1 byte: id into LAYOUTS
     channels, rate, bits, width, data_declared, data_present     varints
     head            (unless flag 2) varint length + bytes
     tail            varint length + bytes
     with flag 4:    coef, shift, the 4 nlms parameters (varints); cascade kind (1 byte, id into
                     CASCADES); stage count; taps, shift, step per stage (varints)
+    with flag 16:   zero_channels: count, then each index (varints)
 
 `decode` only parses (bounded by the header's bytes); the values then go through the one validator
 (the front end's schema and check_extras), exactly as a JSON header's do.
@@ -37,7 +39,8 @@ from compress.core.errors import ContainerError
 LAYOUTS = ("stored", "stored+planar", "hi-lo", "hi-lo+planar", "hi-lo-offset", "hi-lo-offset+planar")
 CASCADES = ("sslms/1", "sslms/2")
 PREDICTOR = "fo-nlms/1"
-FLAG_EXTENSIBLE, FLAG_CANONICAL_HEAD, FLAG_NLMS = 1, 2, 4
+MID_SIDE = "mid-side"
+FLAG_EXTENSIBLE, FLAG_CANONICAL_HEAD, FLAG_NLMS, FLAG_MID_SIDE, FLAG_ZERO = 1, 2, 4, 8, 16
 CORE = frozenset({"container", "channels", "rate", "bits", "width", "extensible", "layout",
                   "data_declared", "data_present", "head", "tail"})
 NUMBERS = ("channels", "rate", "bits", "width", "data_declared", "data_present")
@@ -64,11 +67,15 @@ def _bytes_field(raw: bytes) -> bytes:
 def encode(extras: dict) -> bytes:
     predictor, adaptive = extras.get("predictor"), extras.get("adaptive")
     nl = predictor is not None
-    if set(extras) != CORE | ({"predictor", "adaptive"} if nl else set()) or extras["container"] != "wav":
+    zero = extras.get("zero_channels")
+    optional = ({"predictor", "adaptive"} if nl else set()) | ({"zero_channels"} if zero and nl else set())
+    if set(extras) != CORE | optional or extras["container"] != "wav":
         raise compact.Unrepresentable
     if extras["layout"] not in LAYOUTS or type(extras["extensible"]) is not bool:
         raise compact.Unrepresentable
-    if nl and (set(predictor) != {"kind", "coef", "shift", "nlms"} or predictor["kind"] != PREDICTOR
+    mid_side = nl and predictor.get("stereo") == MID_SIDE
+    if nl and (set(predictor) != {"kind", "coef", "shift", "nlms"} | ({"stereo"} if mid_side else set())
+               or predictor["kind"] != PREDICTOR
                or adaptive is None or set(adaptive) != {"kind", "stages"} or adaptive["kind"] not in CASCADES):
         raise compact.Unrepresentable
     try:
@@ -83,7 +90,7 @@ def encode(extras: dict) -> bytes:
         raise compact.Unrepresentable
     canonical = not extras["extensible"] and head == canonical_head(*values[:4], extras["data_declared"], len(tail))
     flags = ((FLAG_EXTENSIBLE if extras["extensible"] else 0) | (FLAG_CANONICAL_HEAD if canonical else 0)
-             | (FLAG_NLMS if nl else 0))
+             | (FLAG_NLMS if nl else 0) | (FLAG_MID_SIDE if mid_side else 0) | (FLAG_ZERO if zero else 0))
     parts = [bytes([flags, LAYOUTS.index(extras["layout"]) + 1])] + [compact.varint(v) for v in values]
     parts += [b"" if canonical else _bytes_field(head), _bytes_field(tail)]
     if nl:
@@ -97,12 +104,17 @@ def encode(extras: dict) -> bytes:
             if not isinstance(stage, list) or len(stage) != 3:
                 raise compact.Unrepresentable
             parts += [compact.varint(v) for v in stage]
+        if zero:
+            if not isinstance(zero, list):
+                raise compact.Unrepresentable
+            parts += [compact.varint(len(zero))] + [compact.varint(v) for v in zero]
     return b"".join(parts)
 
 
 def decode(r: compact.Reader) -> dict:
     flags = r.take(1, "audio flags")[0]
-    if flags & ~(FLAG_EXTENSIBLE | FLAG_CANONICAL_HEAD | FLAG_NLMS):
+    if flags & ~(FLAG_EXTENSIBLE | FLAG_CANONICAL_HEAD | FLAG_NLMS | FLAG_MID_SIDE | FLAG_ZERO) or (
+            flags & (FLAG_MID_SIDE | FLAG_ZERO) and not flags & FLAG_NLMS):
         raise ContainerError(f"corrupt header: unsupported compact audio flags 0x{flags:02x}")
     extras = {"container": "wav", "extensible": bool(flags & FLAG_EXTENSIBLE),
               "layout": r.choice("audio layout", LAYOUTS)}
@@ -121,9 +133,13 @@ def decode(r: compact.Reader) -> dict:
     if flags & FLAG_NLMS:
         extras["predictor"] = {"kind": PREDICTOR, "coef": r.varint("nlms coef"), "shift": r.varint("nlms shift"),
                                "nlms": [r.varint("nlms parameters") for _ in range(4)]}
+        if flags & FLAG_MID_SIDE:
+            extras["predictor"]["stereo"] = MID_SIDE
         kind = r.choice("audio cascade", CASCADES)
         stages = [[r.varint("cascade stage") for _ in range(3)] for _ in range(r.count("cascade stages", 3))]
         extras["adaptive"] = {"kind": kind, "stages": stages}
+        if flags & FLAG_ZERO:
+            extras["zero_channels"] = [r.varint("zero channel") for _ in range(r.count("zero channels", 1))]
     return extras
 
 

@@ -37,9 +37,39 @@ MAX_SHIFT = 24
 WEIGHT_LIMIT = 1 << 24      # |w| <= 2**24 and |h| < 2**31: |sum(w * h)| < 2**63 for 256 taps
 
 
+MID_SIDE = "mid-side"           # the entry's optional "stereo" value (absent: channels coded apart)
+
+
 def params() -> dict:
-    """The header entry new containers get (every value the decoder needs)."""
+    """The header entry new containers get (every value the decoder needs; `stereo` is added by
+    the caller when `choose_stereo` picks mid-side)."""
     return {"kind": KIND, "coef": COEF, "shift": SHIFT, "nlms": [TAPS, WEIGHT_SHIFT, MU, EPS]}
+
+
+def mid_side(x: np.ndarray, bits: int, *, inverse: bool = False) -> np.ndarray:
+    """Two channels [L, R] -> [M, S] with S = L - R and M = R + floor(S / 2), each wrapped to `bits`
+    (FLAC's and WavPack's joint stereo, exact on integers: R = M - floor(S / 2), L = S + R, and the
+    wrap cancels because the inverse sees the same wrapped S). inverse: [M, S] -> [L, R]."""
+    half, mask = 1 << (bits - 1), (1 << bits) - 1
+    a, b = x[:, 0].astype(np.int64), x[:, 1].astype(np.int64)
+    if not inverse:
+        side = ((a - b + half) & mask) - half
+        return np.stack([((b + (side >> 1) + half) & mask) - half, side], axis=1)
+    right = ((a - (b >> 1) + half) & mask) - half
+    return np.stack([((b + right + half) & mask) - half, right], axis=1)
+
+
+def choose_stereo(x: np.ndarray, bits: int, coef: int = COEF, shift: int = SHIFT) -> bool:
+    """Whether mid-side costs less than the two channels apart, by the first-order residuals'
+    sum of log2(1 + |e|) (a bit-count proxy; parameter-free, so nothing is tuned on any file):
+    identical or near-identical channels (dual mono, a centred voice) make S small."""
+    if x.ndim != 2 or x.shape[1] != 2 or not x.shape[0]:
+        return False
+
+    def cost(pair: np.ndarray) -> float:
+        return float(sum(np.log2(1.0 + np.abs(first_order(pair[:, ch], bits, coef, shift))).sum()
+                         for ch in range(2)))
+    return cost(mid_side(x, bits)) < cost(x)
 
 
 def check_entry(entry: dict) -> tuple[int, int, int, int, int, int]:
@@ -50,7 +80,9 @@ def check_entry(entry: dict) -> tuple[int, int, int, int, int, int]:
             raise ValueError(f"unknown predictor {entry['kind']!r}")
         coef, shift = int(entry["coef"]), int(entry["shift"])
         taps, wshift, mu, eps = (int(v) for v in entry["nlms"])
-    except (KeyError, ValueError, TypeError) as exc:
+        if entry.get("stereo", MID_SIDE) != MID_SIDE:
+            raise ValueError(f"unknown stereo mode {entry['stereo']!r}")
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ContainerError(f"damaged audio predictor in the container header ({exc})") from None
     if not (0 <= shift <= 8 and 0 <= coef <= 1 << shift and 1 <= taps <= MAX_TAPS
             and 0 <= mu <= wshift <= MAX_SHIFT and 0 <= eps <= 40):
