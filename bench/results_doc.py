@@ -861,9 +861,39 @@ def knob(r: Results) -> list[str]:
             "compress tok/s on the 2-core CPU, `python bench/engine.py`): " + "; ".join(points) + "."]
 
 
+# the open issues' targets (issue #17: media ratios, higher is better; issue #15: alice29 and the
+# tuned medical text in bits per byte and coding tokens/s at the default, lower / higher is better)
+TARGETS = (("speech", "audio_model.json", 2.05, "ratio"), ("Kodak", "image_model.json", 2.85, "ratio"),
+           ("carphone", "video_model.json", 3.70, "ratio"),
+           ("alice29", "engine_rows17_alice29.json", 1.05, "bpb"),
+           ("the tuned medical text", "eval_medal_tuned_carried.json", 0.85, "bpb"),
+           ("coding speed", "engine_rows17_alice29.json", 123, "tok/s"))
+
+
+def targets(r: Results) -> list[str]:
+    """One sentence: each open target, our figure from its JSON, met or missed by how much."""
+    parts = []
+    for what, name, goal, unit in TARGETS:
+        d = r.load(name)
+        if unit == "ratio":
+            ours, fmt, better = coded_totals(d)[OURS]["ratio"], ratio, True
+        elif unit == "bpb":
+            ours = d["rows"][0]["container_bpb"] if "rows" in d else d["roundtrip"]["bits_per_byte"]
+            fmt, better = bpb, False
+        else:
+            ours, fmt, better = d["rows"][0]["compress_tok_s"], lambda x: f"{x:.0f}", True
+        gap = (ours / goal - 1) if better else (1 - ours / goal)
+        sign = ">=" if better else "<="
+        state = f"meets it by {100 * gap:.1f}%" if gap >= 0 else f"misses by {100 * -gap:.1f}%"
+        parts.append(f"{what} {state} ({fmt(ours)} vs {sign} {fmt(goal) if unit != 'tok/s' else goal}"
+                     f"{' bpb' if unit == 'bpb' else ' tok/s' if unit == 'tok/s' else ''})")
+    return ["", "Open targets (issues #15, #17): " + "; ".join(parts) + ". What was tried, with figures for "
+            "each attempt: [docs/targets.md](docs/targets.md)."]
+
+
 def readme_block(results: Path = RESULTS) -> str:
     r = Results(results)
-    return "\n".join([BEGIN, *headline(r), *knob(r), END])
+    return "\n".join([BEGIN, *headline(r), *knob(r), *targets(r), END])
 
 
 def with_block(readme: str, block: str) -> str:
