@@ -7,8 +7,6 @@ ContainerError before anything is allocated from it), the engine writing it, and
 
 import base64
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from compress.core.engine import Compressor
 from compress.core.errors import ContainerError
 from compress.media import audio_compact, lms, nlms
 from test_audio import simple_wav
+from test_compact import _field, body_of, reframe
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 HEX = "0123456789abcdef"
@@ -170,21 +169,10 @@ def test_lpc_audio_keeps_the_json_form(coder):
     assert container.form(out) == "json" and coder.decompress(out) == simple_wav()
 
 
-def reframe(body: bytes, payload: bytes = b"") -> bytes:
-    head = compact.PRELUDE + compact.varint(len(body)) + body
-    return head + struct.pack("<I", zlib.crc32(head)) + payload
-
-
 def test_truncation_anywhere_is_refused(blob):
     for n in range(0, len(blob) - 1, 3):
         with pytest.raises(ContainerError):
             frontends.parse(blob[:n])
-
-
-def spans_of(blob: bytes) -> list:
-    spans: list = []
-    compact.decode(blob, spans)
-    return spans
 
 
 def test_every_audio_field_goes_through_the_one_validator(blob):
@@ -193,7 +181,9 @@ def test_every_audio_field_goes_through_the_one_validator(blob):
     start, end = compact.header_span(blob)
     body = blob[start:end]
     payload = blob[end + 4:]
-    fields = [(n, a - start, b - start) for n, a, b in spans_of(blob) if n.startswith(("audio", "nlms", "cascade"))]
+    spans: list = []
+    compact.decode(blob, spans)
+    fields = [(n, a - start, b - start) for n, a, b in spans if n.startswith(("audio", "nlms", "cascade"))]
     assert {n for n, _, _ in fields} >= {"audio flags", "audio layout", "audio rate", "audio tail length",
                                          "nlms coef", "cascade stages"}
     for name, a, b in fields:
@@ -210,11 +200,8 @@ def test_every_audio_field_goes_through_the_one_validator(blob):
 
 
 def test_segment_runs_cannot_expand_past_the_bound(blob):
-    start, end = compact.header_span(blob)
-    body = blob[start:end]
-    spans = {n: (a - start, b - start) for n, a, b in spans_of(blob)}
-    a = spans["segment runs"][0]
-    b = spans["segment repeat"][1]
+    body = body_of(blob)
+    a, b = _field(blob, "segment runs")[0], _field(blob, "segment repeat")[1]
     for runs in (compact.varint(1) + compact.varint(7) + compact.varint(2**34),          # a bomb
                  compact.varint(1) + compact.varint(7) + compact.varint(0),              # empty run
                  compact.varint(2) + (compact.varint(7) + compact.varint(1)) * 2):       # not canonical
@@ -223,9 +210,8 @@ def test_segment_runs_cannot_expand_past_the_bound(blob):
 
 
 def test_mid_side_flag_needs_the_predictor(blob):
-    start, end = compact.header_span(blob)
-    body = bytearray(blob[start:end])
-    a = {n: s - start for n, s, _ in spans_of(blob)}["audio flags"]
+    body = bytearray(body_of(blob))
+    a = _field(blob, "audio flags")[0]
     assert body[a] & audio_compact.FLAG_NLMS
     body[a] |= audio_compact.FLAG_MID_SIDE  # accepted by the parser; the front end then checks channels
     decoded = compact.decode(reframe(bytes(body)))[0]
@@ -234,19 +220,16 @@ def test_mid_side_flag_needs_the_predictor(blob):
         frontends.check_extras(decoded)
     plain = compact.encode({**decoded, "frontend": {k: v for k, v in decoded["frontend"].items()
                                                     if k not in ("predictor", "adaptive")}})
-    start, end = compact.header_span(plain)
-    body = bytearray(plain[start:end])
-    a = {n: s - start for n, s, _ in spans_of(plain)}["audio flags"]
+    body = bytearray(body_of(plain))
+    a = _field(plain, "audio flags")[0]
     body[a] |= audio_compact.FLAG_MID_SIDE  # mid-side without the fo-nlms/1 predictor
     with pytest.raises(ContainerError, match="unsupported compact audio flags"):
         compact.decode(reframe(bytes(body)))
 
 
 def test_canonical_head_flag_with_unfit_fields_is_refused(blob):
-    start, end = compact.header_span(blob)
-    body = bytearray(blob[start:end])
-    spans = {n: (a - start, b - start) for n, a, b in spans_of(blob)}
-    a, _ = spans["audio flags"]
+    body = bytearray(body_of(blob))
+    a = _field(blob, "audio flags")[0]
     assert body[a] & audio_compact.FLAG_CANONICAL_HEAD  # a plain WAV's head is rebuilt, not stored
     body[a] |= audio_compact.FLAG_EXTENSIBLE
     with pytest.raises(ContainerError, match="EXTENSIBLE"):

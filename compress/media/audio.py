@@ -433,9 +433,8 @@ class AudioFrontend:
                     kept -= len(zero)
         layout = _effective_layout(self.layout_for(info.channels), kept, info.width)
         # a trailing partial frame (of the file's frame size) rides at the end, outside the layout
-        partial = info.present % (info.channels * info.width) if kept != info.channels else 0
-        payload = to_payload(samples[: len(samples) - partial], kept, info.width, layout) + samples[
-            len(samples) - partial:]
+        whole = len(samples) - info.present % (info.channels * info.width)
+        payload = to_payload(samples[:whole], kept, info.width, layout) + samples[whole:]
         extras.update({
             "container": "wav",
             "channels": info.channels,
@@ -478,16 +477,15 @@ class AudioFrontend:
             if extras.get("adaptive") is None or LPC_FIELDS & predictor.keys():
                 raise ContainerError("corrupt header: fo-nlms/1 audio predictor without its LMS cascade "
                                      "or with LPC tables")
-            if "stereo" in predictor and extras["channels"] != 2:
+            if "stereo" in predictor and channels != 2:
                 raise ContainerError("corrupt header: a mid-side audio predictor needs exactly two channels")
             nlms.check_entry(predictor)
         elif predictor is not None:
             if not LPC_FIELDS <= predictor.keys() or {"coef", "shift", "nlms", "stereo"} & predictor.keys():
                 raise ContainerError("corrupt header: audio LPC predictor without its tables or with "
                                      "fo-nlms/1 fields")
-            frames = extras["data_present"] // (extras["channels"] * extras["width"])
             blocks = -(-frames // predictor["block"])
-            cells = extras["channels"] * blocks
+            cells = channels * blocks
             if (_b64_length(predictor["shifts"]) != cells
                     or _b64_length(predictor["coefs"]) != 2 * cells * predictor["order"]):
                 raise ContainerError("corrupt header: audio predictor tables do not fit the samples")
@@ -505,13 +503,12 @@ class AudioFrontend:
             raise ContainerError(f"damaged audio header in the container ({exc})") from None
         if channels < 1 or width < 1 or layout.partition("+")[0] not in BYTE_ORDERS:
             raise ContainerError("damaged audio header in the container (layout)")
-        zero = extras.get("zero_channels") or []
-        if zero:  # the checked header guarantees increasing indices below `channels`, one kept
-            partial = int(extras["data_present"]) % (channels * width)
-            body = from_payload(payload[: len(payload) - partial], channels - len(zero), width, layout)
-            samples = restore_zero_channels(body, channels, width, zero) + payload[len(payload) - partial:]
-        else:
-            samples = from_payload(payload, channels, width, layout)
+        zero = extras.get("zero_channels") or []  # checked: increasing indices below `channels`, one kept
+        whole = len(payload) - int(extras["data_present"]) % (channels * width)
+        samples = from_payload(payload[:whole], channels - len(zero), width, layout)
+        if zero:
+            samples = restore_zero_channels(samples, channels, width, zero)
+        samples += payload[whole:]
         if extras.get("predictor") is not None:
             samples = unpredict(samples, channels, width, extras["predictor"], extras.get("adaptive"))
         return head + samples + tail

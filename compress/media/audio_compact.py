@@ -34,12 +34,11 @@ import struct
 
 from compress.core import compact
 from compress.core.errors import ContainerError
+from compress.media import nlms
 
 # append only: an id, once written, keeps its meaning (tests/test_compact_audio.py pins them)
 LAYOUTS = ("stored", "stored+planar", "hi-lo", "hi-lo+planar", "hi-lo-offset", "hi-lo-offset+planar")
 CASCADES = ("sslms/1", "sslms/2")
-PREDICTOR = "fo-nlms/1"
-MID_SIDE = "mid-side"
 FLAG_EXTENSIBLE, FLAG_CANONICAL_HEAD, FLAG_NLMS, FLAG_MID_SIDE, FLAG_ZERO = 1, 2, 4, 8, 16
 CORE = frozenset({"container", "channels", "rate", "bits", "width", "extensible", "layout",
                   "data_declared", "data_present", "head", "tail"})
@@ -73,9 +72,9 @@ def encode(extras: dict) -> bytes:
         raise compact.Unrepresentable
     if extras["layout"] not in LAYOUTS or type(extras["extensible"]) is not bool:
         raise compact.Unrepresentable
-    mid_side = nl and predictor.get("stereo") == MID_SIDE
+    mid_side = nl and predictor.get("stereo") == nlms.MID_SIDE
     if nl and (set(predictor) != {"kind", "coef", "shift", "nlms"} | ({"stereo"} if mid_side else set())
-               or predictor["kind"] != PREDICTOR
+               or predictor["kind"] != nlms.KIND
                or adaptive is None or set(adaptive) != {"kind", "stages"} or adaptive["kind"] not in CASCADES):
         raise compact.Unrepresentable
     try:
@@ -88,7 +87,7 @@ def encode(extras: dict) -> bytes:
     values = [extras[k] for k in NUMBERS]
     if any(type(v) is not int for v in values):
         raise compact.Unrepresentable
-    canonical = not extras["extensible"] and head == canonical_head(*values[:4], extras["data_declared"], len(tail))
+    canonical = not extras["extensible"] and head == canonical_head(*values[:5], len(tail))
     flags = ((FLAG_EXTENSIBLE if extras["extensible"] else 0) | (FLAG_CANONICAL_HEAD if canonical else 0)
              | (FLAG_NLMS if nl else 0) | (FLAG_MID_SIDE if mid_side else 0) | (FLAG_ZERO if zero else 0))
     parts = [bytes([flags, LAYOUTS.index(extras["layout"]) + 1])] + [compact.varint(v) for v in values]
@@ -125,16 +124,16 @@ def decode(r: compact.Reader) -> dict:
     if head is None:
         if extras["extensible"]:
             raise ContainerError("corrupt header: a canonical WAV head cannot be WAVE_FORMAT_EXTENSIBLE")
-        head = canonical_head(*(extras[k] for k in NUMBERS[:4]), extras["data_declared"], len(tail))
+        head = canonical_head(*(extras[k] for k in NUMBERS[:5]), len(tail))
         if head is None:
             raise ContainerError("corrupt header: the compact audio fields do not fit a canonical WAV head")
     extras["head"] = base64.b64encode(head).decode("ascii")
     extras["tail"] = base64.b64encode(tail).decode("ascii")
     if flags & FLAG_NLMS:
-        extras["predictor"] = {"kind": PREDICTOR, "coef": r.varint("nlms coef"), "shift": r.varint("nlms shift"),
+        extras["predictor"] = {"kind": nlms.KIND, "coef": r.varint("nlms coef"), "shift": r.varint("nlms shift"),
                                "nlms": [r.varint("nlms parameters") for _ in range(4)]}
         if flags & FLAG_MID_SIDE:
-            extras["predictor"]["stereo"] = MID_SIDE
+            extras["predictor"]["stereo"] = nlms.MID_SIDE
         kind = r.choice("audio cascade", CASCADES)
         stages = [[r.varint("cascade stage") for _ in range(3)] for _ in range(r.count("cascade stages", 3))]
         extras["adaptive"] = {"kind": kind, "stages": stages}
