@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 from common import machine
-from compress.core import container, segments, stepper
+from compress.core import container, llamastep, segments, stepper
 from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions, model_vocab
 from compress.core.symbols import TextSymbolizer
 
@@ -176,7 +176,9 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
                        adapt=header.get("adapt"), tokens=comp.tokens, container_bytes=len(blob),
                        container_bpb=8 * len(blob) / len(data), ideal_bpb=comp.ideal_bits / len(data),
                        compress_s=comp.seconds, compress_tok_s=comp.tokens / comp.seconds,
-                       compress_peak_mib=mem.peak / 2**20)
+                       compress_peak_mib=mem.peak / 2**20,
+                       model_step="lean" if llamastep.verified(c.loaded().model).get(header["batch"])
+                       else "transformers")
             if not args.no_decompress:
                 back = c.decompress(blob)
                 row.update(decompress_s=c.last.seconds, decompress_tok_s=comp.tokens / c.last.seconds,

@@ -1,6 +1,6 @@
 """Where a coding step's time goes, at several batch sizes (issue #16's profile).
 
-    python bench/profile_step.py [--rows 1 8 16 32] [--steps 48] [--threads 2] [--out JSON]
+    python bench/profile_step.py [--rows 1 8 16 32] [--steps 48] [--threads 2] [--both] [--out JSON]
 
 For each number of rows this builds the carried-context coder's own pieces (compress/core/stepper.py
 `Stepper` kv-carried/3, compress/core/adapt.py's default mixer, compress/core/quantize.py,
@@ -19,7 +19,9 @@ and, for reference, the fast scoring pass's tokens/s on the first `--score-bytes
 (`Compressor.score` under the same defaults: carried context and the adaptation's mixture, parallel
 forwards, measured, never coded). Figures are per step and per token; the sum of the
 parts is a coding step as the coder runs it (the coder calls exactly these functions in this
-order). Run it on an idle machine: with other processes on the cores, small matrix products slow
+order). `forward` runs through the lean replica of transformers' step (compress/core/llamastep.py)
+when it verifies; `--both` times transformers' own forward too at each row count (the same logits,
+bit for bit). Run it on an idle machine: with other processes on the cores, small matrix products slow
 down many times over.
 """
 
@@ -43,12 +45,12 @@ PARTS = ("forward", "log_softmax", "mix", "quantize", "code", "update")
 
 
 def profile_rows(lm, tokens: np.ndarray, prefix: int, rows: int, *, context: int, keep: int,
-                 steps: int) -> dict:
+                 steps: int, lean: bool = True) -> dict:
     """Seconds per part over `steps` coding steps of `rows` rows (each row a different stretch)."""
     need = keep + steps
     stride = max(1, (len(tokens) - need) // max(1, rows))
     grid = np.stack([tokens[r * stride : r * stride + need] for r in range(rows)])
-    stepper = Stepper(lm.model, rows, context, kind=CARRIED)
+    stepper = Stepper(lm.model, rows, context, kind=CARRIED, lean=lean)
     mixer = adapt.Mixer(rows, adapt.VERSION)
     encoder = constriction.stream.queue.RangeEncoder()
     prime = np.full((rows, keep + 1), prefix, dtype=np.int64)
@@ -79,7 +81,8 @@ def profile_rows(lm, tokens: np.ndarray, prefix: int, rows: int, *, context: int
     forward_steps = steps - 1  # the first step's logits come from the prime
     per_step = {p: spent[p] / (forward_steps if p == "forward" else steps) for p in PARTS}
     step_seconds = sum(per_step.values())
-    return {"rows": rows, "steps": steps, "prime_seconds": prime_seconds, "prime_tokens": rows * (keep + 1),
+    return {"rows": rows, "model_step": "lean" if stepper.lean else "transformers", "steps": steps,
+            "prime_seconds": prime_seconds, "prime_tokens": rows * (keep + 1),
             "ms_per_step": {p: 1e3 * s for p, s in per_step.items()}, "ms_per_step_total": 1e3 * step_seconds,
             "share": {p: s / step_seconds for p, s in per_step.items()},
             "tokens_per_s": rows / step_seconds}
@@ -95,6 +98,8 @@ def main(argv=None) -> int:
     p.add_argument("--context", type=int, default=DEFAULT_CARRIED_CONTEXT)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--score-bytes", type=int, default=32768)
+    p.add_argument("--both", action="store_true",
+                   help="also time transformers' own forward (lean=False) at each row count: same bits")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "profile_step.json")
     args = p.parse_args(argv)
 
@@ -118,10 +123,13 @@ def main(argv=None) -> int:
     results = []
     print(f"{'rows':>4} {'tok/s':>7} {'ms/step':>8}  " + "  ".join(f"{p:>11}" for p in PARTS))
     for rows in args.rows:
-        r = profile_rows(lm, tokens, prefix, rows, context=args.context, keep=args.keep, steps=args.steps)
-        results.append(r)
-        print(f"{rows:>4} {r['tokens_per_s']:>7.1f} {r['ms_per_step_total']:>8.1f}  "
-              + "  ".join(f"{r['ms_per_step'][p]:>6.1f} {100 * r['share'][p]:>3.0f}%" for p in PARTS))
+        for lean in (True, False) if args.both else (True,):
+            r = profile_rows(lm, tokens, prefix, rows, context=args.context, keep=args.keep, steps=args.steps,
+                             lean=lean)
+            results.append(r)
+            print(f"{rows:>4} {r['tokens_per_s']:>7.1f} {r['ms_per_step_total']:>8.1f}  "
+                  + "  ".join(f"{r['ms_per_step'][p]:>6.1f} {100 * r['share'][p]:>3.0f}%" for p in PARTS)
+                  + f"  {r['model_step']}")
     doc = {"format": "lmcompress-profile-step/1", "model": args.model, "file": args.file.name,
            "context": args.context, "keep": args.keep, "threads": args.threads, "adapt": adapt.VERSION,
            "vocab": model_vocab(lm.model), "scoring": scoring, "rows": results, "machine": machine()}
