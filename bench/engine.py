@@ -6,12 +6,18 @@
                                                  # independent segments vs carried context vs
                                                  # carried context + adaptation (kv-carried/3)
     python bench/engine.py --rows-curve 1,4,16 [--file FILE] [--bytes N]  # carried + adaptation by rows
+    python bench/engine.py --step-ab 3 --rows 17 [--file FILE] [--bytes N]  # lean step vs transformers'
 
 Throughput: for each batch size B the input is the first B full segments of the file (B x
 (context-1) tokens), so every row of the batch is busy; the scoring pass runs on the same tokens.
 Reports tokens/s and bytes/s of each phase and the peak resident memory of the process during it.
 Overhead: compresses a whole file, decompresses it, and compares the container with the ideal code
 length of the same stepper distributions (sum of -log2 p) and with the fast scoring pass.
+Step A/B: compresses the same input alternately through the lean one-token step
+(compress/core/llamastep.py) and transformers' own forward (LMCOMPRESS_LEAN_STEP=0), N times each,
+checks that every container is byte-identical (after one untimed warm-up compression), and reports
+each run's tokens/s and the median of the paired ratios: a relative figure that holds up on a
+shared machine, where absolute tokens/s do not.
 Writes JSON under bench/results/.
 """
 
@@ -193,6 +199,39 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
     return {"file": args.file_arg, "bytes": len(data), "rows": out}
 
 
+def step_ab(args) -> dict:
+    """Lean step against transformers' forward, alternating, on the same input and settings."""
+    data = Path(args.file).read_bytes()
+    if args.bytes:
+        data = data[: args.bytes]
+    c = Compressor(args.model, context=args.context, threads=args.threads, rows=args.rows,
+                   stepper_kind=stepper.CARRIED)
+    lm = c.loaded()
+    t = time.perf_counter()
+    c.compress(data)  # warm-up, not timed: the process's first compression pays one-off costs
+    warmup_s = time.perf_counter() - t
+    runs, blobs = [], set()
+    for i in range(args.step_ab):
+        for lean in ((True, False) if i % 2 == 0 else (False, True)):  # alternate who goes first
+            os.environ["LMCOMPRESS_LEAN_STEP"] = "1" if lean else "0"
+            llamastep._VERIFIED.pop(lm.model, None)  # re-decide under the new setting
+            blob = c.compress(data)
+            used = bool(llamastep.verified(lm.model).get(container.read_header(blob)["batch"]))
+            runs.append({"pair": i, "model_step": "lean" if used else "transformers",
+                         "seconds": c.last.seconds, "tokens": c.last.tokens,
+                         "tok_s": c.last.tokens / c.last.seconds, "container_bytes": len(blob)})
+            blobs.add(blob)
+            print(f"pair {i} {runs[-1]['model_step']:>12}: {runs[-1]['tok_s']:.1f} tok/s", flush=True)
+    os.environ.pop("LMCOMPRESS_LEAN_STEP", None)
+    ratios = sorted(a["tok_s"] / b["tok_s"] for a, b in zip(runs[0::2], runs[1::2], strict=True)
+                    for a, b in [(a, b) if a["model_step"] == "lean" else (b, a)])
+    header = container.read_header(next(iter(blobs)))
+    return {"file": args.file, "bytes": len(data), "rows": header["batch"], "keep": header.get("keep"),
+            "adapt": header.get("adapt"), "containers_identical": len(blobs) == 1, "warmup_s": warmup_s,
+            "runs": runs,
+            "lean_over_transformers_median": ratios[len(ratios) // 2], "ratios": ratios}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--file", default=str(DEFAULT_FILE))
@@ -208,6 +247,8 @@ def main() -> None:
     p.add_argument("--bytes", type=int, default=0, help="--carried/--rows-curve: first N bytes only")
     p.add_argument("--no-score", action="store_true", help="--carried: skip the scoring pass")
     p.add_argument("--no-decompress", action="store_true", help="--carried: skip decompression")
+    p.add_argument("--step-ab", type=int, default=0, help="pairs of lean / transformers' step runs")
+    p.add_argument("--rows", type=int, default=None, help="--step-ab: rows (default: auto)")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/engine*.json)")
     args = p.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
@@ -215,7 +256,10 @@ def main() -> None:
             "context": args.context, "threads": args.threads, "stepper": stepper.DEFAULT,
             "libraries": library_versions(),
             "command": " ".join([Path(sys.executable).name] + sys.argv)}
-    if args.carried or args.rows_curve:
+    if args.step_ab:
+        result = {**meta, **step_ab(args)}
+        out = args.out or ROOT / "bench" / "results" / f"engine_step_ab_{Path(args.file).stem}.json"
+    elif args.carried or args.rows_curve:
         args.file_arg = args.carried or args.file
         suffix = f"_{args.bytes}B" if args.bytes else ""
         if args.rows_curve:

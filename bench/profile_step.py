@@ -20,9 +20,9 @@ and, for reference, the fast scoring pass's tokens/s on the first `--score-bytes
 forwards, measured, never coded). Figures are per step and per token; the sum of the
 parts is a coding step as the coder runs it (the coder calls exactly these functions in this
 order). `forward` runs through the lean replica of transformers' step (compress/core/llamastep.py)
-when it verifies; `--both` times transformers' own forward too at each row count (the same logits,
-bit for bit). Run it on an idle machine: with other processes on the cores, small matrix products slow
-down many times over.
+when it verifies; `--both` also times it against transformers' own forward, step by step in
+alternating order at each row count, requiring the same logits bit for bit. Run it on an idle
+machine: with other processes on the cores, small matrix products slow down many times over.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import constriction
 import numpy as np
+import torch
 
 from common import ROOT, machine, save_result
 from compress.core import adapt, determinism, frontends, quantize
@@ -88,6 +89,36 @@ def profile_rows(lm, tokens: np.ndarray, prefix: int, rows: int, *, context: int
             "tokens_per_s": rows / step_seconds}
 
 
+def paired_forward(lm, tokens: np.ndarray, prefix: int, rows: int, *, context: int, keep: int,
+                   steps: int) -> dict:
+    """The lean step against transformers' forward, step by step: two steppers primed alike, each
+    step timed on both in alternating order, logits required bit-identical. Pairing step by step
+    cancels the slow drifts of a shared host, which whole runs timed one after the other do not."""
+    need = keep + steps
+    stride = max(1, (len(tokens) - need) // max(1, rows))
+    grid = np.stack([tokens[r * stride : r * stride + need] for r in range(rows)])
+    prime = np.full((rows, keep + 1), prefix, dtype=np.int64)
+    prime[:, 1:] = grid[:, :keep]
+    lean, plain = (Stepper(lm.model, rows, context, kind=CARRIED, lean=flag) for flag in (True, False))
+    lean.prime(prime)
+    plain.prime(prime)
+    times = {"lean": [], "transformers": []}
+    for t in range(keep, keep + steps - 1):
+        order = ((lean, "lean"), (plain, "transformers"))
+        logits = {}
+        for stepper, name in order if t % 2 else order[::-1]:
+            clock = time.perf_counter()
+            logits[name] = stepper.step(grid[:, t])
+            times[name].append(time.perf_counter() - clock)
+        if not torch.equal(logits["lean"], logits["transformers"]):
+            raise AssertionError(f"rows {rows}: the lean step's logits differ at step {t}")
+    a, b = (np.array(times[k]) * 1e3 for k in ("transformers", "lean"))
+    return {"rows": rows, "steps": len(a), "lean_used": lean.lean,
+            "transformers_ms_median": float(np.median(a)), "lean_ms_median": float(np.median(b)),
+            "saving_ms_median": float(np.median(a - b)),
+            "saving_share_median": float(np.median((a - b) / a))}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--file", type=Path, default=DEFAULT_FILE)
@@ -99,7 +130,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--score-bytes", type=int, default=32768)
     p.add_argument("--both", action="store_true",
-                   help="also time transformers' own forward (lean=False) at each row count: same bits")
+                   help="also time the forward through transformers' own step (lean=False), paired step by "
+                        "step with the lean one at each row count: same bits")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "profile_step.json")
     args = p.parse_args(argv)
 
@@ -123,16 +155,24 @@ def main(argv=None) -> int:
     results = []
     print(f"{'rows':>4} {'tok/s':>7} {'ms/step':>8}  " + "  ".join(f"{p:>11}" for p in PARTS))
     for rows in args.rows:
-        for lean in (True, False) if args.both else (True,):
-            r = profile_rows(lm, tokens, prefix, rows, context=args.context, keep=args.keep, steps=args.steps,
-                             lean=lean)
-            results.append(r)
-            print(f"{rows:>4} {r['tokens_per_s']:>7.1f} {r['ms_per_step_total']:>8.1f}  "
-                  + "  ".join(f"{r['ms_per_step'][p]:>6.1f} {100 * r['share'][p]:>3.0f}%" for p in PARTS)
-                  + f"  {r['model_step']}")
+        r = profile_rows(lm, tokens, prefix, rows, context=args.context, keep=args.keep, steps=args.steps)
+        results.append(r)
+        print(f"{rows:>4} {r['tokens_per_s']:>7.1f} {r['ms_per_step_total']:>8.1f}  "
+              + "  ".join(f"{r['ms_per_step'][p]:>6.1f} {100 * r['share'][p]:>3.0f}%" for p in PARTS)
+              + f"  {r['model_step']}")
+    paired = []
+    if args.both:
+        print("forward, lean step against transformers' (medians of paired steps):")
+        for rows in args.rows:
+            x = paired_forward(lm, tokens, prefix, rows, context=args.context, keep=args.keep, steps=args.steps)
+            paired.append(x)
+            print(f"{rows:>4} rows: {x['transformers_ms_median']:.1f} -> {x['lean_ms_median']:.1f} ms, "
+                  f"saving {x['saving_ms_median']:.2f} ms ({100 * x['saving_share_median']:.1f}%)")
     doc = {"format": "lmcompress-profile-step/1", "model": args.model, "file": args.file.name,
            "context": args.context, "keep": args.keep, "threads": args.threads, "adapt": adapt.VERSION,
            "vocab": model_vocab(lm.model), "scoring": scoring, "rows": results, "machine": machine()}
+    if paired:
+        doc["paired_forward"] = paired
     save_result(args.out, doc, "bench/profile_step.py", argv)
     return 0
 

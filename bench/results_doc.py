@@ -39,7 +39,13 @@ LOAD = {
     "eval_medal_base_carried.json": "idle (the machine ran only this job)",
     "fuzz.json": "idle (the machine ran only this job)",
     "eval_librispeech_cross.json": "nearly idle (about ten seconds of unit tests beside it)",
-    "profile_step.json": "idle (the machine ran only this job)",
+    "profile_step.json": "idle inside the VM, but its host ran about 2x slower than for the earlier "
+                         "tables (the scoring pass: 219 tokens/s, 436 in the run before), so compare the "
+                         "paired lean and transformers figures with each other, not with other tables",
+    "engine_step_ab_alice29.json": "idle inside the VM, on a host whose speed drifted by more than the "
+                                   "effect measured (the same scoring pass took 100 to 176 s that day); an "
+                                   "earlier run of the same command without the warm-up gave ratios 0.94, "
+                                   "1.11 and 1.08",
     "video_model_med.json": "idle (the machine ran only this job)",
     "engine_rows8_alice29.json": "idle (the machine ran only this job)",
     "engine_rows17_alice29.json": "idle (the machine ran only this job)",
@@ -754,10 +760,44 @@ def profile_table(r: Results) -> list[str]:
            "per coding step (share of the step); tokens/s = rows / step time, re-priming not included. The "
            f"scoring pass on the first {n(d['scoring']['bytes'])} bytes of the same file ran "
            f"{d['scoring']['tokens_per_s']:.0f} tokens/s.", ""]
-    out += header("rows", "tokens/s", "ms per step", *parts)
+    steps = any("model_step" in x for x in d["rows"])  # runs before the lean step had one path
+    out += header("rows", *(["model step"] if steps else []), "tokens/s", "ms per step", *parts)
     for x in d["rows"]:
-        out.append(row(x["rows"], f"{x['tokens_per_s']:.1f}", f"{x['ms_per_step_total']:.1f}",
+        out.append(row(x["rows"], *([x.get("model_step", "transformers")] if steps else []),
+                       f"{x['tokens_per_s']:.1f}", f"{x['ms_per_step_total']:.1f}",
                        *(f"{x['ms_per_step'][p]:.1f} ({100 * x['share'][p]:.0f}%)" for p in parts)))
+    if steps:
+        out += ["", "`lean`: compress/core/llamastep.py, transformers' one-token step op for op without its "
+                "per-layer wrappers (bit-identical logits); `transformers`: the model's own forward "
+                "(`LMCOMPRESS_LEAN_STEP=0`)."]
+    if d.get("paired_forward"):
+        out += ["", "The forward alone, lean step against transformers' own, timed step by step in alternating "
+                "order on two steppers primed alike (logits bit-identical at every step); medians over the "
+                "steps:", ""]
+        out += header("rows", "steps", "transformers ms", "lean ms", "saving per step")
+        for x in d["paired_forward"]:
+            out.append(row(x["rows"], x["steps"], f"{x['transformers_ms_median']:.1f}", f"{x['lean_ms_median']:.1f}",
+                           f"{x['saving_ms_median']:.2f} ms ({100 * x['saving_share_median']:.1f}%)"))
+    out += ["", f"Machine: {machine(d, name)}. Command: {code(d['command'])}"]
+    return out
+
+
+def step_ab_table(r: Results) -> list[str]:
+    """The lean step against transformers' forward, alternating runs (`bench/engine.py --step-ab`)."""
+    name = "engine_step_ab_alice29.json"
+    if not (r.root / name).exists():
+        return []
+    d = r.load(name)
+    out = ["", f"### The lean step against transformers' forward (`{name}`)", "",
+           f"`{d['model']}`, the first {n(d['bytes'])} bytes of {Path(d['file']).name}, {d['rows']} rows, keep "
+           f"{d['keep']}, {d['adapt']}, {d['threads']} threads: whole compressions, alternating which path "
+           f"goes first. Containers byte-identical across all runs: {'yes' if d['containers_identical'] else 'NO'}. "
+           f"Median of the paired ratios: the lean step codes **{d['lean_over_transformers_median']:.3f}x** as "
+           "many tokens per second.", ""]
+    out += header("pair", "model step", "seconds", "tokens/s", "container bytes")
+    for x in d["runs"]:
+        out.append(row(x["pair"], x["model_step"], f"{x['seconds']:.1f}", f"{x['tok_s']:.1f}",
+                       n(x["container_bytes"])))
     out += ["", f"Machine: {machine(d, name)}. Command: {code(d['command'])}"]
     return out
 
@@ -823,7 +863,7 @@ def render(results: Path = RESULTS) -> str:
     head = headline(r)
     body = [*eval_table(r), "", *cross_eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "",
             *engine_whole_file_table(r), *engine_prefix_table(r), *engine_overhead_table(r), *throughput_table(r),
-            *profile_table(r), *native_table(r), *adaptation_tables(r), "",
+            *profile_table(r), *step_ab_table(r), *native_table(r), *adaptation_tables(r), "",
             *audio_baseline_table(r), *audio_coded_tables(r), *audio_scored_tables(r), *audio_layout_table(r),
             *audio_lms_table(r), *audio_nlms_table(r), *audio_stereo_table(r), "",
             *image_tables(r), "", *video_tables(r), "", *fuzz_table(r)]
