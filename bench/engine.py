@@ -183,8 +183,7 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
                        container_bpb=8 * len(blob) / len(data), ideal_bpb=comp.ideal_bits / len(data),
                        compress_s=comp.seconds, compress_tok_s=comp.tokens / comp.seconds,
                        compress_peak_mib=mem.peak / 2**20,
-                       model_step="lean" if llamastep.verified(c.loaded().model).get(header["batch"])
-                       else "transformers")
+                       model_step=step_path(c.loaded().model, header["batch"]))
             if not args.no_decompress:
                 back = c.decompress(blob)
                 row.update(decompress_s=c.last.seconds, decompress_tok_s=comp.tokens / c.last.seconds,
@@ -197,6 +196,11 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
                   + (f" decompress {row['decompress_tok_s']:.1f} tok/s ok={row['round_trip_ok']}"
                      if "decompress_s" in row else ""), flush=True)
     return {"file": args.file_arg, "bytes": len(data), "rows": out}
+
+
+def step_path(model, rows: int) -> str:
+    """Which one-token step coded at `rows` rows: the lean replica or transformers' forward."""
+    return "lean" if llamastep.in_use(model, rows) else "transformers"
 
 
 def step_ab(args) -> dict:
@@ -214,17 +218,19 @@ def step_ab(args) -> dict:
     for i in range(args.step_ab):
         for lean in ((True, False) if i % 2 == 0 else (False, True)):  # alternate who goes first
             os.environ["LMCOMPRESS_LEAN_STEP"] = "1" if lean else "0"
-            llamastep._VERIFIED.pop(lm.model, None)  # re-decide under the new setting
             blob = c.compress(data)
-            used = bool(llamastep.verified(lm.model).get(container.read_header(blob)["batch"]))
-            runs.append({"pair": i, "model_step": "lean" if used else "transformers",
+            runs.append({"pair": i, "model_step": step_path(lm.model, container.read_header(blob)["batch"]),
                          "seconds": c.last.seconds, "tokens": c.last.tokens,
                          "tok_s": c.last.tokens / c.last.seconds, "container_bytes": len(blob)})
             blobs.add(blob)
             print(f"pair {i} {runs[-1]['model_step']:>12}: {runs[-1]['tok_s']:.1f} tok/s", flush=True)
     os.environ.pop("LMCOMPRESS_LEAN_STEP", None)
-    ratios = sorted(a["tok_s"] / b["tok_s"] for a, b in zip(runs[0::2], runs[1::2], strict=True)
-                    for a, b in [(a, b) if a["model_step"] == "lean" else (b, a)])
+    pairs: dict[int, dict[str, float]] = {}
+    for run in runs:
+        pairs.setdefault(run["pair"], {})[run["model_step"]] = run["tok_s"]
+    if any(set(p) != {"lean", "transformers"} for p in pairs.values()):
+        raise SystemExit(f"the lean step did not verify for {args.model}: nothing to compare")
+    ratios = sorted(p["lean"] / p["transformers"] for p in pairs.values())
     header = container.read_header(next(iter(blobs)))
     return {"file": args.file, "bytes": len(data), "rows": header["batch"], "keep": header.get("keep"),
             "adapt": header.get("adapt"), "containers_identical": len(blobs) == 1, "warmup_s": warmup_s,

@@ -45,17 +45,24 @@ DEFAULT_FILE = ROOT.parent / "shared" / "data" / "text" / "canterbury" / "alice2
 PARTS = ("forward", "log_softmax", "mix", "quantize", "code", "update")
 
 
-def profile_rows(lm, tokens: np.ndarray, prefix: int, rows: int, *, context: int, keep: int,
-                 steps: int, lean: bool = True) -> dict:
-    """Seconds per part over `steps` coding steps of `rows` rows (each row a different stretch)."""
+def stretches(tokens: np.ndarray, prefix: int, rows: int, keep: int, steps: int):
+    """(grid, prime): `rows` stretches of keep + steps tokens spread over the text, and the priming
+    the coder gives a window after it fills (the prefix token and each row's first `keep`)."""
     need = keep + steps
     stride = max(1, (len(tokens) - need) // max(1, rows))
     grid = np.stack([tokens[r * stride : r * stride + need] for r in range(rows)])
-    stepper = Stepper(lm.model, rows, context, kind=CARRIED, lean=lean)
-    mixer = adapt.Mixer(rows, adapt.VERSION)
-    encoder = constriction.stream.queue.RangeEncoder()
     prime = np.full((rows, keep + 1), prefix, dtype=np.int64)
     prime[:, 1:] = grid[:, :keep]
+    return grid, prime
+
+
+def profile_rows(lm, tokens: np.ndarray, prefix: int, rows: int, *, context: int, keep: int,
+                 steps: int) -> dict:
+    """Seconds per part over `steps` coding steps of `rows` rows (each row a different stretch)."""
+    grid, prime = stretches(tokens, prefix, rows, keep, steps)
+    stepper = Stepper(lm.model, rows, context, kind=CARRIED)
+    mixer = adapt.Mixer(rows, adapt.VERSION)
+    encoder = constriction.stream.queue.RangeEncoder()
     t0 = time.perf_counter()
     logits = stepper.prime(prime)
     prime_seconds = time.perf_counter() - t0
@@ -94,11 +101,7 @@ def paired_forward(lm, tokens: np.ndarray, prefix: int, rows: int, *, context: i
     """The lean step against transformers' forward, step by step: two steppers primed alike, each
     step timed on both in alternating order, logits required bit-identical. Pairing step by step
     cancels the slow drifts of a shared host, which whole runs timed one after the other do not."""
-    need = keep + steps
-    stride = max(1, (len(tokens) - need) // max(1, rows))
-    grid = np.stack([tokens[r * stride : r * stride + need] for r in range(rows)])
-    prime = np.full((rows, keep + 1), prefix, dtype=np.int64)
-    prime[:, 1:] = grid[:, :keep]
+    grid, prime = stretches(tokens, prefix, rows, keep, steps)
     lean, plain = (Stepper(lm.model, rows, context, kind=CARRIED, lean=flag) for flag in (True, False))
     lean.prime(prime)
     plain.prime(prime)

@@ -90,7 +90,7 @@ def llama_step(base: torch.nn.Module, cache, ids: torch.Tensor) -> torch.Tensor:
         query = (query * cos) + (_rotate_half(query) * sin)
         key = (key * cos) + (_rotate_half(key) * sin)
         keys, values = cache.layers[index].update(key, value)
-        if mask is None or mask.shape[-1] != keys.shape[2]:
+        if mask is None:  # every layer's cache holds the same positions
             # SDPA turns transformers' all-true boolean mask into this additive one (0 where
             # attended) at every call; made once per step it is the same input to the same kernel
             mask = torch.zeros((rows, 1, 1, keys.shape[2]), dtype=query.dtype, device=keys.device)
@@ -109,34 +109,37 @@ def llama_step(base: torch.nn.Module, cache, ids: torch.Tensor) -> torch.Tensor:
     return _linear(base.lm_head, hidden)[:, -1, :]
 
 
-def _verify(model: torch.nn.Module, base: torch.nn.Module, rows: int, device: str, new_cache,
-            forward) -> bool:
-    """One scratch step both ways at `rows` rows: True if the logits are bit-identical."""
-    vocab = int(base.config.vocab_size)
+def _verify(base: torch.nn.Module, rows: int, device: str, new_cache, forward) -> bool:
+    """One scratch step both ways at `rows` rows, each after the same priming through transformers:
+    True if the logits are bit-identical."""
     generator = torch.Generator().manual_seed(rows)
-    tokens = torch.randint(0, vocab, (rows, 3), generator=generator).to(device)
-    results = []
-    for fast in (False, True):
+    tokens = torch.randint(0, int(base.config.vocab_size), (rows, 3), generator=generator).to(device)
+
+    def primed_then(step):
         cache = new_cache()
-        forward(cache, tokens[:, :2], torch.arange(2, device=device))  # prime through transformers
-        if fast:
-            results.append(llama_step(base, cache, tokens[:, 2:]))
-        else:
-            results.append(forward(cache, tokens[:, 2:], torch.tensor([2], device=device)))
-    return torch.equal(results[0], results[1])
+        forward(cache, tokens[:, :2], torch.arange(2, device=device))
+        return step(cache)
+
+    plain = primed_then(lambda cache: forward(cache, tokens[:, 2:], torch.tensor([2], device=device)))
+    lean = primed_then(lambda cache: llama_step(base, cache, tokens[:, 2:]))
+    return torch.equal(plain, lean)
 
 
-def verified(model: torch.nn.Module) -> dict[int, bool]:
-    """{rows: whether the lean step is used} for every row count `model` has been stepped with in
-    this process (benchmarks record it beside their timings)."""
-    return dict(_VERIFIED.get(model, {}))
+def in_use(model: torch.nn.Module, rows: int) -> bool:
+    """Whether a Stepper made now for `model` at `rows` rows steps through the lean replica: the
+    switch is on and the replica verified (benchmarks record it beside their timings)."""
+    return _switched_on() and _VERIFIED.get(model, {}).get(rows, False)
+
+
+def _switched_on() -> bool:
+    return os.environ.get("LMCOMPRESS_LEAN_STEP", "1") != "0"  # benchmarks' A/B switch
 
 
 def step_function(model: torch.nn.Module, rows: int, device: str, new_cache, forward):
     """`llama_step` bound to `model`'s LLaMA if it is bit-identical to `forward` (transformers'
     forward through a fresh `new_cache()`) at `rows` rows, else None. Checked once per model and
     row count in a process."""
-    if os.environ.get("LMCOMPRESS_LEAN_STEP", "1") == "0":  # benchmarks' A/B switch
+    if not _switched_on():
         return None
     base = _llama(model)
     if base is None:
@@ -144,7 +147,7 @@ def step_function(model: torch.nn.Module, rows: int, device: str, new_cache, for
     seen = _VERIFIED.setdefault(model, {})
     if rows not in seen:
         try:
-            seen[rows] = _verify(model, base, rows, device, new_cache, forward)
+            seen[rows] = _verify(base, rows, device, new_cache, forward)
         except Exception:  # anything unexpected in the replica: transformers' forward stays
             seen[rows] = False
     if not seen[rows]:
