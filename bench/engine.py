@@ -7,6 +7,7 @@
                                                  # carried context + adaptation (kv-carried/3)
     python bench/engine.py --rows-curve 1,4,16 [--file FILE] [--bytes N]  # carried + adaptation by rows
     python bench/engine.py --step-ab 3 --rows 17 [--file FILE] [--bytes N]  # lean step vs transformers'
+    python bench/engine.py --line-ends FILE,FILE  # CRLF line ends coded as LF vs as they are (scoring)
 
 Throughput: for each batch size B the input is the first B full segments of the file (B x
 (context-1) tokens), so every row of the batch is busy; the scoring pass runs on the same tokens.
@@ -18,6 +19,9 @@ Step A/B: compresses the same input alternately through the lean one-token step
 checks that every container is byte-identical (after one untimed warm-up compression), and reports
 each run's tokens/s and the median of the paired ratios: a relative figure that holds up on a
 shared machine, where absolute tokens/s do not.
+Line ends: the scoring pass (the coder's own distributions: rows, adaptation) on each file with the
+text front end's default (CRLF line ends coded as LF when every LF follows a CR) and with
+newlines=keep (the bytes as they are); bits per byte of the original file in both.
 Writes JSON under bench/results/.
 """
 
@@ -179,7 +183,8 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
             comp = c.last
             header = container.read_header(blob)
             row.update(stepper=header.get("stepper"), rows=header["batch"], keep=header.get("keep"),
-                       adapt=header.get("adapt"), tokens=comp.tokens, container_bytes=len(blob),
+                       adapt=header.get("adapt"), frontend=header.get("frontend"),
+                       tokens=comp.tokens, container_bytes=len(blob),
                        container_bpb=8 * len(blob) / len(data), ideal_bpb=comp.ideal_bits / len(data),
                        compress_s=comp.seconds, compress_tok_s=comp.tokens / comp.seconds,
                        compress_peak_mib=mem.peak / 2**20,
@@ -238,6 +243,28 @@ def step_ab(args) -> dict:
             "lean_over_transformers_median": ratios[len(ratios) // 2], "ratios": ratios}
 
 
+def line_ends(args) -> dict:
+    """Scoring pass, default line-end coding against the bytes as they are, per file."""
+    from compress.core import frontends
+
+    c = Compressor(args.model, context=args.context, threads=args.threads)
+    out = []
+    for path in args.line_ends.split(","):
+        data = Path(path).read_bytes()
+        if args.bytes:
+            data = data[: args.bytes]
+        for newlines in ("auto", "keep"):
+            _, extras = frontends.get("text", newlines=newlines).split(data)
+            t = time.perf_counter()
+            s = c.score(data, newlines=newlines)
+            out.append({"file": path, "bytes": len(data), "newlines": newlines, "frontend": extras,
+                        "tokens": s.tokens, "bits": s.bits, "bpb": s.bits / len(data),
+                        "score_s": time.perf_counter() - t})
+            print(f"{Path(path).name:14s} {newlines:5s} {str(extras or '-'):24} {s.tokens:>7} tok "
+                  f"{s.bits / len(data):.4f} bpb", flush=True)
+    return {"rows": out}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--file", default=str(DEFAULT_FILE))
@@ -255,6 +282,7 @@ def main() -> None:
     p.add_argument("--no-decompress", action="store_true", help="--carried: skip decompression")
     p.add_argument("--step-ab", type=int, default=0, help="pairs of lean / transformers' step runs")
     p.add_argument("--rows", type=int, default=None, help="--step-ab: rows (default: auto)")
+    p.add_argument("--line-ends", metavar="FILE,FILE", help="CRLF coded as LF vs as is, scoring pass")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/engine*.json)")
     args = p.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
@@ -262,7 +290,10 @@ def main() -> None:
             "context": args.context, "threads": args.threads, "stepper": stepper.DEFAULT,
             "libraries": library_versions(),
             "command": " ".join([Path(sys.executable).name] + sys.argv)}
-    if args.step_ab:
+    if args.line_ends:
+        result = {**meta, **line_ends(args), "loadavg_1_5_15_at_end": os.getloadavg()}
+        out = args.out or ROOT / "bench" / "results" / "engine_line_ends.json"
+    elif args.step_ab:
         result = {**meta, **step_ab(args)}
         out = args.out or ROOT / "bench" / "results" / f"engine_step_ab_{Path(args.file).stem}.json"
     elif args.carried or args.rows_curve:

@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch threads (recorded in the file)")
     p.add_argument("--modality", default=None,
                    help="text, bytes (one token per byte), audio, image or video (default: from the suffix)")
+    p.add_argument("--keep-line-ends", action="store_true",
+                   help="text: code CRLF line ends as they are (default: a file whose every line ends in"
+                        " CRLF is coded as LF text and the CRs restored on decoding)")
     p.add_argument("--audio-bits", type=int, choices=[8], default=None,
                    help="LOSSY paper mode: requantise audio to 8-bit 16 kHz mono before coding")
     p.add_argument("-v", "--verbose", action="store_true", help="report sizes, bits per byte, speed")
@@ -167,6 +170,10 @@ class Cli:
                 if modality != "audio":
                     raise InputError("--audio-bits applies to audio input only")
                 options["audio_bits"] = a.audio_bits
+            if a.keep_line_ends:
+                if modality != "text":
+                    raise InputError("--keep-line-ends applies to text input only")
+                options["newlines"] = "keep"
             result = c.compress(data, modality=modality, **options)
         fileio.write_output(target, result, force=a.force, like=source)
         if a.verbose:

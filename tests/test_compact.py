@@ -70,6 +70,9 @@ def headers(draw):
     if carried:
         h["keep"] = draw(st.integers(0, 2**20 - 2))
         h["adapt"] = draw(st.sampled_from([None, "ngram-mix/1"]))
+    if n and draw(st.booleans()):  # CRLF line ends coded as LF: the flag and the payload's length
+        h["frontend"] = {"newlines": "crlf"}
+        h["payload_length"] = draw(st.integers(0, n - 1))
     return h
 
 
@@ -88,7 +91,8 @@ def test_header_round_trips_through_the_compact_form(h):
 @given(headers(), st.data())
 def test_unrepresentable_headers_fall_back(h, data):
     change = data.draw(st.sampled_from([
-        ("modality", "audio"), ("frontend", {"x": 1}), ("stepper", "kv-paged/9"), ("quantizer", "q/2"),
+        ("modality", "audio"), ("frontend", {"x": 1}),
+        ("frontend", {"newlines": "lf"}), ("stepper", "kv-paged/9"), ("quantizer", "q/2"),
         ("adapt", "ngram-mix/9"), ("dtype", "int8"), ("device", "x" * 65), ("checked_sha256", "0" * 64),
         ("payload_length", -1), ("threads", 2**40), ("symbolizer", "bytes-charmap/v1")]))
     h[change[0]] = change[1]

@@ -1,14 +1,16 @@
 """Golden containers checked into the repo must keep decoding, and encoding must keep its bits.
 
 tests/golden/tiny-llama is a committed tiny random LLaMA, so these pins do not depend on RNG
-behaviour of the installed torch. text.lmc and empty.lmc predate the header's "stepper" field
-(they were coded with kv-static/1 and must keep decoding through it); text-growing.lmc pins
-kv-growing/2 (independent segments); text-carried.lmc (3 rows, keep 6, ngram-mix/1),
-text-carried-v2.lmc (the same with ngram-mix/2) and text-carried-plain.lmc (2 rows, keep 8, no
-adaptation) pin kv-carried/3, the current default. text-compact.lmc is text-carried.lmc's streams
-under the compact header (form `c`, what the encoder now writes whenever it can) and
-short-stored.lmc a 12-byte input in the stored form (`s`). If an intentional change breaks a pin, add a new stepper,
-quantizer or format version and a new golden file beside the old ones — never regenerate silently.
+behaviour of the installed torch. text.lmc and empty.lmc predate the header's "stepper" field (they
+were coded with kv-static/1 and must keep decoding through it); text-growing.lmc pins kv-growing/2
+(independent segments); text-carried.lmc (3 rows, keep 6, ngram-mix/1), text-carried-v2.lmc (the
+same with ngram-mix/2) and text-carried-plain.lmc (2 rows, keep 8, no adaptation) pin kv-carried/3,
+the current default. text-compact.lmc is text-carried.lmc's streams under the compact header (form
+`c`, what the encoder now writes whenever it can) and short-stored.lmc a 12-byte input in the
+stored form (`s`). text-crlf-compact.lmc is text.bin with CRLF line ends (text-crlf.bin), coded as
+LF text with the compact header's CRLF flag (ngram-mix/2). If an intentional change breaks a pin,
+add a new stepper, quantizer or format version and a new golden file beside the old ones — never
+regenerate silently.
 """
 
 from pathlib import Path
@@ -29,9 +31,11 @@ CASES = [("text", "text", stepper.STATIC, {}), ("empty", "empty", stepper.STATIC
          ("text-carried", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1"}),
          ("text-carried-v2", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/2"}),
          ("text-carried-plain", "text", stepper.CARRIED, {"rows": 2, "keep": 8, "adapt": None}),
-         ("text-compact", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1"})]
+         ("text-compact", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1"}),
+         ("text-crlf-compact", "text-crlf", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/2"})]
 FORMS = {"text": "json", "empty": "json", "text-growing": "json", "text-carried": "json",
-         "text-carried-v2": "json", "text-carried-plain": "json", "text-compact": "compact"}
+         "text-carried-v2": "json", "text-carried-plain": "json", "text-compact": "compact",
+         "text-crlf-compact": "compact"}
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +122,17 @@ def test_encoder_reproduces_the_golden_compact_container_byte_for_byte():
                        adapt="ngram-mix/1").compress(
         (GOLDEN / "text.bin").read_bytes())
     assert container.form(fresh) == "compact" and container.stored_header_length(fresh) == 62
+    if device_kind("cpu") == container.read_header(golden)["device"]:
+        assert fresh == golden
+
+
+def test_the_crlf_golden_is_reproduced_byte_for_byte():
+    from compress.core.engine import device_kind
+
+    golden = (GOLDEN / "text-crlf-compact.lmc").read_bytes()
+    assert container.read_header(golden)["frontend"] == {"newlines": "crlf"}
+    fresh = Compressor(MODEL, context=16, batch=3, threads=1, rows=3, keep=6,
+                       adapt="ngram-mix/2").compress((GOLDEN / "text-crlf.bin").read_bytes())
     if device_kind("cpu") == container.read_header(golden)["device"]:
         assert fresh == golden
 

@@ -14,12 +14,14 @@ every setting that changes the bits and drops or shortens only what does not:
   stored (decoding such a container needs `-m`, as it always did), nor are library versions
   (diagnostic only).
 
-Text headers carry no front-end extras. Other modalities (form `c` since the audio front end
-registered its codec) add, after the text layout: the payload length (it differs from the file's),
-the segment table as runs of equal lengths (a carried-context audio container's 32 equal rows are
-3 bytes instead of 64) and the front end's extras in that front end's own compact codec, registered
-here with `register_extras` (the audio codec: compress/media/audio_compact.py). The core never
-imports a front end: a modality without a registered codec is written in the JSON form.
+Text headers carry one front-end extra, as a flag: CRLF line ends coded as LF (FLAG_CRLF; the
+payload length, which then differs from the file's, follows the original digest). Other modalities
+(form `c` since the audio front end registered its codec) add, after the text layout: the payload
+length (it differs from the file's), the segment table as runs of equal lengths (a carried-context
+audio container's 32 equal rows are 3 bytes instead of 64) and the front end's extras in that front
+end's own compact codec, registered here with `register_extras` (the audio codec:
+compress/media/audio_compact.py). The core never imports a front end: a modality without a
+registered codec is written in the JSON form.
 
 `decode` expands the bytes into a header dict of the same shape as the JSON form's and the caller
 sends it through the one validator (`container.check_header`, then the front end's): this module
@@ -47,6 +49,8 @@ DIGEST_BYTES = 8              # unregistered digests: the first 8 bytes (16 hex 
 MAX_VARINT_BYTES = 5          # 35 bits: every field's range fits (the schema then checks it)
 MAX_DEVICE_BYTES = 64         # an unregistered device kind stored inline (a GPU's name)
 FLAG_ADAPTER = 1
+FLAG_CRLF = 2                 # text only: frontend {"newlines": "crlf"} (compress/core/frontends.py)
+FLAGS = FLAG_ADAPTER | FLAG_CRLF
 
 # -- the registry: append only; id = index + 1 (0 means "not registered, stored inline") ----------
 MODALITIES = ("text", "audio")  # text: frontend {}, symbolizer text-table/v1, payload = the file
@@ -72,7 +76,8 @@ STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3")
 CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
 
-_TEXT = {"format": "lmcompress", "frontend": {}, "symbolizer": "text-table/v1"}
+_TEXT = {"format": "lmcompress", "symbolizer": "text-table/v1"}
+_CRLF = {"newlines": "crlf"}
 # modality -> (encode(extras) -> bytes, raising Unrepresentable; decode(Reader) -> extras dict)
 _EXTRAS_CODECS: dict = {}
 
@@ -173,9 +178,11 @@ def _body(h: dict) -> bytes:
     keys = set(h) - DROPPED
     if keys != KEYS | (CARRIED_KEYS if carried else set()) or h.get("checked_sha256") is not None:
         raise Unrepresentable
-    text = h["modality"] == "text"
+    text, crlf = h["modality"] == "text", False
     if text:
-        if any(h[k] != v for k, v in _TEXT.items()) or h["payload_length"] != h["original_length"]:
+        crlf = h["frontend"] == _CRLF
+        if any(h[k] != v for k, v in _TEXT.items()) or not (crlf or h["frontend"] == {}) \
+                or (h["payload_length"] != h["original_length"]) != crlf:
             raise Unrepresentable
     elif (h["format"] != _TEXT["format"] or h["modality"] not in _EXTRAS_CODECS
           or h["symbolizer"] != SYMBOLIZER_OF[h["modality"]] or not isinstance(h["frontend"], dict)):
@@ -191,7 +198,7 @@ def _body(h: dict) -> bytes:
         raise Unrepresentable
     parts = [
         _id(h["modality"], MODALITIES),
-        bytes([FLAG_ADAPTER if adapter is not None else 0]),
+        bytes([(FLAG_ADAPTER if adapter is not None else 0) | (FLAG_CRLF if crlf else 0)]),
         _id(name, MODEL_NAMES) if name in MODEL_NAMES else b"\x00",
         _digest(h["model"]["sha256"], MODEL_DIGESTS),
         b"" if adapter is None else _digest(adapter["sha256"], ()),
@@ -204,6 +211,8 @@ def _body(h: dict) -> bytes:
         parts += [varint(h["keep"]), _id(h["adapt"], ADAPTS, none_is_zero=True)]
     parts += [varint(h["context"]), varint(h["batch"]), varint(h["original_length"]),
               _digest(h["original_sha256"], ())[1:]]
+    if crlf:
+        parts.append(varint(h["payload_length"]))
     if text:
         parts += [varint(len(seg))] + [varint(n) for n in seg]
     else:
@@ -320,7 +329,7 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
         raise ContainerError(f"corrupt header: no compact {h['modality']} codec in this lmcompress")
     h.update(frontend={}, symbolizer=SYMBOLIZER_OF[h["modality"]])
     flags = r.take(1, "flags")[0]
-    if flags & ~FLAG_ADAPTER:
+    if flags & ~FLAGS or (flags & FLAG_CRLF and not text):
         raise ContainerError(f"corrupt header: unsupported compact flags 0x{flags:02x}")
     name = r.choice("model", MODEL_NAMES, zero="", zero_ok=True)
     h["model"] = {"id": name, "base_id": name, "sha256": r.digest("model digest", MODEL_DIGESTS)}
@@ -349,6 +358,9 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
     h["batch"] = r.varint("batch")
     h["original_length"] = h["payload_length"] = r.varint("original_length")
     h["original_sha256"] = r.take(DIGEST_BYTES, "original digest").hex()
+    if flags & FLAG_CRLF:
+        h["frontend"] = dict(_CRLF)
+        h["payload_length"] = r.varint("payload_length")
     if text:
         n = r.count("segment count", 1)
         h["segments"] = [r.varint("segments") for _ in range(n)]
