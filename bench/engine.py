@@ -188,7 +188,7 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
                        container_bpb=8 * len(blob) / len(data), ideal_bpb=comp.ideal_bits / len(data),
                        compress_s=comp.seconds, compress_tok_s=comp.tokens / comp.seconds,
                        compress_peak_mib=mem.peak / 2**20,
-                       model_step=step_path(c.loaded().model, header["batch"]))
+                       model_step=step_path(c.loaded().model, header))
             if not args.no_decompress:
                 back = c.decompress(blob)
                 row.update(decompress_s=c.last.seconds, decompress_tok_s=comp.tokens / c.last.seconds,
@@ -203,9 +203,13 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
     return {"file": args.file_arg, "bytes": len(data), "rows": out}
 
 
-def step_path(model, rows: int) -> str:
-    """Which one-token step coded at `rows` rows: the lean replica or transformers' forward."""
-    return "lean" if llamastep.in_use(model, rows) else "transformers"
+def step_path(model, header: dict) -> str:
+    """Which one-token step coded a container: the lean replica or transformers' forward (or both,
+    per batch). A batch's rows are its share of the balanced layout, not the header's `batch` (the
+    most): 39 independent segments at batch 32 are stepped as 20 and 19 rows."""
+    rows = {end - start for start, end in container.segment_ranges(len(header["segments"]), header["batch"])}
+    paths = {"lean" if llamastep.in_use(model, r) else "transformers" for r in rows}
+    return paths.pop() if len(paths) == 1 else "mixed"
 
 
 def step_ab(args) -> dict:
@@ -224,7 +228,7 @@ def step_ab(args) -> dict:
         for lean in ((True, False) if i % 2 == 0 else (False, True)):  # alternate who goes first
             os.environ["LMCOMPRESS_LEAN_STEP"] = "1" if lean else "0"
             blob = c.compress(data)
-            runs.append({"pair": i, "model_step": step_path(lm.model, container.read_header(blob)["batch"]),
+            runs.append({"pair": i, "model_step": step_path(lm.model, container.read_header(blob)),
                          "seconds": c.last.seconds, "tokens": c.last.tokens,
                          "tok_s": c.last.tokens / c.last.seconds, "container_bytes": len(blob)})
             blobs.add(blob)
