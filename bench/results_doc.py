@@ -104,6 +104,10 @@ class Results:
         self.used.add(name)
         return json.loads((self.root / name).read_text())
 
+    def optional(self, name: str) -> dict | None:
+        """`load(name)`, or None when the file is not there (a table that renders only if measured)."""
+        return self.load(name) if (self.root / name).exists() else None
+
     def glob(self, pattern: str) -> list[str]:
         return sorted(p.name for p in self.root.glob(pattern))
 
@@ -551,9 +555,8 @@ def audio_nlms_table(r: Results) -> list[str]:
 
 def audio_stereo_table(r: Results) -> list[str]:
     name = "audio_stereo.json"
-    if not (r.root / name).exists():
+    if (d := r.optional(name)) is None:
         return []
-    d = r.load(name)
     out = ["", f"### Two channels: mid-side and zero channels (`{name}`)", "", f"{d['what']}.", ""]
     out += header("codec", "bytes", "ratio")
     for codec, t in d["totals"].items():
@@ -774,9 +777,8 @@ def video_tables(r: Results) -> list[str]:
 def profile_table(r: Results) -> list[str]:
     """Where a carried-context coding step's time goes (`bench/profile_step.py`)."""
     name = "profile_step.json"
-    if not (r.root / name).exists():
+    if (d := r.optional(name)) is None:
         return []
-    d = r.load(name)
     parts = list(d["rows"][0]["ms_per_step"])
     out = ["", f"### Where a coding step's time goes (`{name}`)", "",
            f"`{d['model']}`, {d['file']}, context {d['context']}, rows primed with {d['keep']} tokens, "
@@ -809,9 +811,8 @@ def profile_table(r: Results) -> list[str]:
 def step_ab_table(r: Results) -> list[str]:
     """The lean step against transformers' forward, alternating runs (`bench/engine.py --step-ab`)."""
     name = "engine_step_ab_alice29.json"
-    if not (r.root / name).exists():
+    if (d := r.optional(name)) is None:
         return []
-    d = r.load(name)
     out = ["", f"### The lean step against transformers' forward (`{name}`)", "",
            f"`{d['model']}`, the first {n(d['bytes'])} bytes of {Path(d['file']).name}, {d['rows']} rows, keep "
            f"{d['keep']}, {d['adapt']}, {d['threads']} threads: whole compressions, alternating which path "
@@ -830,9 +831,8 @@ def line_ends_table(r: Results) -> list[str]:
     """CRLF line ends coded as LF against the bytes as they are, scoring pass (`bench/engine.py
     --line-ends`)."""
     name = "engine_line_ends.json"
-    if not (r.root / name).exists():
+    if (d := r.optional(name)) is None:
         return []
-    d = r.load(name)
     out = ["", f"### Line ends: CRLF coded as LF against the bytes as they are (`{name}`)", "",
            f"`{d['model']}`, {d['threads']} threads, the scoring pass under the coder's default layout "
            "(carried context, auto rows, ngram-mix/2): bits per byte of the original file in both settings. "
@@ -858,9 +858,8 @@ def same_host_table(r: Results) -> list[str]:
     after the other on the same host: the speed target as a ratio, which a slow host cannot skew
     the way it skews absolute tokens/s."""
     name = "engine_same_host_alice29.json"
-    if not (r.root / name).exists():
+    if (d := r.optional(name)) is None:
         return []
-    d = r.load(name)
     rows = {x["setting"]: x for x in d["rows"]}
     out = ["", f"### Coding speed on one host: independent segments against the default (`{name}`)", "",
            f"`{d['model']}`, {Path(d['file']).name} ({n(d['bytes'])} B), {d['threads']} threads, compress only, "
@@ -887,9 +886,8 @@ def same_host_table(r: Results) -> list[str]:
 def native_table(r: Results) -> list[str]:
     """The llama.cpp decode step against the PyTorch stepper's (`bench/native_probe.py`, issue #16)."""
     name = "native_probe.json"
-    if not (r.root / name).exists():
+    if (d := r.optional(name)) is None:
         return []
-    d = r.load(name)
     out = ["", f"### A native backend? llama.cpp's decode step against PyTorch's (`{name}`)", "",
            f"`{d['model']}`, {d['file']}, every row primed with {d['keep']} real tokens, then {d['steps']} "
            f"one-token steps per row (the carried coder's pattern), {d['threads']} thread(s), "
