@@ -172,6 +172,11 @@ def machine(doc: dict, name: str) -> str:
     return f"{where}; {busy(doc, name)}"
 
 
+def footer(doc: dict, name: str) -> list[str]:
+    """The line under a table: where it ran, how loaded, and the command that made its JSON."""
+    return ["", f"Machine: {machine(doc, name)}. Command: {code(command(doc))}"]
+
+
 def threads(doc: dict) -> str:
     return f"{doc['threads']} thread" + ("s" if doc["threads"] != 1 else "")
 
@@ -804,7 +809,7 @@ def profile_table(r: Results) -> list[str]:
         for x in d["paired_forward"]:
             out.append(row(x["rows"], x["steps"], f"{x['transformers_ms_median']:.1f}", f"{x['lean_ms_median']:.1f}",
                            f"{x['saving_ms_median']:.2f} ms ({100 * x['saving_share_median']:.1f}%)"))
-    out += ["", f"Machine: {machine(d, name)}. Command: {code(d['command'])}"]
+    out += footer(d, name)
     return out
 
 
@@ -823,7 +828,7 @@ def step_ab_table(r: Results) -> list[str]:
     for x in d["runs"]:
         out.append(row(x["pair"], x["model_step"], f"{x['seconds']:.1f}", f"{x['tok_s']:.1f}",
                        n(x["container_bytes"])))
-    out += ["", f"Machine: {machine(d, name)}. Command: {code(d['command'])}"]
+    out += footer(d, name)
     return out
 
 
@@ -849,7 +854,7 @@ def line_ends_table(r: Results) -> list[str]:
                 "as they are" + (" (default: a bare LF)" if key == "auto" else " (`newlines=keep`)"))
             gain = f"{100 * (1 - x['bpb'] / pair['keep']['bpb']):.2f}%" if key == "auto" else ""
             out.append(row(Path(path).name, n(x["bytes"]), label, n(x["tokens"]), bpb(x["bpb"]), gain))
-    out += ["", f"Machine: {machine(d, name)}. Command: {code(command(d))}"]
+    out += footer(d, name)
     return out
 
 
@@ -879,7 +884,7 @@ def same_host_table(r: Results) -> list[str]:
     if {"independent", "adapted"} <= set(rows):
         ratio_ = rows["adapted"]["compress_tok_s"] / rows["independent"]["compress_tok_s"]
         out += ["", f"Default / independent segments: **{ratio_:.3f}** (target >= 0.75)."]
-    out += ["", f"Machine: {machine(d, name)}. Command: {code(command(d))}"]
+    out += footer(d, name)
     return out
 
 

@@ -2,19 +2,11 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-
-
-def lmc(*args, stdin=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "compress", *map(str, args)], input=stdin,
-                          capture_output=True, cwd=cwd, env=ENV, timeout=300)
+from clirun import lmc
 
 
 @pytest.fixture()

@@ -5,8 +5,6 @@ stored container can be damaged, the 12-byte case, and the command line on both 
 
 import json
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import clirun
 from compress.core import compact, container
 from compress.core.engine import Compressor
 from compress.core.errors import ChecksumError, ContainerError, MismatchError
@@ -237,6 +236,18 @@ def test_a_damaged_payload_never_decodes_to_other_bytes(blob, comp):
 
 
 # -- the stored form ---------------------------------------------------------------------------
+def test_the_crlf_flag_is_text_only_and_unknown_flags_are_refused(tiny_compressor):
+    blob = tiny_compressor.compress(b"Patients with diabetes.\r\nThe dose was adjusted.\r\n" * 3)
+    body = bytearray(body_of(blob))
+    assert body[1] & compact.FLAG_CRLF
+    body[0] = compact.MODALITIES.index("audio") + 1  # the CRLF flag on another modality
+    with pytest.raises(ContainerError, match="unsupported compact flags"):
+        compact.decode(reframe(bytes(body)))
+    body[0], body[1] = 1, body[1] | 0x80  # text again, with a flag no version defines
+    with pytest.raises(ContainerError, match="unsupported compact flags"):
+        compact.decode(reframe(bytes(body)))
+
+
 def test_twelve_bytes_cost_at_most_eight_more(comp):
     data = b"hello world\n"
     out = comp.compress(data)
@@ -278,9 +289,8 @@ def test_the_encoder_keeps_the_smaller(comp):
 
 # -- the command line -------------------------------------------------------------------------
 def lmc(*args, cwd=None):
-    env = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "compress", *map(str, args)], capture_output=True,
-                          cwd=cwd, env=env, timeout=300)
+    """The command line with a bare environment (nothing inherited but the checkout's path)."""
+    return clirun.lmc(*args, cwd=cwd, env={"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
 
 
 def test_cli_lists_tests_and_decodes_both_forms(tiny_model_dir, tmp_path):

@@ -19,19 +19,14 @@ import numpy as np
 import pytest
 
 from bench import fuzz
+from clirun import ENV, lmc
 from compress import cli
 from compress.core import container, frontends, models
 from compress.core.engine import Compressor
 from compress.core.errors import ContainerError, InputError, LMCompressError, MismatchError
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
 TEXT = b"Patients with diabetes were treated with insulin. " * 4
-
-
-def lmc(*args, stdin=None, cwd=None, **kw):
-    return subprocess.run([sys.executable, "-m", "compress", *map(str, args)], input=stdin,
-                          capture_output=True, cwd=cwd, env=ENV, timeout=300, **kw)
 
 
 def opts(model, *extra):

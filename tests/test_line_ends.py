@@ -1,20 +1,15 @@
 """CRLF line ends coded as LF (compress/core/frontends.py TextFrontend): exact, recorded, refused
 when a header's lengths cannot be right, switchable, and measured by the scoring pass too."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from compress.core import compact, container, frontends
+from clirun import lmc
+from compress.core import container, frontends
 from compress.core.errors import ContainerError, InputError
 
-ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
 CRLF_TEXT = b"Patients with diabetes were treated with insulin.\r\nThe dose was adjusted.\r\n" * 3
 
 
@@ -59,76 +54,45 @@ def test_engine_round_trip_and_header(tiny_compressor, data):
     assert tiny_compressor.decompress(blob) == data
 
 
-def test_the_json_form_carries_it_too(tiny_compressor):
-    blob = tiny_compressor.compress(CRLF_TEXT)
+@pytest.fixture(scope="module")
+def crlf_blob(tiny_compressor) -> bytes:
+    return tiny_compressor.compress(CRLF_TEXT)
+
+
+def _as_json(blob: bytes, **changes) -> bytes:
+    """The container in the JSON form, with `changes` made to its header (as an attacker can)."""
     parsed = container.unpack(blob)
-    full = dict(parsed.header, libraries={}, checked_sha256=None)
-    again = container.pack(full, parsed.streams)
+    return container.pack(dict(parsed.header, libraries={}, checked_sha256=None, **changes), parsed.streams)
+
+
+def test_the_json_form_carries_it_too(tiny_compressor, crlf_blob):
+    again = _as_json(crlf_blob)
     assert container.form(again) == "json"
     assert tiny_compressor.decompress(again) == CRLF_TEXT
 
 
-def test_fewer_tokens_and_the_scoring_pass_measures_the_same_payload(tiny_compressor):
-    coded = tiny_compressor.compress(CRLF_TEXT)
-    kept = tiny_compressor.compress(CRLF_TEXT, newlines="keep")
-    assert container.read_header(kept)["frontend"] == {} and tiny_compressor.decompress(kept) == CRLF_TEXT
-    assert sum(container.read_header(coded)["segments"]) < sum(container.read_header(kept)["segments"])
+def test_fewer_tokens_and_the_scoring_pass_measures_the_same_payload(tiny_compressor, crlf_blob):
     tiny_compressor.compress(CRLF_TEXT)
     ideal = tiny_compressor.last.ideal_bits
     score = tiny_compressor.score(CRLF_TEXT)
     assert score.bytes == len(CRLF_TEXT) and score.bits == pytest.approx(ideal, rel=1e-6)
-
-
-def _forged(tiny_compressor, **changes) -> bytes:
-    parsed = container.unpack(tiny_compressor.compress(CRLF_TEXT))
-    header = dict(parsed.header, libraries={}, checked_sha256=None)
-    for key, value in changes.items():
-        header[key] = value
-    return container.pack(header, parsed.streams)
+    kept = tiny_compressor.compress(CRLF_TEXT, newlines="keep")
+    assert container.read_header(kept)["frontend"] == {} and tiny_compressor.decompress(kept) == CRLF_TEXT
+    assert sum(container.read_header(crlf_blob)["segments"]) < sum(container.read_header(kept)["segments"])
 
 
 @pytest.mark.parametrize("changes,message", [
-    ({"frontend": {"newlines": "lf"}}, "field 'frontend.newlines'"),
-    ({"frontend": {"newlines": "crlf", "x": 1}}, "frontend"),
-    ({"frontend": {}}, "payload is the whole file"),
-    ({"original_length": 10 ** 6}, "original length must exceed"),
+    (lambda h: {"frontend": {"newlines": "lf"}}, "field 'frontend.newlines'"),
+    (lambda h: {"frontend": {"newlines": "crlf", "x": 1}}, "frontend"),
+    (lambda h: {"frontend": {}}, "payload is the whole file"),
+    # at most one CR per payload byte: bounds what join allocates
+    (lambda h: {"original_length": 2 * h["payload_length"] + 1}, "original length must exceed"),
+    (lambda h: {"original_length": h["payload_length"]}, "original length must exceed"),
 ])
-def test_a_header_that_cannot_be_right_is_refused_before_decoding(tiny_compressor, changes, message):
-    if "original_length" in changes:  # at most one CR per payload byte: bounds what join allocates
-        changes = {"original_length": 2 * container.unpack(tiny_compressor.compress(CRLF_TEXT))
-                   .header["payload_length"] + 1}
+def test_a_header_that_cannot_be_right_is_refused_before_decoding(tiny_compressor, crlf_blob, changes, message):
+    forged = _as_json(crlf_blob, **changes(container.unpack(crlf_blob).header))
     with pytest.raises(ContainerError, match=message):
-        tiny_compressor.decompress(_forged(tiny_compressor, **changes))
-
-
-def test_equal_lengths_with_the_flag_are_refused(tiny_compressor):
-    parsed = container.unpack(tiny_compressor.compress(CRLF_TEXT))
-    blob = _forged(tiny_compressor, original_length=parsed.header["payload_length"])
-    with pytest.raises(ContainerError, match="original length must exceed"):
-        tiny_compressor.decompress(blob)
-
-
-def test_the_compact_flag_is_text_only_and_old_flags_still_read(tiny_compressor):
-    blob = tiny_compressor.compress(CRLF_TEXT)
-    start, _ = compact.header_span(blob)
-    body = bytearray(blob[start:compact.header_span(blob)[1]])
-    assert body[1] & compact.FLAG_CRLF
-    body[0] = compact.MODALITIES.index("audio") + 1  # a CRLF flag on another modality
-    import struct
-    import zlib
-    head = compact.PRELUDE + compact.varint(len(body)) + bytes(body)
-    forged = head + struct.pack("<I", zlib.crc32(head))
-    with pytest.raises(ContainerError):
-        compact.decode(forged)
-    body[0], body[1] = 1, body[1] | 0x80  # an unknown flag
-    head = compact.PRELUDE + compact.varint(len(body)) + bytes(body)
-    with pytest.raises(ContainerError, match="unsupported compact flags"):
-        compact.decode(head + struct.pack("<I", zlib.crc32(head)))
-
-
-def lmc(*args):
-    return subprocess.run([sys.executable, "-m", "compress", *map(str, args)], capture_output=True,
-                          env=ENV, timeout=300)
+        tiny_compressor.decompress(forged)
 
 
 def test_cli_codes_lists_and_keeps_line_ends(tiny_model_dir, tmp_path):
