@@ -155,9 +155,11 @@ def overhead(args) -> dict:
 
 
 SETTINGS = {  # name -> Compressor options
-    "independent": {"stepper_kind": stepper.GROWING},
+    # independent segments as the coder had them before carried context: float32
+    "independent": {"stepper_kind": stepper.GROWING, "dtype": "float32"},
     "carried": {"stepper_kind": stepper.CARRIED, "adapt": None},
-    "adapted": {"stepper_kind": stepper.CARRIED},
+    "adapted": {"stepper_kind": stepper.CARRIED},  # the default (dtype: the default for this machine)
+    "adapted-float32": {"stepper_kind": stepper.CARRIED, "dtype": "float32"},
 }
 
 
@@ -182,19 +184,20 @@ def carried_table(args, names: list[str], rows_list=(None,)) -> dict:
                 blob = c.compress(data)
             comp = c.last
             header = container.read_header(blob)
-            row.update(stepper=header.get("stepper"), rows=header["batch"], keep=header.get("keep"),
+            row.update(stepper=header.get("stepper"), dtype=header["dtype"], rows=header["batch"],
+                       keep=header.get("keep"),
                        adapt=header.get("adapt"), frontend=header.get("frontend"),
                        tokens=comp.tokens, container_bytes=len(blob),
                        container_bpb=8 * len(blob) / len(data), ideal_bpb=comp.ideal_bits / len(data),
                        compress_s=comp.seconds, compress_tok_s=comp.tokens / comp.seconds,
                        compress_peak_mib=mem.peak / 2**20,
-                       model_step=step_path(c.loaded().model, header))
+                       model_step=step_path(c.loaded(dtype=header["dtype"]).model, header))
             if not args.no_decompress:
                 back = c.decompress(blob)
                 row.update(decompress_s=c.last.seconds, decompress_tok_s=comp.tokens / c.last.seconds,
                            round_trip_ok=back == data)
             out.append(row)
-            print(f"{name:12s} rows {row['rows']:>3} | {row['tokens']:>6} tok | container "
+            print(f"{name:15s} rows {row['rows']:>3} | {row['tokens']:>6} tok | container "
                   f"{row['container_bpb']:.4f} bpb ({row['container_bytes']} B) ideal {row['ideal_bpb']:.4f}"
                   + (f" score {row['score_bpb']:.4f}" if "score_bpb" in row else "")
                   + f" | compress {row['compress_tok_s']:.1f} tok/s"

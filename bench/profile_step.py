@@ -131,6 +131,8 @@ def main(argv=None) -> int:
     p.add_argument("--keep", type=int, default=512)
     p.add_argument("--context", type=int, default=DEFAULT_CARRIED_CONTEXT)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--dtype", default="auto",
+                   help="auto (the coder's default for text here), float32, bf16-linear, ... (recorded)")
     p.add_argument("--score-bytes", type=int, default=32768)
     p.add_argument("--both", action="store_true",
                    help="also time the forward through transformers' own step (lean=False), paired step by "
@@ -139,7 +141,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     data = args.file.read_bytes()
-    c = Compressor(args.model, threads=args.threads)
+    c = Compressor(args.model, threads=args.threads, dtype=args.dtype)
     lm = c.loaded()
     determinism.apply(args.threads)
     fe = frontends.get("text")
@@ -172,7 +174,8 @@ def main(argv=None) -> int:
             print(f"{rows:>4} rows: {x['transformers_ms_median']:.1f} -> {x['lean_ms_median']:.1f} ms, "
                   f"saving {x['saving_ms_median']:.2f} ms ({100 * x['saving_share_median']:.1f}%)")
     doc = {"format": "lmcompress-profile-step/1", "model": args.model, "file": args.file.name,
-           "context": args.context, "keep": args.keep, "threads": args.threads, "adapt": adapt.VERSION,
+           "context": args.context, "keep": args.keep, "threads": args.threads, "dtype": lm.dtype,
+           "adapt": adapt.VERSION,
            "vocab": model_vocab(lm.model), "scoring": scoring, "rows": results, "machine": machine()}
     if paired:
         doc["paired_forward"] = paired

@@ -8,7 +8,9 @@ same with ngram-mix/2) and text-carried-plain.lmc (2 rows, keep 8, no adaptation
 the current default. text-compact.lmc is text-carried.lmc's streams under the compact header (form
 `c`, what the encoder now writes whenever it can) and short-stored.lmc a 12-byte input in the
 stored form (`s`). text-crlf-compact.lmc is text.bin with CRLF line ends (text-crlf.bin), coded as
-LF text with the compact header's CRLF flag (ngram-mix/2). If an intentional change breaks a pin,
+LF text with the compact header's CRLF flag (ngram-mix/2). All of these were coded in float32;
+text-bf16-linear.lmc is text.bin under dtype bf16-linear (compress/core/linear16.py: the linear
+layers multiply in bfloat16; 3 rows, keep 6, ngram-mix/2, compact). If an intentional change breaks a pin,
 add a new stepper, quantizer or format version and a new golden file beside the old ones — never
 regenerate silently.
 """
@@ -20,22 +22,27 @@ import pytest
 
 from compress.core import container, stepper
 from compress.core.engine import Compressor
+from compress.core.errors import ChecksumError
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 MODEL = str(GOLDEN / "tiny-llama")
 
 
 # (container file, original file, stepper it was coded with, other settings it was coded with)
-CASES = [("text", "text", stepper.STATIC, {}), ("empty", "empty", stepper.STATIC, {}),
-         ("text-growing", "text", stepper.GROWING, {}),
-         ("text-carried", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1"}),
-         ("text-carried-v2", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/2"}),
-         ("text-carried-plain", "text", stepper.CARRIED, {"rows": 2, "keep": 8, "adapt": None}),
-         ("text-compact", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1"}),
-         ("text-crlf-compact", "text-crlf", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/2"})]
+F32 = {"dtype": "float32"}
+CASES = [("text", "text", stepper.STATIC, F32), ("empty", "empty", stepper.STATIC, F32),
+         ("text-growing", "text", stepper.GROWING, F32),
+         ("text-carried", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1", **F32}),
+         ("text-carried-v2", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/2", **F32}),
+         ("text-carried-plain", "text", stepper.CARRIED, {"rows": 2, "keep": 8, "adapt": None, **F32}),
+         ("text-compact", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1", **F32}),
+         ("text-crlf-compact", "text-crlf", stepper.CARRIED,
+          {"rows": 3, "keep": 6, "adapt": "ngram-mix/2", **F32}),
+         ("text-bf16-linear", "text", stepper.CARRIED,
+          {"rows": 3, "keep": 6, "adapt": "ngram-mix/2", "dtype": "bf16-linear"})]
 FORMS = {"text": "json", "empty": "json", "text-growing": "json", "text-carried": "json",
          "text-carried-v2": "json", "text-carried-plain": "json", "text-compact": "compact",
-         "text-crlf-compact": "compact"}
+         "text-crlf-compact": "compact", "text-bf16-linear": "compact"}
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +55,34 @@ def test_golden_decodes(golden_compressor, name, original, kind, settings):
     blob = (GOLDEN / f"{name}.lmc").read_bytes()
     assert container.form(blob) == FORMS[name]
     assert container.read_header(blob).get("stepper", stepper.STATIC) == kind
+    header = container.read_header(blob)
+    assert header["dtype"] == settings["dtype"]
+    if not _same_kernels(header):  # bf16-linear from AMX kernels on a CPU without them
+        try:  # other kernels round differently: the checksum refuses, never wrong bytes
+            out = golden_compressor.decompress(blob, model=MODEL)
+        except ChecksumError:
+            return
+        assert out == (GOLDEN / f"{original}.bin").read_bytes()
+        return
     assert golden_compressor.decompress(blob, model=MODEL) == (GOLDEN / f"{original}.bin").read_bytes()
+
+
+def _same_kernels(header: dict) -> bool:
+    """Whether this CPU computes a bf16-linear container's bfloat16 products with the kernels that
+    made it (compress/core/linear16.py cpu_kernel; float32 containers: always)."""
+    from compress.core.engine import device_kind
+
+    return header["dtype"] != "bf16-linear" or header["device"] == device_kind("cpu", "bf16-linear")
 
 
 def test_new_containers_use_carried_context(golden_compressor):
     from compress.core import adapt
+    from compress.core.engine import default_dtype
 
     header = container.read_header(golden_compressor.compress((GOLDEN / "text.bin").read_bytes()))
     assert header["stepper"] == stepper.DEFAULT == stepper.CARRIED
     assert header["adapt"] == adapt.VERSION and header["keep"] == 4  # a quarter of the context
+    assert header["dtype"] == default_dtype("cpu")
 
 
 def test_steppers_compute_the_same_distributions(golden_compressor):
@@ -93,6 +119,8 @@ def test_unknown_stepper_is_refused_before_decoding(golden_compressor):
 def test_encoder_reproduces_golden_bits(name, original, kind, settings):
     compressor = Compressor(MODEL, context=16, batch=3, threads=1, stepper_kind=kind, **settings)
     golden = container.unpack((GOLDEN / f"{name}.lmc").read_bytes())
+    if not _same_kernels(golden.header):
+        pytest.skip(f"{name} was coded with {golden.header['device']} kernels; this CPU's round differently")
     blob = compressor.compress((GOLDEN / f"{original}.bin").read_bytes())
     if name == "empty":  # an empty input is now always stored (8 bytes beat any coded header)
         assert container.form(blob) == "stored" and len(blob) == container.STORED_OVERHEAD
@@ -119,21 +147,25 @@ def test_encoder_reproduces_the_golden_compact_container_byte_for_byte():
 
     golden = (GOLDEN / "text-compact.lmc").read_bytes()
     fresh = Compressor(MODEL, context=16, batch=3, threads=1, rows=3, keep=6,
-                       adapt="ngram-mix/1").compress(
+                       adapt="ngram-mix/1", dtype="float32").compress(
         (GOLDEN / "text.bin").read_bytes())
     assert container.form(fresh) == "compact" and container.stored_header_length(fresh) == 62
     if device_kind("cpu") == container.read_header(golden)["device"]:
         assert fresh == golden
 
 
-def test_the_crlf_golden_is_reproduced_byte_for_byte():
+@pytest.mark.parametrize("name,original,dtype", [("text-crlf-compact", "text-crlf", "float32"),
+                                                ("text-bf16-linear", "text", "bf16-linear")])
+def test_compact_goldens_are_reproduced_byte_for_byte(name, original, dtype):
     from compress.core.engine import device_kind
 
-    golden = (GOLDEN / "text-crlf-compact.lmc").read_bytes()
-    assert container.read_header(golden)["frontend"] == {"newlines": "crlf"}
-    fresh = Compressor(MODEL, context=16, batch=3, threads=1, rows=3, keep=6,
-                       adapt="ngram-mix/2").compress((GOLDEN / "text-crlf.bin").read_bytes())
-    if device_kind("cpu") == container.read_header(golden)["device"]:
+    golden = (GOLDEN / f"{name}.lmc").read_bytes()
+    if original == "text-crlf":
+        assert container.read_header(golden)["frontend"] == {"newlines": "crlf"}
+    fresh = Compressor(MODEL, context=16, batch=3, threads=1, rows=3, keep=6, adapt="ngram-mix/2",
+                       dtype=dtype).compress((GOLDEN / f"{original}.bin").read_bytes())
+    assert container.read_header(fresh)["dtype"] == dtype
+    if device_kind("cpu", dtype) == container.read_header(golden)["device"]:
         assert fresh == golden
 
 

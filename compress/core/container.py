@@ -73,7 +73,7 @@ _FIXED = struct.Struct("<8sHHI")
 
 BYTE_ALPHABET = 256
 SYMBOLIZERS = ("text-table/v1", "bytes-charmap/v1")
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = ("float32", "bfloat16", "float16", "bf16-linear")  # bf16-linear: compress/core/linear16.py
 PRECISION = 24                  # constriction's range coder: every symbol gets >= 2**-24
 _SHA = schema.Str(max_len=64, pattern=schema.HEX64)
 # An identity or output digest: a sha256, or its first 8 bytes (16 hex digits; the compact form's

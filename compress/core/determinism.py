@@ -21,6 +21,13 @@ import torch
 # first runs, so this is set when the engine is imported, before any model computes (a value the
 # user set is kept).
 _MKL_BRANCHES = ("AVX512", "AVX2")  # torch's CPU capability names, which MKL_CBWR also takes
+# oneDNN (torch's CPU kernels for bfloat16 matrix products: the bf16-linear dtype) picks its kernels
+# by instruction set too, and they round differently: one bfloat16 product gave three different
+# results with AMX, with AVX512-BF16 only and with AVX2 (the project's Xeon, ONEDNN_MAX_CPU_ISA
+# capped at each). Capping it at AMX where AMX exists gives the same bits as no cap there and keeps
+# a later processor's newer kernels (AMX-FP16, AVX10) from moving them; processors without AMX
+# compute other bits, which the header's device kind records (compress/core/engine.py device_kind).
+_ONEDNN_AMX = "AVX512_CORE_AMX"
 
 
 def pin_mkl_branch() -> str | None:
@@ -33,6 +40,16 @@ def pin_mkl_branch() -> str | None:
 
 
 pin_mkl_branch()
+
+
+def pin_onednn_isa() -> str | None:
+    """Cap ONEDNN_MAX_CPU_ISA at AMX on processors with AMX unless already set; returns its value."""
+    if "ONEDNN_MAX_CPU_ISA" not in os.environ and getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+        os.environ["ONEDNN_MAX_CPU_ISA"] = _ONEDNN_AMX
+    return os.environ.get("ONEDNN_MAX_CPU_ISA")
+
+
+pin_onednn_isa()
 
 
 def apply(threads: int) -> None:

