@@ -871,25 +871,39 @@ def line_ends_table(r: Results) -> list[str]:
     return out
 
 
+def coded_layout(x: dict) -> str:
+    """A bench/engine.py --carried row's layout: stepper, rows, keep and adaptation, line ends."""
+    keep = f", keep {x['keep']}, {x['adapt']}" if x.get("keep") else ""
+    return f"{x['stepper']}, {x['rows']} rows{keep}, {line_ends(x)}"
+
+
+def settings_run(r: Results, name: str, title: str, words: str):
+    """(doc, rows by setting, the section's opening lines ending in `words`) of a `bench/engine.py
+    --carried` run with compress only, or None when it was not measured."""
+    if (d := r.optional(name)) is None:
+        return None
+    out = ["", f"### {title} (`{name}`)", "",
+           f"`{d['model']}`, {Path(d['file']).name} ({n(d['bytes'])} B), {d['threads']} threads, compress only, "
+           + words, ""]
+    return d, {x["setting"]: x for x in d["rows"]}, out
+
+
 def same_host_table(r: Results) -> list[str]:
     """Independent segments (the layout of the speed target's baseline) against the default, one
     after the other on the same host: the speed target as a ratio, which a slow host cannot skew
     the way it skews absolute tokens/s."""
     name = "engine_same_host_alice29.json"
-    if (d := r.optional(name)) is None:
+    opened = settings_run(r, name, "Coding speed on one host: independent segments against the default",
+                          "run one after the other in one process. Issue #15's speed target is the default's "
+                          "tokens/s at no more than 25% below independent segments' (164.5 tokens/s in "
+                          "`engine_overhead_alice29.json`, an idle host): a ratio of at least 0.75.")
+    if opened is None:
         return []
-    rows = {x["setting"]: x for x in d["rows"]}
-    out = ["", f"### Coding speed on one host: independent segments against the default (`{name}`)", "",
-           f"`{d['model']}`, {Path(d['file']).name} ({n(d['bytes'])} B), {d['threads']} threads, compress only, "
-           "run one after the other in one process. Issue #15's speed target is the default's tokens/s at no more "
-           "than 25% below independent segments' (164.5 tokens/s in `engine_overhead_alice29.json`, an idle "
-           "host): a ratio of at least 0.75.", ""]
+    d, rows, out = opened
     out += header("setting", "layout", "tokens", "container", "compress tok/s")
     for key, x in rows.items():
-        layout = (f"{x['stepper']}, {x['rows']} rows" + (f", keep {x['keep']}, {x['adapt']}" if x.get("keep") else "")
-                  + f", {line_ends(x)}")
-        out.append(row(key, layout, n(x["tokens"]), f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb",
-                       f"{x['compress_tok_s']:.1f}"))
+        out.append(row(key, coded_layout(x), n(x["tokens"]),
+                       f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb", f"{x['compress_tok_s']:.1f}"))
     out += ["", "Both layouts stepped through the lean replica. The JSON's `model_step` says \"transformers\" for "
             "the independent row: bench/engine.py then looked the replica up at the header's batch (32, the most) "
             "instead of the 20 and 19 rows the balanced layout steps 39 segments as; both of those verify "
@@ -905,22 +919,19 @@ def dtype_table(r: Results) -> list[str]:
     """Independent segments in float32 (the speed target's baseline) against the default layout in
     float32 and in bf16-linear, one after the other on one host (`bench/engine.py --carried`)."""
     name = "engine_dtype_alice29.json"
-    if (d := r.optional(name)) is None:
+    opened = settings_run(r, name, "Coding speed and dtype on one host",
+                          "the three settings one after the other in one process. bf16-linear "
+                          "(`compress/core/linear16.py`, the default for text on CPUs with AMX, such as this host's) "
+                          "keeps the model in float32 and multiplies its linear layers in bfloat16. Issue #15's speed "
+                          "target is the default's tokens/s at no more than 25% below independent segments' in "
+                          "float32 (the coder before carried context): a ratio of at least 0.75.")
+    if opened is None:
         return []
-    rows = {x["setting"]: x for x in d["rows"]}
-    out = ["", f"### Coding speed and dtype on one host (`{name}`)", "",
-           f"`{d['model']}`, {Path(d['file']).name} ({n(d['bytes'])} B), {d['threads']} threads, compress only, "
-           "the three settings one after the other in one process. bf16-linear "
-           "(`compress/core/linear16.py`, the default for text where the CPU multiplies bfloat16 natively) keeps the "
-           "model in float32 and multiplies its linear layers in bfloat16. Issue #15's speed target is the "
-           "default's tokens/s at no more than 25% below independent segments' in float32 (the coder before "
-           "carried context): a ratio of at least 0.75.", ""]
+    d, rows, out = opened
     out += header("setting", "dtype", "layout", "tokens", "container", "compress tok/s", "/ independent")
     base = rows["independent"]["compress_tok_s"]
     for key, x in rows.items():
-        layout = (f"{x['stepper']}, {x['rows']} rows" + (f", keep {x['keep']}, {x['adapt']}" if x.get("keep") else "")
-                  + f", {line_ends(x)}")
-        out.append(row(key, x["dtype"], layout, n(x["tokens"]),
+        out.append(row(key, x["dtype"], coded_layout(x), n(x["tokens"]),
                        f"{n(x['container_bytes'])} B, {bpb(x['container_bpb'])} bpb",
                        f"{x['compress_tok_s']:.1f}", f"{x['compress_tok_s'] / base:.3f}"))
     out += footer(d, name)
