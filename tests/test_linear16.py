@@ -105,6 +105,7 @@ def test_the_encoder_refuses_a_model_in_another_dtype(bf16_compressor, tiny_mode
 def test_default_and_device_kind_follow_the_hardware(monkeypatch):
     """bf16-linear by default only where AMX multiplies it; the device kind names the kernels,
     which round differently (a container says where it can be decoded)."""
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     for flag in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.setattr(torch.cpu, flag, lambda: False)
     assert default_dtype("cpu") == "float32" and default_dtype("cuda:0") == "float32"
@@ -117,6 +118,10 @@ def test_default_and_device_kind_follow_the_hardware(monkeypatch):
     assert engine.device_kind("cpu", "bf16-linear").endswith("+amx")
     assert engine.device_kind("cpu", "float32") == engine.device_kind("cpu")
     assert "+" not in engine.device_kind("cpu")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")  # a user's cap below AMX counts
+    assert linear16.cpu_kernel() == "avx512-bf16" and default_dtype("cpu") == "float32"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert linear16.cpu_kernel() == "emulated"
 
 
 def test_a_container_from_other_kernels_warns(bf16_compressor, monkeypatch):
@@ -124,9 +129,9 @@ def test_a_container_from_other_kernels_warns(bf16_compressor, monkeypatch):
     header = container.read_header(blob)
     assert header["device"] == engine.device_kind("cpu", "bf16-linear")
     assert bf16_compressor.warnings_for(header) == []
-    monkeypatch.setattr(linear16, "cpu_kernel", lambda: "avx512-bf16")
-    assert any("decoding on cpu:" in w and w.endswith("+avx512-bf16")
-               for w in bf16_compressor.warnings_for(header))
+    other = "avx512-bf16" if linear16.cpu_kernel() == "amx" else "amx"  # not this CPU's kernels
+    monkeypatch.setattr(linear16, "cpu_kernel", lambda: other)
+    assert any("decoding on cpu:" in w and w.endswith(f"+{other}") for w in bf16_compressor.warnings_for(header))
 
 
 def test_text_gets_the_default_and_media_keep_float32(tiny_model_dir):

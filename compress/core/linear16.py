@@ -20,6 +20,8 @@ model's identity hash is taken before the conversion, over the float32 weights i
 
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn.functional as F
 
@@ -60,11 +62,15 @@ def convert(model: torch.nn.Module) -> torch.nn.Module:
 
 def cpu_kernel() -> str:
     """Which kernels multiply bfloat16 on this CPU (they round differently, so a container coded
-    with one decodes only with the same): `amx`, `avx512-bf16`, else `emulated`."""
+    with one decodes only with the same): `amx`, `avx512-bf16`, else `emulated`; a user's cap on
+    oneDNN's instruction set (ONEDNN_MAX_CPU_ISA below AMX) counts."""
     cpu = torch.cpu
-    if getattr(cpu, "_is_amx_tile_supported", lambda: False)():
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    uncapped = cap in ("ALL", "DEFAULT", "")
+    if getattr(cpu, "_is_amx_tile_supported", lambda: False)() and (uncapped or "AMX" in cap):
         return "amx"
-    if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)():
+    if getattr(cpu, "_is_avx512_bf16_supported", lambda: False)() and (
+            uncapped or "AMX" in cap or "BF16" in cap or cap.startswith("AVX10")):
         return "avx512-bf16"
     return "emulated"
 
