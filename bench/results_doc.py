@@ -1077,7 +1077,9 @@ def targets(r: Results) -> list[str]:
         note = ""
         if unit == "speed":
             note = (f" times independent segments' tokens/s: {speeds['adapted']:.0f} against "
-                    f"{speeds['independent']:.0f} tok/s, {load_word(d, name)}, {name}")
+                    f"{speeds['independent']:.0f} tok/s, {load_word(d, name)}, a CPU with AMX, where text's "
+                    f"default is bf16-linear; the float32 default, which CPUs without AMX get, "
+                    f"{speeds['adapted-float32'] / speeds['independent']:.3f} on the same host, {name}")
         parts.append(f"{what} {state} ({fmt(ours)} vs {sign} {fmt(goal)}{' bpb' if unit == 'bpb' else ''}{note})")
     return ["", "Open targets (issues #15, #17): " + "; ".join(parts) + ". What was tried, with figures for "
             "each attempt: [docs/targets.md](docs/targets.md)."]
