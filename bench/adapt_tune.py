@@ -73,8 +73,8 @@ def dump(args) -> None:
             print(f"window at {start}: {time.perf_counter() - started:.0f} s", flush=True)
     store.flush()
     meta = {"file": str(args.file), "offset": args.offset, "bytes": len(data), "rows": args.rows,
-            "context": args.context,
-            "keep": args.keep, "model": args.model, "model_bits": bits, "model_bpb": bits / len(data),
+            "context": args.context, "keep": args.keep, "model": args.model, "dtype": lm.dtype,
+            "model_bits": bits, "model_bpb": bits / len(data),
             "seconds": time.perf_counter() - started, "order": order, "lengths": lengths.tolist()}
     Path(args.out + ".json").write_text(json.dumps(meta))
     print(f"model alone: {bits / len(data):.4f} bpb")
@@ -113,7 +113,7 @@ def replay(args) -> None:
               f"{meta['rows']}, context {meta['context']}, keep {meta['keep']}) "
               f"{time.perf_counter() - started:.0f} s", flush=True)
     if args.json:
-        keep = {k: meta.get(k) for k in ("file", "offset", "bytes", "rows", "context", "keep", "model")}
+        keep = {k: meta.get(k) for k in ("file", "offset", "bytes", "rows", "context", "keep", "model", "dtype")}
         save_result(Path(args.json), {"dump": keep, "machine": machine(), "results": results},
                     "bench/adapt_tune.py", None)
 

@@ -76,8 +76,8 @@ def main() -> int:
     # the checkpoint's front-end options, by the engine's rule: the lossy 8-bit mode only when asked
     options = comp.frontend_options("audio", **base_options,
                                     **({"audio_bits": args.audio_bits} if args.audio_bits else {}))
-    lm = comp.loaded()
     frontend = comp.frontend("audio", **options)
+    lm = comp.loaded(dtype=comp.dtype_for(frontend))  # the model that codes
     files = sorted(Path(args.dir).glob("*.wav"))
     if not files:
         sys.exit(f"audio_model: no .wav files in {args.dir}")

@@ -63,7 +63,7 @@ def main() -> int:
     # kodim05 crop must not borrow the full image's figures)
     baselines = {(r["image"], r["raw_bytes"]): r["sizes"] for r in json.loads(BASELINES.read_text())["kodak"]["rows"]}
 
-    lm = comp.loaded()
+    lm = comp.loaded(dtype=comp.dtype_for(comp.frontend("image", **options)))  # the model that codes
     params = parameter_count(lm.model)
     rows = []
     for f in files:

@@ -185,7 +185,7 @@ def main(argv=None) -> int:
             results.append(row)
             print(f"{kind:<8} {rows:>4} {row['tokens_per_s']:>7.1f} {row['ms_per_step']:>8.1f} "
                   f"{bits:>10.4f} {row['deterministic']!s:>13}", flush=True)
-    doc = {"format": "lmcompress-native-probe/1", "model": "smollm2-135m", "file": args.file.name,
+    doc = {"format": "lmcompress-native-probe/1", "model": "smollm2-135m", "dtype": lm.dtype, "file": args.file.name,
            "context": args.context, "keep": args.keep, "steps": args.steps, "threads": args.threads,
            "llama_cpp_python": getattr(llama, "__version__", "unknown"),
            "llama_cpp_system": llama.llama_print_system_info().decode().strip(),

@@ -70,7 +70,7 @@ def main() -> int:
     payload, extras = frontends.get("video", **options).split(data)
     raw = len(payload)
 
-    lm = comp.loaded()
+    lm = comp.loaded(dtype=comp.dtype_for(comp.frontend("video", **options)))  # the model that codes
     blob = comp.compress(data, modality="video", **options)
     header = container.read_header(blob)
     c_s = comp.last.seconds
