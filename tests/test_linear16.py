@@ -47,6 +47,21 @@ def test_only_float32_models_are_converted():
         linear16.convert(_llama().to(torch.bfloat16))
 
 
+def test_a_model_that_cannot_be_converted_is_one_readable_error(tiny_model_dir, monkeypatch):
+    from compress.core import models
+    from compress.core.errors import ModelLoadError
+
+    real = models.load_base
+
+    def half_precision_base(*args, **kwargs):  # a base that comes back in float16 whatever was asked
+        model, tokenizer = real(*args, **kwargs)
+        return model.half(), tokenizer
+
+    monkeypatch.setattr(models, "load_base", half_precision_base)
+    with pytest.raises(ModelLoadError, match="cannot use .* in bf16-linear: bf16-linear converts a float32 model"):
+        models.load(str(tiny_model_dir), dtype="bf16-linear")
+
+
 def test_it_changes_the_numbers_a_little():
     """Close to float32 but not equal: the dtype changes the bits, which is why it is recorded."""
     model = _llama(seed=5)

@@ -342,7 +342,10 @@ def load(spec: str = DEFAULT_MODEL, dtype: str = "float32", device: str = "cpu")
             raise ModelLoadError(f"cannot load adapter {info['adapter_dir']}: {exc}") from None
         model.eval()
     if dtype == linear16.NAME:  # after the identity hash and the merge: both see float32 weights
-        linear16.convert(model)
+        try:
+            linear16.convert(model)
+        except ValueError as exc:
+            raise ModelLoadError(f"cannot use {spec} in {dtype}: {exc}") from None
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
