@@ -53,6 +53,7 @@ LOAD = {
     "engine_dtype_alice29.json": "idle (the machine ran only this job; 2026-12-03, a fresh host: the "
                                  "scoring pass of the first 32 KiB of alice29 ran at 357 tok/s)",
     "engine_rows16_bf16_alice29.json": "idle (the machine ran only this job)",
+    "engine_dtype_asyoulik.json": "idle (the machine ran only this job)",
     "engine_rows16_alice29.json": "slow host: idle inside the VM (the machine ran only this job), but "
                                   "its host ran about 2x slower than for engine_rows17_alice29.json (the "
                                   "scoring pass: 188 tokens/s against 417), so its tokens/s are not "
@@ -917,16 +918,20 @@ def same_host_table(r: Results) -> list[str]:
 
 def dtype_table(r: Results) -> list[str]:
     """Independent segments in float32 (the speed target's baseline) against the default layout in
-    float32 and in bf16-linear, one after the other on one host (`bench/engine.py --carried`)."""
-    name = "engine_dtype_alice29.json"
+    float32 and in bf16-linear, one after the other on one host (`bench/engine.py --carried`), one
+    table per file measured."""
+    return [line for name in r.glob("engine_dtype_*.json") for line in dtype_run(r, name)]
+
+
+def dtype_run(r: Results, name: str) -> list[str]:
+    target = ("Issue #15's speed target is the default's tokens/s on alice29 at no more than 25% below "
+              "independent segments' in float32 (the coder before carried context): a ratio of at least 0.75."
+              if name == "engine_dtype_alice29.json" else
+              "A second file beside the speed target's alice29, which no setting was chosen on.")
     opened = settings_run(r, name, "Coding speed and dtype on one host",
                           "the three settings one after the other in one process. bf16-linear "
                           "(`compress/core/linear16.py`, the default for text on CPUs with AMX, such as this host's) "
-                          "keeps the model in float32 and multiplies its linear layers in bfloat16. Issue #15's speed "
-                          "target is the default's tokens/s at no more than 25% below independent segments' in "
-                          "float32 (the coder before carried context): a ratio of at least 0.75.")
-    if opened is None:
-        return []
+                          "keeps the model in float32 and multiplies its linear layers in bfloat16. " + target)
     d, rows, out = opened
     out += header("setting", "dtype", "layout", "tokens", "container", "compress tok/s", "/ independent")
     base = rows["independent"]["compress_tok_s"]
