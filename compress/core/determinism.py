@@ -12,6 +12,8 @@ import os
 
 import torch
 
+from compress.core import linear16
+
 # MKL (torch's CPU BLAS on x86) picks its kernels by processor vendor as well as instruction set:
 # on an AMD EPYC with AVX-512 and MKL_CBWR unset the carried stepper's logits moved and
 # tests/golden/text-carried-plain.lmc (made on another x86-64 machine) stopped decoding. Measured
@@ -44,7 +46,7 @@ pin_mkl_branch()
 
 def pin_onednn_isa() -> str | None:
     """Cap ONEDNN_MAX_CPU_ISA at AMX on processors with AMX unless already set; returns its value."""
-    if "ONEDNN_MAX_CPU_ISA" not in os.environ and getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)():
+    if "ONEDNN_MAX_CPU_ISA" not in os.environ and linear16.cpu_kernel() == "amx":
         os.environ["ONEDNN_MAX_CPU_ISA"] = _ONEDNN_AMX
     return os.environ.get("ONEDNN_MAX_CPU_ISA")
 

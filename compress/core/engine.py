@@ -508,7 +508,7 @@ class Compressor:
             want = header.get("libraries", {}).get(name)
             if want and want != have.get(name):
                 out.append(f"container made with {name} {want}, decoding with {have.get(name)}")
-        here = device_kind(self.device, header.get("dtype", "float32"))
+        here = device_kind(self.device, header["dtype"])
         if header.get("device") and header["device"] != here:
             out.append(f"container made on {header['device']}, decoding on {here}")
         return out
