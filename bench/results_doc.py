@@ -64,7 +64,10 @@ LOAD = {
     "engine_line_ends.json": "busy for part: the test suite ran beside it (bits are unaffected; its "
                              "times are not speed figures)",
     "video_model_med_temporal.json": "idle (the machine ran only this job)",
-    "eval_medal_tuned_carried.json": "idle (the machine ran only this job)",
+    "eval_medal_cpu60_carried.json": "idle (the machine ran only this job)",
+    "eval_medal_tuned_carried.json": "idle (the machine ran only this job; 2026-12-03, an Intel Xeon host; "
+                                     "eval_medal_cpu60_carried.json ran on an earlier session's host, so "
+                                     "their speeds are not comparable)",
     "audio_model.json": "idle (the machine ran only this job)",
     "audio_model_nlms_json_header.json": "idle (the machine ran only this job)",
     "audio_stereo.json": "busy for about a minute and a half (unit tests beside it; sizes are unaffected)",
@@ -151,6 +154,8 @@ def command(doc: dict) -> str:
 
 def busy(doc: dict, name: str) -> str:
     """How loaded the machine was, from the JSON where it says, else LOAD."""
+    if isinstance(doc.get("load"), str):
+        return doc["load"]
     if isinstance(doc.get("machine_busy"), str):
         return "busy: " + doc["machine_busy"].removeprefix("yes: ")
     m = doc.get("machine")
@@ -228,7 +233,7 @@ def coder_layout(settings: dict) -> str:
 def headline(r: Results) -> list[str]:
     out = header("data (stand-in)", "model", "lmcompress ratio", "paper's comparator, same data",
                  "best classical, same data", "machine", "command", "JSON")
-    for recipe, ckpt, paper in (("medal", "cpu60", "MeDAL"), ("pile_of_law", "cpu90", "Pile of Law")):
+    for recipe, paper in (("medal", "MeDAL"), ("pile_of_law", "Pile of Law")):
         name = f"eval_{recipe}_tuned_carried.json"  # the coder's default layout, where measured
         if not (r.root / name).exists():
             name = f"eval_{recipe}_tuned.json"
@@ -244,7 +249,7 @@ def headline(r: Results) -> list[str]:
             f"zpaq -m5 {ratio(codecs['zpaq -m5'])}", f"{best[0]} {ratio(best[1])}",
             f"2-core CPU, {busy(doc, name).split(' ')[0]}",
             code(f"python -m evaluation.evaluate recipe={recipe} hardware=cpu "
-                 f"data.path=…/{TEXT_FILE[recipe]} checkpoint=checkpoints/{recipe}/{ckpt}"),
+                 f"data.path=…/{TEXT_FILE[recipe]} checkpoint={doc['model']['spec']}"),
             code(name)))
     media = [
         ("audio_model.json", "librivox speech (LibriSpeech stand-in), 5 WAVs, 16-bit, lossless",
@@ -370,6 +375,30 @@ def curve_tables(r: Results) -> list[str]:
             ok = b["status"] == "ok" and b["roundtrip_ok"]
             cells.append(f"{bpb(b['bits_per_byte'])} ({ratio(b['ratio'])})" if ok else b["status"])
         out.append(row(c, code(b["command"]), *cells))
+    return out
+
+
+def training_tables(r: Results) -> list[str]:
+    """Every `training_*.json` (bench/training_runs.py): trained runs side by side, settings and the
+    trainer's own validation curve, as the runs' manifests recorded them."""
+    out = []
+    for name in r.glob("training_*.json"):
+        doc = r.load(name)
+        steps = sorted({p["step"] for x in doc["runs"] for p in x["curve"]})
+        out += ["", f"## Training runs compared (`{name}`)", "",
+                "Validation bits per byte at each saved step (the coder's segmentation on the first "
+                "`eval.max_bytes` of the validation part), from each run's own `manifest.json` as the trainer "
+                "wrote it; nothing re-measured.", ""]
+        out += header("run", "lr", "LoRA r / alpha", "tokens per step", "training s",
+                      *(f"step {s}" for s in steps))
+        for x in doc["runs"]:
+            s = x["settings"]
+            at = {p["step"]: p["val_bits_per_byte"] for p in x["curve"]}
+            per_step = s["batch_size"] * s["grad_accum"] * (s["num_processes"] or 1)
+            out.append(row(code(f"{x['recipe']}/{x['run']}"), f"{s['lr']:g}", f"{s['lora_r']} / {s['lora_alpha']}",
+                           f"{per_step} x {s['context'] - 1}", n(round(x["training_seconds"])),
+                           *(bpb(at[st]) if st in at else "" for st in steps)))
+        out += ["", f"Machine: {machine(doc, name)}. Command: {code(command(doc))}"]
     return out
 
 
@@ -1001,7 +1030,8 @@ def others(r: Results) -> list[str]:
 def render(results: Path = RESULTS) -> str:
     r = Results(results)
     head = headline(r)
-    body = [*eval_table(r), "", *cross_eval_table(r), "", *curve_tables(r), "", *ladder_table(r), "",
+    body = [*eval_table(r), "", *cross_eval_table(r), "", *curve_tables(r), *training_tables(r), "",
+            *ladder_table(r), "",
             *engine_whole_file_table(r), *engine_prefix_table(r), *engine_overhead_table(r), *throughput_table(r),
             *profile_table(r), *step_ab_table(r), *line_ends_table(r), *same_host_table(r), *dtype_table(r),
             *native_table(r), *adaptation_tables(r), "",

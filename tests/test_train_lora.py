@@ -546,3 +546,25 @@ def test_ddp_over_gloo_two_processes(tiny_model_dir, text_file, tmp_path):
     states = sorted(p.name for p in (run / "step-2" / checkpoint.STATE_DIR).iterdir())
     assert "random_states_0.pkl" in states and "random_states_1.pkl" in states
     assert models.load(str(run)).adapter_sha256 == m["adapter_sha256"]
+
+
+def test_training_runs_table_reads_the_runs_own_manifest(trained, tmp_path, monkeypatch, capsys):
+    """bench/training_runs.py keeps a run's settings and validation curve as the trainer wrote them,
+    and refuses a directory that is not a finished run (a step checkpoint) with one line."""
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("training_runs", ROOT / "bench" / "training_runs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "training.json"
+    module.main([str(trained), "--load", "idle", "--out", str(out)])
+    (row,) = json.loads(out.read_text())["runs"]
+    m = json.loads((trained / "manifest.json").read_text())
+    assert row["adapter_sha256"] == m["adapter_sha256"] and row["steps"] == 2
+    assert row["settings"]["lr"] == m["recipe"]["train"]["lr"] and row["settings"]["grad_accum"] == 2
+    assert [p["val_bits_per_byte"] for p in row["curve"]] == [p["val_bits_per_byte"] for p in m["curve"]]
+    assert row["validation"]["last"] == m["curve"][-1]["val_bits_per_byte"]
+    assert "medal/two" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="not a finished run"):
+        module.main([str(trained / "step-1"), "--load", "idle", "--out", str(out)])
