@@ -65,6 +65,7 @@ LOAD = {
                              "times are not speed figures)",
     "video_model_med_temporal.json": "idle (the machine ran only this job)",
     "eval_medal_cpu60_carried.json": "idle (the machine ran only this job)",
+    "eval_medal_cpu60lr4_carried.json": "idle (the machine ran only this job; 2026-12-03, an Intel Xeon host)",
     "eval_medal_tuned_carried.json": "idle (the machine ran only this job; 2026-12-03, an Intel Xeon host; "
                                      "eval_medal_cpu60_carried.json ran on an earlier session's host, so "
                                      "their speeds are not comparable)",
