@@ -7,8 +7,8 @@ of training settings (learning rate, rank) is chosen on those validation figures
 here as JSON beside the other results, with the settings that made each run, read from the same
 manifest the compressor loads. Nothing is re-measured: the figures are the trainer's own.
 
-    python bench/training_runs.py checkpoints/medal/cpu60 checkpoints/medal/cpu60lr2 \\
-        --out bench/results/training_medal_lr.json --load "idle (the machine ran only this job)"
+    python bench/training_runs.py checkpoints/medal/cpu60lr2 checkpoints/medal/cpu60lr4 \\
+        checkpoints/medal/cpu60lr4b8 --load "idle (...)" --out bench/results/training_medal_sweep.json
 """
 
 from __future__ import annotations

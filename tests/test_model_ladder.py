@@ -1,27 +1,15 @@
 """bench/model_ladder.py's bookkeeping: runs of one model and file at a time merge into one JSON
 (a rerun replaces its rows, other models' rows stay) and the table lists models by size."""
 
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _ladder(monkeypatch):
-    # a bench script imports its sibling `common` as `python bench/model_ladder.py` would see it
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("model_ladder", ROOT / "bench" / "model_ladder.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import benchscript
 
 
 def _row(model, file, bpb):
     return {"model": model, "file": file, "bytes": 65536, "bits_per_byte": bpb}
 
 
-def test_runs_merge_and_the_table_orders_models_by_size(tmp_path, monkeypatch):
-    ladder = _ladder(monkeypatch)
+def test_runs_merge_and_the_table_orders_models_by_size(tmp_path):
+    ladder = benchscript.load("model_ladder")
     out = tmp_path / "ladder.json"
     big, small = {"alias": "big", "parameters": 270e6}, {"alias": "small", "parameters": 135e6}
     run = lambda model, files: {"model": model, "files": files}  # noqa: E731

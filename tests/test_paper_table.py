@@ -2,19 +2,17 @@
 JSON's value (read here independently of the generator), the papers' missing figures say so, and the
 committed doc is what the generator writes now."""
 
-import importlib.util
 import json
 from pathlib import Path
+
+import benchscript
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("paper_table", ROOT / "bench" / "paper_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchscript.load("paper_table")
 
 
 def _lookup(doc, path):

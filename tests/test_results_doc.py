@@ -3,10 +3,11 @@ JSON: both committed texts are what it writes now, the headline's numbers equal 
 here independently of the generator), every result file is shown or listed, and the README stays a
 five-minute read whose links all resolve."""
 
-import importlib.util
 import json
 import re
 from pathlib import Path
+
+import benchscript
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -14,10 +15,7 @@ README = ROOT / "README.md"
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("results_doc", ROOT / "bench" / "results_doc.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchscript.load("results_doc")
 
 
 def _json(name):

@@ -548,15 +548,12 @@ def test_ddp_over_gloo_two_processes(tiny_model_dir, text_file, tmp_path):
     assert models.load(str(run)).adapter_sha256 == m["adapter_sha256"]
 
 
-def test_training_runs_table_reads_the_runs_own_manifest(trained, tmp_path, monkeypatch, capsys):
+def test_training_runs_table_reads_the_runs_own_manifest(trained, tmp_path, capsys):
     """bench/training_runs.py keeps a run's settings and validation curve as the trainer wrote them,
     and refuses a directory that is not a finished run (a step checkpoint) with one line."""
-    import importlib.util
+    import benchscript
 
-    monkeypatch.syspath_prepend(str(ROOT / "bench"))
-    spec = importlib.util.spec_from_file_location("training_runs", ROOT / "bench" / "training_runs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = benchscript.load("training_runs")
     out = tmp_path / "training.json"
     module.main([str(trained), "--load", "idle", "--out", str(out)])
     (row,) = json.loads(out.read_text())["runs"]
