@@ -1,6 +1,6 @@
 """Load a bench script (bench/<name>.py) as a module for a test, as `python bench/<name>.py` would
-run it: its directory is on sys.path while it is imported, so its `from common import ...` finds
-bench/common.py."""
+run it: its `from common import ...` gets bench/common.py, registered once as the module `common`
+(the project edits no import path: test_layers.test_no_sys_path_edits)."""
 
 import importlib.util
 import sys
@@ -9,12 +9,14 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def load(name: str):
+def _exec(name: str):
     spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(BENCH))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
+    spec.loader.exec_module(module)
     return module
+
+
+def load(name: str):
+    if "common" not in sys.modules:
+        sys.modules["common"] = _exec("common")
+    return _exec(name)
