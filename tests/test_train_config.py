@@ -154,7 +154,7 @@ def test_tuning_applies_only_to_its_recipe_and_hardware():
     assert (legal.train.max_steps, legal.train.save_every) == (90, 18)
     assert (medal.train.max_steps, medal.train.save_every) == (60, 12)
     # recipes/tuning/medal_cpu.yaml: the rate and tokens per step of the validation sweep, medal only
-    assert (medal.train.lr, medal.train.grad_accum) == (4.0e-3, 8)
+    assert (medal.train.lr, medal.train.grad_accum) == (4.0e-3, 12)
     assert (legal.train.lr, legal.train.grad_accum) == (1.0e-3, 4)
     assert config.compose(["recipe=medal", "hardware=gpu"]).train.lr != 4.0e-3
     assert config.compose(["recipe=pile_of_law", "hardware=gpu"]).train.max_steps != 90
