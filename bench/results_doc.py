@@ -69,8 +69,9 @@ LOAD = {
     "eval_medal_cpu60lr4b8_carried.json": "idle (the machine ran only this job; 2026-12-03, an Intel Xeon "
                                           "host; eval_medal_cpu60_carried.json ran on an earlier session's "
                                           "host, so their speeds are not comparable)",
-    "eval_medal_tuned_carried.json": "idle but for its first minute, beside which an 11-second niced unit "
-                                     "test, lint and a docs rebuild ran (2026-12-03, an Intel Xeon host)",
+    "eval_medal_cpu60lr4b12_carried.json": "idle but for its first minute, beside which an 11-second niced "
+                                           "unit test, lint and a docs rebuild ran (2026-12-03, an Intel Xeon host)",
+    "eval_medal_tuned_carried.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "audio_model.json": "idle (the machine ran only this job)",
     "audio_model_nlms_json_header.json": "idle (the machine ran only this job)",
     "audio_stereo.json": "busy for about a minute and a half (unit tests beside it; sizes are unaffected)",

@@ -147,15 +147,15 @@ def test_scratch_recipes_compose(name):
 
 def test_tuning_applies_only_to_its_recipe_and_hardware():
     """recipes/tuning/pile_of_law_cpu.yaml gives legal text 90 steps on CPU and medal_cpu.yaml medical
-    text its swept rate and batch; other recipes keep the profile's 60 steps and rate, the GPU
+    text its swept rate, batch and LoRA dropout; other recipes keep the profile's 60 steps and rate, the GPU
     profile is untouched, and a command-line override still wins."""
     legal = config.compose(["recipe=pile_of_law", "hardware=cpu"])
     medal = config.compose(["recipe=medal", "hardware=cpu"])
     assert (legal.train.max_steps, legal.train.save_every) == (90, 18)
     assert (medal.train.max_steps, medal.train.save_every) == (60, 12)
     # recipes/tuning/medal_cpu.yaml: the rate and tokens per step of the validation sweep, medal only
-    assert (medal.train.lr, medal.train.grad_accum) == (4.0e-3, 12)
-    assert (legal.train.lr, legal.train.grad_accum) == (1.0e-3, 4)
+    assert (medal.train.lr, medal.train.grad_accum, medal.lora.dropout) == (4.0e-3, 12, 0.0)
+    assert (legal.train.lr, legal.train.grad_accum, legal.lora.dropout) == (1.0e-3, 4, 0.05)
     assert config.compose(["recipe=medal", "hardware=gpu"]).train.lr != 4.0e-3
     assert config.compose(["recipe=pile_of_law", "hardware=gpu"]).train.max_steps != 90
     assert config.compose(["recipe=pile_of_law", "hardware=cpu", "train.max_steps=7"]).train.max_steps == 7
