@@ -1,15 +1,16 @@
 """A y4m clip through a pixel-model checkpoint: the full coded round trip, beside FFV1, x264, x265.
 
     python bench/video_model.py CHECKPOINT [--clip ../shared/data/video/carphone_qcif.y4m]
-        [--predictor med-temporal|med|none] [--group 8] [--order frames] [--frames N] [--batch 1024]
+        [--predictor mc-temporal|med-temporal|med|none] [--group 8] [--order frames] [--frames N] [--batch 1024]
 
 The checkpoint is any pixel model (the CPU default is the Kodak one, trained on photographs only:
 the clip is never seen in training, as the LMCompress paper codes video frames with an image
 model). The video front end turns each frame's Y, U, V planes into prediction residuals
 (compress/media/pixelpred.py through compress/media/video.py: intra MED per frame, or with med-temporal the
-previous frame as the reference within groups of `group` frames), `Compressor.compress` codes
+previous frame as the reference within groups of `group` frames; with mc-temporal, quarter-pel block
+motion compensation from it, compress/media/motion.py), `Compressor.compress` codes
 them, `decompress` gives the y4m back and it is compared byte for byte. Ratio = raw planar YUV
-bytes (the frames' payload, without y4m headers) / container bytes, as bench/image_baselines.py
+bytes (the frames' planes, without y4m headers or motion vectors) / container bytes, as bench/image_baselines.py
 measures FFV1, x264 -qp 0 and x265 lossless on the same clip (their sizes are read from
 bench/results/image_baselines.json when the whole clip is coded).
 
@@ -27,6 +28,7 @@ from common import checkpoint_compressor, coded_layout, machine, print_size_tabl
 from compress.core import container, frontends, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
+from compress.media import video
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,8 +50,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
     p.add_argument("--clip", default=str(CLIP))
-    p.add_argument("--predictor", default="med-temporal", choices=["none", "med", "med-temporal"])
-    p.add_argument("--group", type=int, default=8, help="frames per independent unit (med-temporal)")
+    p.add_argument("--predictor", default="med-temporal", choices=list(video.PREDICTORS))
+    p.add_argument("--group", type=int, default=8, help="frames per independent unit (med-temporal, mc-temporal)")
     p.add_argument("--order", default="frames", choices=["frames", "temporal"])
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
     p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
@@ -68,7 +70,8 @@ def main() -> int:
         data = first_frames(data, args.frames)
     options = {"order": args.order, "group": args.group, "predictor": args.predictor}
     payload, extras = frontends.get("video", **options).split(data)
-    raw = len(payload)
+    raw = extras["frames"] * extras["frame_bytes"]  # the planes (an mc-temporal payload adds vectors)
+    coded_payload = len(payload)
 
     lm = comp.loaded(dtype=comp.dtype_for(comp.frontend("video", **options)))  # the model that codes
     blob = comp.compress(data, modality="video", **options)
@@ -93,7 +96,7 @@ def main() -> int:
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
         "parameters": parameter_count(lm.model), "context": int(manifest["context"]),
         "batch": args.batch, "threads": args.threads, "stepper": coded_layout(header)["stepper"],
-        "frontend": options,
+        "frontend": options, "payload_bytes": coded_payload,
         "libraries": library_versions(),
         "baselines_from": str(BASELINES.relative_to(ROOT)) if whole else None,
         "container_bytes": len(blob), "header_bytes": container.stored_header_length(blob),

@@ -22,6 +22,11 @@ Prediction (`predictor`, recorded in the extras; compress/media/pixelpred.py, in
 * med-temporal  the first frame of each group of `group` frames as `med`; every later frame's plane
                 predicted as previous frame + MED(x - previous frame), the paper's stated future
                 work (the previous frame as context). The group becomes the independent unit.
+* mc-temporal   the first frame of each group as `med`; every later frame predicted from the two
+                before it by quarter-pel block motion compensation (compress/media/motion.py):
+                the frame's modes and motion vectors (5 bytes per 8x8 luma block) come first in
+                its part of the payload, then its planes' residuals (x - prediction + 128) mod
+                256. Frames order only (the payload is no longer frames of equal size).
 
 Independent units: `segment_breaks` makes the engine end a segment at every unit boundary (a frame,
 or a group in temporal order or with med-temporal), so no segment spans two units. Random access to frame k: its unit
@@ -35,7 +40,7 @@ from __future__ import annotations
 from compress.core import frontends, schema
 from compress.core.errors import ContainerError, InputError
 from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
-from compress.media import pixelpred
+from compress.media import motion, pixelpred
 
 MAGIC = b"YUV4MPEG2 "
 FRAME = b"FRAME"
@@ -83,7 +88,8 @@ def _runs(lines: list[str]) -> list[list]:
 
 
 ORDERS = ("frames", "temporal")
-PREDICTORS = ("none", "med", "med-temporal")
+PREDICTORS = ("none", "med", "med-temporal", "mc-temporal")
+TEMPORAL_PREDICTORS = ("med-temporal", "mc-temporal")
 DEFAULT_GROUP = 8
 
 
@@ -93,10 +99,67 @@ def _layout_frames(extras: dict) -> int:
 
 
 def _unit_frames(extras: dict) -> int:
-    """Frames per independently coded unit: a layout group, or a med-temporal prediction group."""
-    if extras.get("predictor") == "med-temporal":
+    """Frames per independently coded unit: a layout group, or a temporal prediction group."""
+    if extras.get("predictor") in TEMPORAL_PREDICTORS:
         return extras.get("group", 1)
     return _layout_frames(extras)
+
+
+def _vector_bytes(extras: dict) -> int:
+    """Motion bytes (modes and vectors) before each predicted frame's planes (0 unless mc-temporal)."""
+    if extras.get("predictor") != "mc-temporal":
+        return 0
+    width, height = extras["planes"][0]
+    return motion.side_bytes_per_frame(height, width)
+
+
+def _payload_offset(extras: dict, n: int) -> int:
+    """Payload bytes taken by the first n frames, n a unit boundary or the frame count: every frame
+    but a unit's first carries its motion vectors with mc-temporal."""
+    per = _unit_frames(extras)
+    return n * extras["frame_bytes"] + (n - -(-n // per)) * _vector_bytes(extras)
+
+
+def _predict_motion(data: bytes, extras: dict, forward: bool) -> bytes:
+    """mc-temporal: frame-major bytes of whole units <-> [vectors] + residuals per frame."""
+    import numpy as np
+
+    per, vec = _unit_frames(extras), _vector_bytes(extras)
+    subs = COLOURSPACES[extras["colourspace"]]
+    luma = (extras["planes"][0][1], extras["planes"][0][0])  # (height, width)
+    rows, cols = motion.blocks(*luma)
+    out: list[bytes] = []
+    previous: list[np.ndarray] = []  # the previous frame's planes, as both ends have them
+    before: list[np.ndarray] = []    # and the one before it (the previous again for a unit's second frame)
+    pos = 0
+    k = 0
+    while pos < len(data):
+        side = None
+        if k % per:
+            if k % per == 1:
+                before = previous
+            if forward:
+                current = np.frombuffer(data, dtype=np.uint8, count=extras["planes"][0][0] * luma[0],
+                                        offset=pos).reshape(luma).astype(np.int64)
+                side = motion.choose((previous[0], before[0]), current)
+                out.append(motion.side_bytes(side))
+            else:
+                side = motion.read_side(data[pos : pos + vec], rows, cols)
+                pos += vec
+        planes = []
+        for i, (w, h) in enumerate(extras["planes"]):
+            plane = np.frombuffer(data, dtype=np.uint8, count=w * h, offset=pos).reshape(h, w).astype(np.int64)
+            pos += w * h
+            if side is None:  # a unit's first frame: intra MED
+                coded = pixelpred.plane_residuals(plane) if forward else pixelpred.plane_restore(plane)
+            else:
+                pred = motion.predict((previous[i], before[i]), side, subs[i], luma)
+                coded = (plane - pred + 128) & 0xFF if forward else (pred + plane - 128) & 0xFF
+            planes.append(plane if forward else coded)
+            out.append(coded.astype(np.uint8).tobytes())
+        before, previous = previous, planes
+        k += 1
+    return b"".join(out)
 
 
 def _predict(frames: bytes, extras: dict, forward: bool) -> bytes:
@@ -108,6 +171,8 @@ def _predict(frames: bytes, extras: dict, forward: bool) -> bytes:
         return frames
     if kind not in PREDICTORS:
         raise ContainerError(f"corrupt header: unknown video predictor {kind!r}")
+    if kind == "mc-temporal":
+        return _predict_motion(frames, extras, forward)
     per = _unit_frames(extras)
     arr = np.frombuffer(frames, dtype=np.uint8).reshape(-1, extras["frame_bytes"]).astype(np.int64)
     out = np.empty_like(arr)
@@ -135,7 +200,7 @@ def unit_range(extras: dict, k: int) -> tuple[int, int]:
         raise InputError(f"frame {k} out of range (the video has {frames} frames)")
     per = _unit_frames(extras)
     first = k - k % per
-    return first * extras["frame_bytes"], min(first + per, frames) * extras["frame_bytes"]
+    return _payload_offset(extras, first), _payload_offset(extras, min(first + per, frames))
 
 
 def _reorder(data: bytes, extras: dict, n: int, forward: bool) -> bytes:
@@ -208,14 +273,16 @@ def check_extras(extras: dict, header: dict) -> None:
         raise ContainerError("corrupt header: video geometry differs from the y4m header line")
     if extras["frame_bytes"] != sum(w * h for w, h in planes):
         raise ContainerError("corrupt header: video frame size differs from its planes")
-    if extras["frames"] * extras["frame_bytes"] != header["payload_length"]:
+    if extras.get("predictor") == "mc-temporal" and extras["order"] != "frames":
+        raise ContainerError("corrupt header: video predictor mc-temporal needs order frames")
+    if _payload_offset(extras, extras["frames"]) != header["payload_length"]:
         raise ContainerError("corrupt header: video payload length does not match its frames")
     if sum(count for _, count in extras["frame_lines"]) != extras["frames"]:
         raise ContainerError("corrupt header: video FRAME lines do not number its frames")
     if any(not text.startswith(FRAME.decode()) for text, _ in extras["frame_lines"]):
         raise ContainerError("corrupt header: a y4m FRAME line does not start with FRAME")
     lines = sum((len(text) + 1) * count for text, count in extras["frame_lines"])
-    if len(line) + lines + header["payload_length"] != header["original_length"]:
+    if len(line) + lines + extras["frames"] * extras["frame_bytes"] != header["original_length"]:
         raise ContainerError("corrupt header: video parts do not add up to the original length")
 
 
@@ -247,6 +314,8 @@ class VideoFrontend:
             raise InputError("video group must be at least one frame")
         if predictor not in PREDICTORS:
             raise InputError(f"unknown video predictor '{predictor}' (choose from {', '.join(PREDICTORS)})")
+        if predictor == "mc-temporal" and order != "frames":
+            raise InputError("video predictor mc-temporal codes frames in order: it needs order 'frames'")
         self.order = order
         self.group = group
         self.predictor = predictor
@@ -286,7 +355,7 @@ class VideoFrontend:
             "frame_lines": _runs(lines),
             "order": self.order,
         }
-        if self.order == "temporal" or self.predictor == "med-temporal":
+        if self.order == "temporal" or self.predictor in TEMPORAL_PREDICTORS:
             extras["group"] = self.group
         if self.predictor != "none":
             extras["predictor"] = self.predictor
@@ -294,7 +363,7 @@ class VideoFrontend:
 
     def join(self, payload: bytes, extras: dict) -> bytes:
         size = extras["frame_bytes"]
-        if len(payload) != size * extras["frames"]:
+        if len(payload) != _payload_offset(extras, extras["frames"]):
             raise ContainerError("video payload length does not match the header's frame count")
         payload = _predict(_layout(payload, extras, forward=False), extras, forward=False)
         out = [extras["header"].encode("latin-1")]
@@ -306,11 +375,11 @@ class VideoFrontend:
                 k += 1
         return b"".join(out)
 
-    def segment_breaks(self, extras: dict) -> range:
+    def segment_breaks(self, extras: dict) -> list[int]:
         """Payload offsets where a frame (or temporal group) starts: no segment spans two of them
         (ByteSymbolizer: one unit per byte, so byte offsets are unit offsets)."""
-        size = extras["frame_bytes"] * _unit_frames(extras)
-        return range(size, extras["frame_bytes"] * extras["frames"], size) if size else range(0)
+        per = _unit_frames(extras)
+        return [_payload_offset(extras, first) for first in range(per, extras["frames"], per)]
 
     def symbolizer(self, tokenizer, vocab_size: int):
         return ByteSymbolizer(tokenizer, vocab_size)
@@ -345,5 +414,5 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
     n = len(unit) // size
     frames = _reorder(unit, extras, n, forward=False) if _layout_frames(extras) > 1 else unit
     frames = _predict(frames, extras, forward=False)
-    index = k - start // size
+    index = k % _unit_frames(extras)
     return frames[index * size : (index + 1) * size]
