@@ -250,7 +250,7 @@ def test_motion_compensation_finds_a_whole_pixel_shift():
         assert set(luma[8:, :24].ravel().tolist()) == {0x80}
         assert set(luma[:2].ravel().tolist()) != {0x80}
     lumas = [np.frombuffer(frame[6:], np.uint8, w * h).reshape(h, w) for frame in data.split(b"FRAME")[1:]]
-    assert (motion.search(lumas[0], lumas[2])[1:, :3] == (-16, 24)).all()  # inside: twice the shift
+    assert (motion.search(motion.upsample(lumas[0]), lumas[2])[1:, :3] == (-16, 24)).all()  # inside: twice the shift
     assert frontends.get("video").join(payload, extras) == data
 
 

@@ -29,8 +29,10 @@ The scheme (video predictor `mc-temporal`):
   take the nearest edge sample (clipped indices), so any vector, even a hostile one, is valid;
 * the residual is (x - prediction + 128) mod 256, as every predictor here.
 
-Every step is int64 numpy arithmetic (shifts floor), so both ends compute the same prediction on
-every machine; the search is deterministic too but only the encoder runs it.
+Every step is integer numpy arithmetic (shifts floor), so both ends compute the same prediction on
+every machine; the search is deterministic too but only the encoder runs it. Every function below
+takes a reference as its `upsample` grid, so each frame's planes are upsampled once, however many
+searches and predictions use them.
 """
 
 from __future__ import annotations
@@ -105,25 +107,26 @@ def _gather(grid: np.ndarray, vy: np.ndarray, vx: np.ndarray) -> np.ndarray:
     return grid[ys, xs].astype(np.int64)
 
 
-def compensate(reference: np.ndarray, vectors: np.ndarray, sub: tuple[int, int],
+def compensate(grid: np.ndarray, vectors: np.ndarray, sub: tuple[int, int],
                luma: tuple[int, int]) -> np.ndarray:
-    """One hypothesis: a plane predicted from the same plane of one reference frame."""
-    vy, vx = _pixel_vectors(vectors, reference.shape, sub, luma)
-    return _gather(upsample(reference), vy, vx)
+    """One hypothesis: a plane predicted from the same plane of one reference frame (its grid)."""
+    vy, vx = _pixel_vectors(vectors, (grid.shape[0] // 4, grid.shape[1] // 4), sub, luma)
+    return _gather(grid, vy, vx)
 
 
 def _combine(modes: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.where(modes == 0, first, np.where(modes == 1, second, (first + second + 1) >> 1))
 
 
-def predict(references: tuple[np.ndarray, np.ndarray], side: tuple[np.ndarray, np.ndarray, np.ndarray],
+def predict(grids: tuple[np.ndarray, np.ndarray], side: tuple[np.ndarray, np.ndarray, np.ndarray],
             sub: tuple[int, int], luma: tuple[int, int]) -> np.ndarray:
-    """Motion-compensated prediction of one plane from the same planes of both references, with
-    the (modes, vectors into the previous frame, vectors into the one before) of `choose`."""
+    """Motion-compensated prediction of one plane from the grids of the same plane of both
+    references, with the (modes, vectors into the previous frame, vectors into the one before) of
+    `choose`."""
     modes, first, second = side
-    pixel_modes = _per_pixel(modes, references[0].shape, sub, luma)
-    one = compensate(references[0], first, sub, luma)
-    two = compensate(references[1], second, sub, luma) if (modes != 0).any() else one
+    pixel_modes = _per_pixel(modes, (grids[0].shape[0] // 4, grids[0].shape[1] // 4), sub, luma)
+    one = compensate(grids[0], first, sub, luma)
+    two = compensate(grids[1], second, sub, luma) if (modes != 0).any() else one
     return _combine(pixel_modes, one, two)
 
 
@@ -135,23 +138,21 @@ def _block_sad(cur: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return d.reshape(rows, BLOCK, cols, BLOCK).sum(axis=(1, 3))
 
 
-def search(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
+def search(grid: np.ndarray, current: np.ndarray) -> np.ndarray:
     """Encoder only: (rows, cols, 2) int64 quarter-pel vectors that predict `current` (luma) from
-    `reference` with the least sum of absolute differences per block. Whole pixels first (in
-    order of distance from no motion, so ties keep the shortest vector), then half and quarter
-    steps around each block's best; a step is taken only when it is strictly better."""
+    the reference whose `upsample` grid is `grid`, with the least sum of absolute differences per
+    block. Whole pixels first (in order of distance from no motion, so ties keep the shortest
+    vector), then half and quarter steps around each block's best; a step is taken only when it is
+    strictly better."""
     h, w = current.shape
     cur = current.astype(np.int64)
-    grid = upsample(reference)
     rows, cols = blocks(h, w)
-    by = np.minimum(np.arange(h) // BLOCK, rows - 1)
-    bx = np.minimum(np.arange(w) // BLOCK, cols - 1)
     best = np.full((rows, cols), np.iinfo(np.int64).max, dtype=np.int64)
     vectors = np.zeros((rows, cols, 2), dtype=np.int64)
     whole = sorted(((dy, dx) for dy in range(-SEARCH, SEARCH + 1) for dx in range(-SEARCH, SEARCH + 1)),
                    key=lambda v: (abs(v[0]) + abs(v[1]), v))
     for dy, dx in whole:
-        sad = _block_sad(cur, _gather(grid, np.full((h, w), 4 * dy), np.full((h, w), 4 * dx)))
+        sad = _block_sad(cur, _gather(grid, 4 * dy, 4 * dx))
         better = sad < best
         best = np.where(better, sad, best)
         vectors[better] = (4 * dy, 4 * dx)
@@ -162,22 +163,23 @@ def search(reference: np.ndarray, current: np.ndarray) -> np.ndarray:
                 if ry == rx == 0:
                     continue
                 trial = centre + np.array([ry, rx])
-                sad = _block_sad(cur, _gather(grid, trial[by][:, bx, 0], trial[by][:, bx, 1]))
+                sad = _block_sad(cur, _gather(grid, *_pixel_vectors(trial, (h, w), (1, 1), (h, w))))
                 better = sad < best
                 best = np.where(better, sad, best)
                 vectors[better] = trial[better]
     return vectors
 
 
-def choose(references: tuple[np.ndarray, np.ndarray], current: np.ndarray
+def choose(grids: tuple[np.ndarray, np.ndarray], current: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Encoder only: (modes, vectors into the previous frame, vectors into the one before) for the
-    luma plane `current`: each reference's best vectors (`search`), then per block the mode whose
-    prediction has the smallest sum of absolute differences (ties: the earlier mode)."""
-    first, second = search(references[0], current), search(references[1], current)
+    luma plane `current`, from the references' luma grids: each reference's best vectors
+    (`search`), then per block the mode whose prediction has the smallest sum of absolute
+    differences (ties: the earlier mode)."""
+    first, second = search(grids[0], current), search(grids[1], current)
     h, w = current.shape
-    one = compensate(references[0], first, (1, 1), (h, w))
-    two = compensate(references[1], second, (1, 1), (h, w))
+    one = compensate(grids[0], first, (1, 1), (h, w))
+    two = compensate(grids[1], second, (1, 1), (h, w))
     cur = current.astype(np.int64)
     sads = np.stack([_block_sad(cur, one), _block_sad(cur, two), _block_sad(cur, (one + two + 1) >> 1)])
     return np.argmin(sads, axis=0), first, second

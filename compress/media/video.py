@@ -105,7 +105,7 @@ def _unit_frames(extras: dict) -> int:
     return _layout_frames(extras)
 
 
-def _vector_bytes(extras: dict) -> int:
+def _side_bytes(extras: dict) -> int:
     """Motion bytes (modes and vectors) before each predicted frame's planes (0 unless mc-temporal)."""
     if extras.get("predictor") != "mc-temporal":
         return 0
@@ -115,50 +115,53 @@ def _vector_bytes(extras: dict) -> int:
 
 def _payload_offset(extras: dict, n: int) -> int:
     """Payload bytes taken by the first n frames, n a unit boundary or the frame count: every frame
-    but a unit's first carries its motion vectors with mc-temporal."""
+    but a unit's first carries its motion bytes with mc-temporal."""
     per = _unit_frames(extras)
-    return n * extras["frame_bytes"] + (n - -(-n // per)) * _vector_bytes(extras)
+    return n * extras["frame_bytes"] + (n - -(-n // per)) * _side_bytes(extras)
 
 
 def _predict_motion(data: bytes, extras: dict, forward: bool) -> bytes:
-    """mc-temporal: frame-major bytes of whole units <-> [vectors] + residuals per frame."""
+    """mc-temporal: frame-major bytes of whole units <-> [motion bytes] + residuals per frame."""
     import numpy as np
 
-    per, vec = _unit_frames(extras), _vector_bytes(extras)
+    per, side_size = _unit_frames(extras), _side_bytes(extras)
     subs = COLOURSPACES[extras["colourspace"]]
     luma = (extras["planes"][0][1], extras["planes"][0][0])  # (height, width)
     rows, cols = motion.blocks(*luma)
     out: list[bytes] = []
-    previous: list[np.ndarray] = []  # the previous frame's planes, as both ends have them
-    before: list[np.ndarray] = []    # and the one before it (the previous again for a unit's second frame)
+    # the upsampled planes of the previous frame and of the one before it (the previous again for
+    # a unit's second frame), as both ends have them; each frame is upsampled once
+    previous: list[np.ndarray] = []
+    before: list[np.ndarray] = []
     pos = 0
     k = 0
     while pos < len(data):
+        predicted = k % per != 0
+        if k % per == 1:
+            before = previous
         side = None
-        if k % per:
-            if k % per == 1:
-                before = previous
-            if forward:
-                current = np.frombuffer(data, dtype=np.uint8, count=extras["planes"][0][0] * luma[0],
-                                        offset=pos).reshape(luma).astype(np.int64)
-                side = motion.choose((previous[0], before[0]), current)
-                out.append(motion.side_bytes(side))
-            else:
-                side = motion.read_side(data[pos : pos + vec], rows, cols)
-                pos += vec
+        if predicted and not forward:
+            side = motion.read_side(data[pos : pos + side_size], rows, cols)
+            pos += side_size
         planes = []
-        for i, (w, h) in enumerate(extras["planes"]):
-            plane = np.frombuffer(data, dtype=np.uint8, count=w * h, offset=pos).reshape(h, w).astype(np.int64)
+        for w, h in extras["planes"]:
+            planes.append(np.frombuffer(data, dtype=np.uint8, count=w * h, offset=pos).reshape(h, w).astype(np.int64))
             pos += w * h
+        if predicted and forward:
+            side = motion.choose((previous[0], before[0]), planes[0])
+            out.append(motion.side_bytes(side))
+        frame = []  # the frame's planes as the decoder holds them
+        for i, plane in enumerate(planes):
             if side is None:  # a unit's first frame: intra MED
                 coded = pixelpred.plane_residuals(plane) if forward else pixelpred.plane_restore(plane)
             else:
                 pred = motion.predict((previous[i], before[i]), side, subs[i], luma)
                 coded = (plane - pred + 128) & 0xFF if forward else (pred + plane - 128) & 0xFF
-            planes.append(plane if forward else coded)
+            frame.append(plane if forward else coded)
             out.append(coded.astype(np.uint8).tobytes())
-        before, previous = previous, planes
         k += 1
+        before = previous
+        previous = [motion.upsample(p) for p in frame] if k % per else []  # only a predicted frame needs it
     return b"".join(out)
 
 
