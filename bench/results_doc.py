@@ -87,6 +87,12 @@ LOAD = {
         "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
+    "video_model.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
+    "video_model_mc_temporal.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
+    "video_model_mc_temporal_g24.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
+    "video_model_synthetic_g8.json": "busy for about two and a half minutes (niced unit tests beside it; "
+                                     "sizes are unaffected); 2026-12-04, an Intel Xeon host",
+    "video_model_synthetic_g24.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "native_probe.json": "busy: a 1-thread LoRA training run held the other core (so 1 thread here)",
 }
 # The corpora behind the text recipes (stand-ins: ../shared/data/README.md)
@@ -263,7 +269,7 @@ def headline(r: Results) -> list[str]:
         ("image_model.json", "Kodak (CLIC/ILSVRC stand-in), {rows} PNGs",
          "pixel model from scratch, {M}M, {predictor} residuals", "JPEG-XL", "cjxl -d 0 -e 7"),
         ("video_model.json", "{clip} (Xiph.org clips stand-in), {frames} frames",
-         "the Kodak pixel model, {predictor}", "H.264", "libx264 -qp 0"),
+         "{video_model}, {M}M, {predictor}", "H.264", "libx264 -qp 0"),
     ]
     for name, data, model, paper, paper_codec in media:
         doc = r.load(name)
@@ -272,12 +278,22 @@ def headline(r: Results) -> list[str]:
         best = _best(codecs)
         fields = {"M": f"{doc.get('parameters', 0) / 1e6:.2f}", "rows": len(doc.get("rows", [])),
                   "predictor": (doc.get("frontend") or {}).get("predictor"), "clip": doc.get("clip"),
-                  "frames": doc.get("frames"),
+                  "frames": doc.get("frames"), "video_model": VIDEO_MODELS.get(_recipe_of(doc.get("checkpoint"))),
                   "residuals": AUDIO_RESIDUALS.get((doc.get("frontend") or {}).get("predictor"), "raw sample")}
         out.append(row(data.format(**fields), model.format(**fields), f"**{ratio(totals[OURS]['ratio'])}**",
                        f"{paper} {ratio(codecs[paper_codec])}", f"{best[0]} {ratio(best[1])}",
                        f"2-core CPU, {busy(doc, name)}", code(command(doc)), code(name)))
     return out
+
+
+# which pixel model coded a clip, by the recipe directory of its checkpoint (checkpoints/<recipe>/<run>)
+VIDEO_MODELS = {"kodak_igpt": "the Kodak pixel model",
+                "video_mc": "pixel model from scratch on synthetic clips (train/synthvideo.py)"}
+
+
+def _recipe_of(checkpoint: str | None) -> str | None:
+    parts = (checkpoint or "").rstrip("/").split("/")
+    return parts[-2] if len(parts) >= 2 else None
 
 
 # -- text ------------------------------------------------------------------------------------------

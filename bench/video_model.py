@@ -3,9 +3,10 @@
     python bench/video_model.py CHECKPOINT [--clip ../shared/data/video/carphone_qcif.y4m]
         [--predictor mc-temporal|med-temporal|med|none] [--group 8] [--order frames] [--frames N] [--batch 1024]
 
-The checkpoint is any pixel model (the CPU default is the Kodak one, trained on photographs only:
-the clip is never seen in training, as the LMCompress paper codes video frames with an image
-model). The video front end turns each frame's Y, U, V planes into prediction residuals
+The checkpoint is any pixel model: the Kodak one (trained on photographs only, as the LMCompress
+paper codes video frames with an image model), or recipe=video_mc's (trained on the mc-temporal
+payloads of synthetic clips made from photographs, train/synthvideo.py). Neither has seen the clip.
+The video front end turns each frame's Y, U, V planes into prediction residuals
 (compress/media/pixelpred.py through compress/media/video.py: intra MED per frame, or with med-temporal the
 previous frame as the reference within groups of `group` frames; with mc-temporal, quarter-pel block
 motion compensation from it, compress/media/motion.py), `Compressor.compress` codes
@@ -59,7 +60,7 @@ def main() -> int:
     p.add_argument("--stepper", choices=stepper.KINDS, default=None,
                    help="the coder's layout (default: the video front end's, kv-growing/2: independent "
                         "segments with frame-level random access; kv-carried/3: carried context). "
-                        "bench/results/video_model.json predates this field and used kv-growing/2")
+                        "bench/results/video_model_kodak_595b.json predates this field and used kv-growing/2")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_model.json"))
     args = p.parse_args()
 

@@ -65,7 +65,7 @@ def test_overrides_and_qlora():
 
 @pytest.mark.parametrize("overrides, fragment", [
     (["recipe=nope"], "unknown recipe 'nope' (choose from clic, ilsvrc, kodak_igpt, librispeech, librispeech_bgpt, "
-                      "ljspeech, medal, pile_of_law, pystdlib)"),
+                      "ljspeech, medal, pile_of_law, pystdlib, video_mc)"),
     ([], "choose a recipe"),
     (["recipe=medal", "hardware=tpu"], "unknown hardware 'tpu'"),
     (["recipe=medal", "train.nope=1"], "train.nope"),
@@ -126,7 +126,8 @@ def test_training_threads_auto_shares_the_cores(monkeypatch):
     assert intra_op_threads(None, 2) is None
 
 
-SCRATCH_RECIPES = {"ilsvrc": "image", "clic": "image", "kodak_igpt": "image", "librispeech_bgpt": "audio"}
+SCRATCH_RECIPES = {"ilsvrc": "image", "clic": "image", "kodak_igpt": "image", "librispeech_bgpt": "audio",
+                   "video_mc": "video"}
 
 
 @pytest.mark.parametrize("name", sorted(SCRATCH_RECIPES))
@@ -138,11 +139,26 @@ def test_scratch_recipes_compose(name):
     assert cfg.model.arch.hidden_size >= 256 and cfg.context == 1024
     cpu = config.compose([f"recipe={name}", "hardware=cpu"])
     assert cpu.model.init == "scratch" and cpu.model.dtype == "float32"
-    if name in ("kodak_igpt", "librispeech_bgpt"):
+    if name in ("kodak_igpt", "librispeech_bgpt", "video_mc"):
         assert cpu.model.arch.hidden_size < cfg.model.arch.hidden_size and cpu.context == 512
         assert cpu.split.train_bytes != config.compose(["recipe=medal", "hardware=cpu"]).split.train_bytes
     if SCRATCH_RECIPES[name] == "image":
         assert cfg.data.frontend.order == "strips"
+    if name == "video_mc":  # the payload bench/video_model.py --predictor mc-temporal codes
+        assert dict(cfg.data.frontend) == {"predictor": "mc-temporal", "group": 8}
+        assert cfg.data.hub.id is None and cfg.data.path is None  # synthetic clips: data.path=DIR
+
+
+def test_video_mc_cpu_split_falls_on_clip_boundaries():
+    """recipes/tuning/video_mc_cpu.yaml: train, validation and test are whole synthetic clips (16
+    frames of 176x144 4:2:0, groups of 8: 16 x 38,016 pixel bytes + 14 x 1,980 motion bytes), so no
+    photograph's clips straddle two parts (train/synthvideo.py writes two per photograph)."""
+    from compress.media import motion
+
+    clip = 16 * 176 * 144 * 3 // 2 + 14 * motion.side_bytes_per_frame(144, 176)
+    split = config.compose(["recipe=video_mc", "hardware=cpu"]).split
+    assert clip == 635_976
+    assert (split.train_bytes, split.val_bytes, split.total_bytes) == (28 * clip, 4 * clip, 36 * clip)
 
 
 def test_tuning_applies_only_to_its_recipe_and_hardware():

@@ -5,5 +5,6 @@ Modules, one job each: schema (the config's types), config (compose recipes over
 (documents -> one byte string), split (deterministic train/validation/test byte ranges, recorded),
 data (bytes -> the coder's segments), checkpoint (atomic, loadable checkpoints with manifests;
 resume checks), placement (the base read once per launch), qlora (validation on the unquantized
-base), modelcard, trainer (the accelerate training run, a Trainer class).
+base), modelcard, trainer (the accelerate training run, a Trainer class); synthvideo makes
+synthetic training clips for recipe=video_mc (run before training, not by it).
 """
