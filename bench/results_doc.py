@@ -87,7 +87,8 @@ LOAD = {
         "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
-    "video_model.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
+    "video_model.json": "idle (the machine ran only this job; 2026-12-04, a fresh Intel Xeon host)",
+    "video_model_synthetic_3600.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "video_model_mc_temporal.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "video_model_mc_temporal_g24.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "video_model_synthetic_g8.json": "busy for about two and a half minutes (niced unit tests beside it; "
