@@ -112,8 +112,7 @@ ROWS: list[dict] = [
     dict(modality="video", label="pixel model trained on synthetic clips (recipe=video_mc), predictor=mc-temporal, "
          "the clip as one group", size="0.79M", data=CARPHONE,
          json="video_model.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
-    dict(modality="video", label="the same recipe at 3,600 steps (weights 389fd555…), groups of 8 (random access "
-         "every 8 frames)", size="0.79M", data=CARPHONE,
+    dict(modality="video", label="the same, groups of 8 (random access every 8 frames)", size="0.79M", data=CARPHONE,
          json="video_model_synthetic_g8.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
     dict(modality="video", label="pixel model (Kodak-trained), predictor=med-temporal, groups of 8", size="0.79M",
          data=CARPHONE,

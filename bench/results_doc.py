@@ -91,8 +91,9 @@ LOAD = {
     "video_model_synthetic_3600.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "video_model_mc_temporal.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "video_model_mc_temporal_g24.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
-    "video_model_synthetic_g8.json": "busy for about two and a half minutes (niced unit tests beside it; "
-                                     "sizes are unaffected); 2026-12-04, an Intel Xeon host",
+    "video_model_synthetic_g8.json": "idle (the machine ran only this job; 2026-12-04, a fresh Intel Xeon host)",
+    "video_model_synthetic_g8_3600.json": "busy for about two and a half minutes (niced unit tests beside it; "
+                                          "sizes are unaffected); 2026-12-04, an Intel Xeon host",
     "video_model_synthetic_g24.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "native_probe.json": "busy: a 1-thread LoRA training run held the other core (so 1 thread here)",
 }
