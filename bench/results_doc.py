@@ -71,7 +71,10 @@ LOAD = {
                                           "host, so their speeds are not comparable)",
     "eval_medal_cpu60lr4b12_carried.json": "idle but for its first minute, beside which an 11-second niced "
                                            "unit test, lint and a docs rebuild ran (2026-12-03, an Intel Xeon host)",
-    "eval_medal_tuned_carried.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
+    "engine_dtype_alice29_epyc.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host "
+                                      "without AMX, where text's default dtype is float32)",
+    "eval_medal_tuned_carried.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host "
+                                     "without AMX; checkpoint retrained there)",
     "audio_model.json": "idle (the machine ran only this job)",
     "audio_model_nlms_json_header.json": "idle (the machine ran only this job)",
     "audio_stereo.json": "busy for about a minute and a half (unit tests beside it; sizes are unaffected)",
@@ -978,9 +981,11 @@ def dtype_run(r: Results, name: str) -> list[str]:
     target = ("Issue #15's speed target is the default's tokens/s on alice29 at no more than 25% below "
               "independent segments' in float32 (the coder before carried context): a ratio of at least 0.75."
               if name == "engine_dtype_alice29.json" else
+              "The same target on a CPU without AMX, where text's default is float32."
+              if name == "engine_dtype_alice29_epyc.json" else
               "A second file beside the speed target's alice29, which no setting was chosen on.")
     opened = settings_run(r, name, "Coding speed and dtype on one host",
-                          "the three settings one after the other in one process. bf16-linear "
+                          "the settings one after the other in one process. bf16-linear "
                           "(`compress/core/linear16.py`, the default for text on CPUs with AMX, such as this host's) "
                           "keeps the model in float32 and multiplies its linear layers in bfloat16. " + target)
     d, rows, out = opened
@@ -1137,6 +1142,11 @@ def targets(r: Results) -> list[str]:
                     f"{speeds['independent']:.0f} tok/s, {load_word(d, name)}, a CPU with AMX, where text's "
                     f"default is bf16-linear; the float32 default, which CPUs without AMX get, "
                     f"{speeds['adapted-float32'] / speeds['independent']:.3f} on the same host, {name}")
+            if (other := r.optional("engine_dtype_alice29_epyc.json")) is not None:
+                s2 = {x["setting"]: x["compress_tok_s"] for x in other["rows"]}
+                note += (f"; on a CPU without AMX, float32 both, {s2['adapted-float32'] / s2['independent']:.3f}: "
+                         f"{s2['adapted-float32']:.0f} against {s2['independent']:.0f} tok/s, "
+                         "engine_dtype_alice29_epyc.json")
         parts.append(f"{what} {state} ({fmt(ours)} vs {sign} {fmt(goal)}{' bpb' if unit == 'bpb' else ''}{note})")
     return ["", "Open targets (issues #15, #17): " + "; ".join(parts) + ". What was tried, with figures for "
             "each attempt: [docs/targets.md](docs/targets.md)."]

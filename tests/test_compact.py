@@ -43,6 +43,8 @@ def headers(draw):
     """Valid text headers of every shape the compact form can hold."""
     n_seg = draw(st.integers(0, 12))
     segments = draw(st.lists(st.integers(1, 2**20 - 1), min_size=n_seg, max_size=n_seg))
+    if n_seg >= 2 and draw(st.booleans()):  # a carried layout: the even-rows table
+        segments = compact.even_rows(draw(st.integers(n_seg, 2**20)), n_seg)
     batch = draw(st.integers(1, 2**16))
     n_batches = len(container.segment_ranges(n_seg, batch))
     carried = draw(st.booleans())
@@ -246,6 +248,32 @@ def test_the_crlf_flag_is_text_only_and_unknown_flags_are_refused(tiny_compresso
     body[0], body[1] = 1, body[1] | 0x80  # text again, with a flag no version defines
     with pytest.raises(ContainerError, match="unsupported compact flags"):
         compact.decode(reframe(bytes(body)))
+
+
+def test_even_rows_replace_the_list_and_are_bounded(tiny_model_dir):
+    """A carried text container's rows are an even split of its tokens: two varints, not one per
+    row; the decoder refuses an even table of fewer than 2 rows, more rows than tokens, or
+    on another modality, before expanding it."""
+    coder = Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, rows=3, allow_stored=False)
+    blob = coder.compress(TEXT * 3)
+    h = container.read_header(blob)
+    assert len(h["segments"]) >= 2 and h["segments"] == compact.even_rows(sum(h["segments"]),
+                                                                           len(h["segments"]))
+    assert body_of(blob)[1] & compact.FLAG_EVEN_ROWS and coder.decompress(blob) == TEXT * 3
+    body = body_of(blob)
+    a, _ = _field(blob, "segment tokens")
+    _, b = _field(blob, "segment rows")
+    for tokens, rows in ((10, 1), (10, 0), (3, 4), (2**30, compact.MAX_RUN_SEGMENTS + 1)):
+        forged = body[:a] + compact.varint(tokens) + compact.varint(rows) + body[b:]
+        with pytest.raises(ContainerError, match="even rows"):
+            compact.decode(reframe(forged))
+    audio = bytearray(body)
+    audio[0] = compact.MODALITIES.index("audio") + 1
+    with pytest.raises(ContainerError, match="unsupported compact flags"):
+        compact.decode(reframe(bytes(audio)))
+    # a table the even rule does not give keeps the list form
+    uneven = dict(h, segments=[h["segments"][0] + 1] + h["segments"][1:])
+    assert compact.decode(compact.encode(uneven))[0]["segments"] == uneven["segments"]
 
 
 def test_twelve_bytes_cost_at_most_eight_more(comp):
