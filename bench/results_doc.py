@@ -37,7 +37,7 @@ LOAD = {
     "eval_medal_tuned.json": "idle (the 2 cores to itself)",
     "eval_pile_of_law_tuned.json": "idle (the 2 cores to itself)",
     "eval_medal_tuned_640k.json": "idle (the 2 cores to itself)",
-    "eval_medal_base_carried.json": "idle (the machine ran only this job)",
+    "eval_medal_base_carried.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host)",
     "fuzz.json": "idle (the machine ran only this job)",
     "eval_librispeech_cross.json": "nearly idle (about ten seconds of unit tests beside it)",
     "profile_step.json": "idle inside the VM, but its host ran about 2x slower than for the earlier "
