@@ -274,6 +274,10 @@ def test_even_rows_replace_the_list_and_are_bounded(tiny_model_dir):
     # a table the even rule does not give keeps the list form
     uneven = dict(h, segments=[h["segments"][0] + 1] + h["segments"][1:])
     assert compact.decode(compact.encode(uneven))[0]["segments"] == uneven["segments"]
+    # an even table past the decoder's row bound is written in the list form, which reads back
+    many = dict(h, segments=[1] * (compact.MAX_RUN_SEGMENTS + 1))
+    many["batches"], many["batch_crc32"] = [0] * len(many["segments"]), [0] * len(many["segments"])
+    assert compact.decode(compact.encode(many))[0]["segments"] == many["segments"]
 
 
 def test_twelve_bytes_cost_at_most_eight_more(comp):

@@ -189,7 +189,9 @@ def even_rows(tokens: int, rows: int) -> list[int]:
 
 
 def _is_even(seg) -> bool:
-    return (len(seg) >= 2 and all(type(n) is int and n > 0 for n in seg)
+    """Whether `seg` is written as even rows: within the decoder's bounds (else the list form, so
+    nothing written can fail to read back)."""
+    return (2 <= len(seg) <= MAX_RUN_SEGMENTS and all(type(n) is int and n > 0 for n in seg)
             and seg == even_rows(sum(seg), len(seg)))
 
 
