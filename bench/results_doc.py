@@ -1119,6 +1119,11 @@ TARGETS = (("speech", "audio_model.json", 2.05, "ratio"), ("Kodak", "image_model
            ("coding speed", "engine_dtype_alice29.json", 0.75, "speed"))
 
 
+def _compress_speeds(d: dict) -> dict:
+    """setting -> compress tokens/s of a `bench/engine.py --carried` run."""
+    return {x["setting"]: x["compress_tok_s"] for x in d["rows"]}
+
+
 def targets(r: Results) -> list[str]:
     """One sentence: each open target, our figure from its JSON, met or missed by how much."""
     parts = []
@@ -1130,7 +1135,7 @@ def targets(r: Results) -> list[str]:
             ours = d["rows"][0]["container_bpb"] if "rows" in d else d["roundtrip"]["bits_per_byte"]
             fmt, better = bpb, False
         else:
-            speeds = {x["setting"]: x["compress_tok_s"] for x in d["rows"]}
+            speeds = _compress_speeds(d)
             ours, fmt, better = speeds["adapted"] / speeds["independent"], lambda x: f"{x:.3f}", True
         gap = (ours / goal - 1) if better else (1 - ours / goal)
         sign = ">=" if better else "<="
@@ -1143,7 +1148,7 @@ def targets(r: Results) -> list[str]:
                     f"default is bf16-linear; the float32 default, which CPUs without AMX get, "
                     f"{speeds['adapted-float32'] / speeds['independent']:.3f} on the same host, {name}")
             if (other := r.optional("engine_dtype_alice29_epyc.json")) is not None:
-                s2 = {x["setting"]: x["compress_tok_s"] for x in other["rows"]}
+                s2 = _compress_speeds(other)
                 note += (f"; on a CPU without AMX, float32 both, {s2['adapted-float32'] / s2['independent']:.3f}: "
                          f"{s2['adapted-float32']:.0f} against {s2['independent']:.0f} tok/s, "
                          "engine_dtype_alice29_epyc.json")

@@ -180,11 +180,16 @@ def encode(header: dict) -> bytes | None:
     return head + struct.pack("<I", zlib.crc32(head))
 
 
+def even_row_ends(tokens: int, rows: int) -> list[int]:
+    """Where each of `rows` contiguous rows of nearly equal length ends in `tokens` tokens: row k
+    at ceil(tokens * (k + 1) / rows). compress.core.segments.stretches cuts the carried rows at
+    these boundaries (exactly, when every unit is one token)."""
+    return [-(-tokens * (k + 1) // rows) for k in range(rows)]
+
+
 def even_rows(tokens: int, rows: int) -> list[int]:
-    """Row lengths of `tokens` tokens cut into `rows` contiguous rows of nearly equal length, row k
-    ending at ceil(tokens * (k + 1) / rows) (compress.core.segments.stretches' cut for one-token
-    units, in integers)."""
-    ends = [-(-tokens * (k + 1) // rows) for k in range(rows)]
+    """Row lengths between the `even_row_ends` boundaries."""
+    ends = even_row_ends(tokens, rows)
     return [b - a for a, b in zip([0] + ends[:-1], ends, strict=True)]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from compress.core.compact import even_row_ends
 from compress.core.container import segment_ranges
 
 
@@ -55,14 +56,18 @@ def stretches(units: list[list[int]], rows: int) -> list[np.ndarray]:
     nearly equal token counts (a unit is never split; no stretch is empty), one per batch row."""
     total = sum(len(u) for u in units)
     rows = max(1, min(rows, len(units)))
+    # the boundaries of the compact header's even-rows table: with one-token units (no escape
+    # triple at a boundary) the rows are exactly that table
+    ends = even_row_ends(total, rows)
     out: list[np.ndarray] = []
     current: list[int] = []
     done = 0
     for unit in units:
         current.extend(unit)
         done += len(unit)
-        # end row k once it reaches its share of the tokens, keeping a unit for each later row
-        if len(out) < rows - 1 and done >= total * (len(out) + 1) / rows:
+        # end row k once it reaches its share of the tokens (in integers: the float division this
+        # replaced gave the same cut for every total below 2^53)
+        if len(out) < rows - 1 and done >= ends[len(out)]:
             out.append(np.array(current, dtype=np.int64))
             current = []
     if current:
