@@ -271,6 +271,37 @@ def test_two_references_average_away_noise():
     assert frontends.get("video").join(payload, extras) == out
 
 
+def test_vector_bits_are_signed_exp_golomb_lengths():
+    d = np.array([[0, 0], [1, 0], [-1, 0], [2, -3], [4, 0], [7, -8]])
+    assert motion.vector_bits(d).tolist() == [2, 4, 4, 10, 8, 16]
+
+
+def test_rate_aware_choice_keeps_the_predicted_vectors_where_motion_is_noise():
+    """A smooth still picture under fresh noise in every frame: by SAD alone many blocks' vectors
+    into the previous frame fit the noise (a quarter-pel shift of a smooth picture costs little);
+    `choose` weighs the vector's bits too, so far more of its vector bytes are 0x80 (the
+    neighbours' median), and its SAD plus vector bits is no worse than the SAD-only field's."""
+    h, w = 48, 64
+    yy, xx = np.mgrid[0:h, 0:w]
+    still = np.rint(128 + 40 * np.sin(xx / 5.0) * np.cos(yy / 7.0))
+    kept = wandered = 0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        frames = [np.clip(still + rng.integers(-10, 11, (h, w)), 0, 255).astype(np.int64) for _ in range(3)]
+        grids = (motion.upsample(frames[1]), motion.upsample(frames[0]))
+        first = motion.choose(grids, frames[2])[1]
+        sad_only = motion.search(grids[0], frames[2])
+        kept += motion.vector_bytes(first).count(0x80)
+        wandered += motion.vector_bytes(sad_only).count(0x80)
+
+        def cost(vectors, frame=frames[2], grid=grids[0]):
+            sad = np.abs(frame - motion.compensate(grid, vectors, (1, 1), (h, w))).sum()
+            return sad + motion.RATE_WEIGHT * motion.vector_bits(vectors - motion.median_field(vectors)).sum()
+
+        assert cost(first) <= cost(sad_only)
+    assert kept > 1.5 * wandered
+
+
 def test_hostile_mode_bytes_map_onto_the_three_modes():
     rows, cols = 2, 3
     data = bytes(range(250, 256)) + bytes([0x80]) * 24
@@ -305,9 +336,11 @@ def test_any_payload_of_the_right_length_decodes(w, h, colour, frames, seed, noi
 def test_golden_motion_residuals_keep_decoding_and_encoding():
     """tests/golden/video-mc.*: a small moving y4m (40x24, 4:2:0, 4 frames, group 3), its
     mc-temporal payload and the front end's extras as first written. Decoding must give the y4m
-    back, and encoding must give the same payload: the search, the vector coding, the
-    interpolation and the residuals are all pinned. A deliberate change needs a new predictor
-    name and a golden beside this one."""
+    back, and encoding must give the same payload: the search (on this clean shift the rate-aware
+    search of 2026-12-04 chose what the SAD search did), the vector coding, the interpolation and
+    the residuals are all pinned. A deliberate change to the decoder needs a new predictor name
+    and a golden beside this one; the search is the encoder's alone (any choice decodes), so a
+    change to it that moves this payload needs a new encoding golden, not a new name."""
     import json
     from pathlib import Path
 

@@ -1,0 +1,101 @@
+"""The encoder's motion search, weighed: payload cost of `mc-temporal` under several search settings.
+
+For each setting (`weight:passes` of compress/media/motion.choose: SAD units per bit of a vector
+difference, rate-aware passes after the SAD-only search) it runs the encoder's choice on every
+predicted frame of the given clips (groups of `--group` frames, as `recipe=video_mc` trains) and
+prints the zeroth-order entropy of the three parts of the payload (motion bytes, luma residuals,
+chroma residuals) in bytes: a model-free proxy of what the coder will pay, fast enough to compare
+settings on the validation clips before training on them. Measurement only: the decoder is the
+same for every setting.
+
+    python -m train.synthvideo ../shared/data/images/train /tmp/synth --clips 2 --frames 16
+    python bench/motion_search.py /tmp/synth/014-*.y4m /tmp/synth/015-*.y4m   # validation photographs
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import machine, save_result
+from compress.core import frontends
+from compress.media import motion, video
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def planes_of(path: Path) -> tuple[list[list[np.ndarray]], list[tuple[int, int]]]:
+    """Every frame of a y4m as its planes (int64 arrays), and the planes' subsampling."""
+    payload, extras = frontends.get("video").split(path.read_bytes())
+    subs = video.COLOURSPACES[extras["colourspace"]]
+    frames, pos = [], 0
+    while pos < len(payload):
+        frame = []
+        for w, h in extras["planes"]:
+            frame.append(np.frombuffer(payload, np.uint8, w * h, pos).reshape(h, w).astype(np.int64))
+            pos += w * h
+        frames.append(frame)
+    return frames, subs
+
+
+def entropy_bytes(parts: list[bytes]) -> float:
+    counts = np.bincount(np.frombuffer(b"".join(parts), np.uint8), minlength=256).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum() * counts.sum() / 8)
+
+
+def measure(clips, group: int, weight: int, passes: int) -> dict:
+    side, luma, chroma, modes = [], [], [], np.zeros(len(motion.MODES), dtype=np.int64)
+    started, frames_done = time.perf_counter(), 0
+    for frames, subs in clips:
+        for k in range(1, len(frames)):
+            if k % group == 0:
+                continue  # a unit's first frame is intra-coded: no search
+            previous = [motion.upsample(p) for p in frames[k - 1]]
+            before = [motion.upsample(p) for p in frames[k - 2]] if k % group >= 2 else previous
+            current = frames[k]
+            chosen = motion.choose((previous[0], before[0]), current[0], weight=weight, passes=passes)
+            side.append(motion.side_bytes(chosen))
+            modes += np.bincount(chosen[0].ravel(), minlength=len(motion.MODES))
+            for i, plane in enumerate(current):
+                pred = motion.predict((previous[i], before[i]), chosen, subs[i], current[0].shape)
+                (luma if i == 0 else chroma).append(((plane - pred + 128) & 0xFF).astype(np.uint8).tobytes())
+            frames_done += 1
+    row = {"weight": weight, "passes": passes, "frames": frames_done,
+           "motion_bytes": entropy_bytes(side), "luma_bytes": entropy_bytes(luma),
+           "chroma_bytes": entropy_bytes(chroma), "modes": modes.tolist(),
+           "seconds_per_frame": (time.perf_counter() - started) / max(frames_done, 1)}
+    row["total_bytes"] = row["motion_bytes"] + row["luma_bytes"] + row["chroma_bytes"]
+    return row
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("clips", nargs="+", type=Path, help="y4m files (the validation clips)")
+    ap.add_argument("--group", type=int, default=8)
+    ap.add_argument("--settings", default="0:0,1:2,2:2,3:2", help="weight:passes, comma-separated")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "motion_search.json")
+    args = ap.parse_args(argv)
+    clips = [planes_of(path) for path in args.clips]
+    rows = []
+    print(f"{'weight:passes':>13} {'motion B':>10} {'luma B':>10} {'chroma B':>10} {'total B':>10} {'s/frame':>8}")
+    for setting in args.settings.split(","):
+        weight, passes = (int(x) for x in setting.split(":"))
+        row = measure(clips, args.group, weight, passes)
+        rows.append(row)
+        print(f"{setting:>13} {row['motion_bytes']:>10.0f} {row['luma_bytes']:>10.0f} "
+              f"{row['chroma_bytes']:>10.0f} {row['total_bytes']:>10.0f} {row['seconds_per_frame']:>8.2f}",
+              flush=True)
+    doc = {"what": "mc-temporal payload under the encoder's motion-search settings: zeroth-order "
+                   "entropy of each part, in bytes (a model-free proxy)",
+           "clips": [p.name for p in args.clips], "group": args.group,
+           "default": {"weight": motion.RATE_WEIGHT, "passes": motion.RATE_PASSES},
+           "machine": machine(), "settings": rows}
+    save_result(args.out, doc, "bench/motion_search.py", argv)
+
+
+if __name__ == "__main__":
+    main()
