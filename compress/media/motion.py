@@ -195,23 +195,32 @@ def search(grid: np.ndarray, current: np.ndarray, prior: np.ndarray | None = Non
     vectors = candidates[pick]
     best = np.take_along_axis(costs, pick[None], axis=0)[0]
 
-    def consider(trial: np.ndarray) -> None:
-        nonlocal best
-        c = _block_sad(cur, _gather(grid, *_pixel_vectors(trial, (h, w), (1, 1), (h, w))))
-        if prior is not None:
-            c = c + weight * vector_bits(trial - prior)
-        better = c < best
-        best = np.where(better, c, best)
-        vectors[better] = trial[better]
+    def cost(trial: np.ndarray) -> np.ndarray:
+        sad = _block_sad(cur, _gather(grid, *_pixel_vectors(trial, (h, w), (1, 1), (h, w))))
+        return sad if prior is None else sad + weight * vector_bits(trial - prior)
 
     if prior is not None:
-        consider(prior)
-    centre = vectors.copy()
+        best = _take_cheaper(vectors, best, prior, cost(prior))
+    return _refine(vectors, best, cost)[0]
+
+
+def _take_cheaper(vectors: np.ndarray, best: np.ndarray, trial: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Blocks where `trial` costs strictly less than `best` take it (in `vectors`); the new best."""
+    better = cost < best
+    vectors[better] = trial[better]
+    return np.where(better, cost, best)
+
+
+def _refine(vectors: np.ndarray, best: np.ndarray, cost) -> tuple[np.ndarray, np.ndarray]:
+    """Every quarter-pel offset within +-3 of each block's vector, each trial field priced by
+    `cost` (per block), kept where strictly cheaper: (the refined vectors, their costs)."""
+    refined = vectors.copy()
     for ry in range(-3, 4):
         for rx in range(-3, 4):
             if ry or rx:
-                consider(centre + np.array([ry, rx]))
-    return vectors
+                trial = vectors + np.array([ry, rx])
+                best = _take_cheaper(refined, best, trial, cost(trial))
+    return refined, best
 
 
 def choose(grids: tuple[np.ndarray, np.ndarray], current: np.ndarray, *, weight: int = RATE_WEIGHT,
@@ -247,17 +256,12 @@ def choose(grids: tuple[np.ndarray, np.ndarray], current: np.ndarray, *, weight:
     cur = current.astype(np.int64)
     older = median_field(second)
     older_bits = weight * vector_bits(second - older)
-    average = _block_sad(cur, (one + two + 1) >> 1) + older_bits
-    paired = second.copy()
-    for ry in range(-3, 4):
-        for rx in range(-3, 4):
-            if ry or rx:
-                trial = second + np.array([ry, rx])
-                t = compensate(grids[1], trial, (1, 1), (h, w))
-                c = _block_sad(cur, (one + t + 1) >> 1) + weight * vector_bits(trial - older)
-                better = c < average
-                average = np.where(better, c, average)
-                paired[better] = trial[better]
+
+    def paired_cost(trial: np.ndarray) -> np.ndarray:
+        pair = (one + compensate(grids[1], trial, (1, 1), (h, w)) + 1) >> 1
+        return _block_sad(cur, pair) + weight * vector_bits(trial - older)
+
+    paired, average = _refine(second, _block_sad(cur, (one + two + 1) >> 1) + older_bits, paired_cost)
     modes = np.argmin(np.stack([_block_sad(cur, one), _block_sad(cur, two) + older_bits, average]), axis=0)
     return modes, first, np.where((modes == 2)[..., None], paired, second)
 
