@@ -27,8 +27,10 @@ from compress.media import motion, video
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def planes_of(path: Path) -> tuple[list[list[np.ndarray]], list[tuple[int, int]]]:
-    """Every frame of a y4m as its planes (int64 arrays), and the planes' subsampling."""
+def planes_of(path: Path) -> tuple[list[list[np.ndarray]], list[tuple[int, int]], list[list[np.ndarray]]]:
+    """Every frame of a y4m as its planes (int64 arrays), the planes' subsampling, and every frame's
+    planes as `motion.upsample` grids (made once here, as the front end upsamples each frame once,
+    not again for each search setting or for each frame that refers to it)."""
     payload, extras = frontends.get("video").split(path.read_bytes())
     subs = video.COLOURSPACES[extras["colourspace"]]
     frames, pos = [], 0
@@ -38,7 +40,7 @@ def planes_of(path: Path) -> tuple[list[list[np.ndarray]], list[tuple[int, int]]
             frame.append(np.frombuffer(payload, np.uint8, w * h, pos).reshape(h, w).astype(np.int64))
             pos += w * h
         frames.append(frame)
-    return frames, subs
+    return frames, subs, [[motion.upsample(p) for p in frame] for frame in frames]
 
 
 def entropy_bytes(parts: list[bytes]) -> float:
@@ -50,12 +52,12 @@ def entropy_bytes(parts: list[bytes]) -> float:
 def measure(clips, group: int, weight: int, passes: int) -> dict:
     side, luma, chroma, modes = [], [], [], np.zeros(len(motion.MODES), dtype=np.int64)
     started, frames_done = time.perf_counter(), 0
-    for frames, subs in clips:
+    for frames, subs, grids in clips:
         for k in range(1, len(frames)):
             if k % group == 0:
                 continue  # a unit's first frame is intra-coded: no search
-            previous = [motion.upsample(p) for p in frames[k - 1]]
-            before = [motion.upsample(p) for p in frames[k - 2]] if k % group >= 2 else previous
+            previous = grids[k - 1]
+            before = grids[k - 2] if k % group >= 2 else previous  # a unit's second frame: previous twice
             current = frames[k]
             chosen = motion.choose((previous[0], before[0]), current[0], weight=weight, passes=passes)
             side.append(motion.side_bytes(chosen))

@@ -94,8 +94,8 @@ LOAD = {
                         "than the Intel Xeon of video_model_sad_search.json: the same decoder took 230 s there "
                         "against 173 s)",
     "video_model_sad_search.json": "idle (the machine ran only this job; 2026-12-04, a fresh Intel Xeon host)",
-    "motion_search.json": "busy (a corpus rebuild ran beside it on the other core; compare the settings' "
-                          "bytes, which do not depend on load, more than their seconds)",
+    "motion_search.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host; seconds are the "
+                          "search and prediction, each frame upsampled once per clip beforehand)",
     "video_model_synthetic_3600.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "video_model_mc_temporal.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
     "video_model_mc_temporal_g24.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",
