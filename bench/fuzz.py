@@ -14,9 +14,9 @@ front end and option that adds header fields: text, WAV (stereo 16-bit; compact 
 residuals (JSON form), WAV with nlms+lms residuals (compact form, with its predictor fields), dual-mono
 WAV with nlms+lms (mid-side and zero_channels), PNG
 (replayable deflate), PNG re-encoded (interlaced), PPM with a comment and trailer, y4m frames,
-y4m med-temporal, y4m mc-temporal; and one per container form: text in the compact form (what the encoder writes
-for text, carried and independent), the same text in the JSON form, and a 12-byte input in the
-stored form. Mutations, chosen at random:
+y4m med-temporal, y4m mc-temporal, y4m mc-intra; and one per container form: text in the compact
+form (what the encoder writes for text, carried and independent), the same text in the JSON
+form, and a 12-byte input in the stored form. Mutations, chosen at random:
 
 - bytes: bit flips, overwrites, truncation, insertion, appended garbage, duplicated runs;
 - fields (most cases): the header is parsed, one field anywhere in it (core or front-end extras,
@@ -163,6 +163,7 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
         ("y4m", _y4m(3, 6), "video", {}),
         ("y4m-temporal", _y4m(4, 7), "video", {"predictor": "med-temporal", "group": 2, "order": "temporal"}),
         ("y4m-motion", _y4m(3, 8), "video", {"predictor": "mc-temporal", "group": 3}),
+        ("y4m-intra", _y4m(3, 8), "video", {"predictor": "mc-intra", "group": 3}),
     ]
     from compress.core import container
     from compress.core.engine import Compressor

@@ -1,4 +1,4 @@
-"""The encoder's motion search, weighed: payload cost of `mc-temporal` under several search settings.
+"""The encoder's motion search, weighed: payload cost of `mc-temporal` / `mc-intra` under several search settings.
 
 For each setting (`weight:passes` of compress/media/motion.choose: SAD units per bit of a vector
 difference, rate-aware passes after the SAD-only search) it runs the encoder's choice on every
@@ -6,7 +6,8 @@ predicted frame of the given clips (groups of `--group` frames, as `recipe=video
 prints the zeroth-order entropy of the three parts of the payload (motion bytes, luma residuals,
 chroma residuals) in bytes: a model-free proxy of what the coder will pay, fast enough to compare
 settings on the validation clips before training on them. Measurement only: the decoder is the
-same for every setting.
+same for every setting. `--predictor mc-intra` measures the predictor with intra blocks (its
+choice of the fourth mode included) instead of `mc-temporal`.
 
     python -m train.synthvideo ../shared/data/images/train /tmp/synth --clips 2 --frames 16
     python bench/motion_search.py /tmp/synth/014-*.y4m /tmp/synth/015-*.y4m   # validation photographs
@@ -49,8 +50,10 @@ def entropy_bytes(parts: list[bytes]) -> float:
     return float(-(p * np.log2(p)).sum() * counts.sum() / 8)
 
 
-def measure(clips, group: int, weight: int, passes: int) -> dict:
-    side, luma, chroma, modes = [], [], [], np.zeros(len(motion.MODES), dtype=np.int64)
+def measure(clips, group: int, weight: int, passes: int, predictor: str = "mc-temporal") -> dict:
+    intra = predictor == "mc-intra"
+    side, luma, chroma = [], [], []
+    modes = np.zeros(len(motion.INTRA_MODES if intra else motion.MODES), dtype=np.int64)
     started, frames_done = time.perf_counter(), 0
     for frames, subs, grids in clips:
         for k in range(1, len(frames)):
@@ -59,14 +62,14 @@ def measure(clips, group: int, weight: int, passes: int) -> dict:
             previous = grids[k - 1]
             before = grids[k - 2] if k % group >= 2 else previous  # a unit's second frame: previous twice
             current = frames[k]
-            chosen = motion.choose((previous[0], before[0]), current[0], weight=weight, passes=passes)
-            side.append(motion.side_bytes(chosen))
-            modes += np.bincount(chosen[0].ravel(), minlength=len(motion.MODES))
-            for i, plane in enumerate(current):
-                pred = motion.predict((previous[i], before[i]), chosen, subs[i], current[0].shape)
-                (luma if i == 0 else chroma).append(((plane - pred + 128) & 0xFF).astype(np.uint8).tobytes())
+            chosen = motion.choose((previous[0], before[0]), current[0], weight=weight, passes=passes,
+                                   intra=intra)
+            side.append(motion.side_bytes(chosen, intra))
+            modes += np.bincount(chosen[0].ravel(), minlength=len(modes))
+            for i, coded in enumerate(motion.code_frame((previous, before), chosen, current, subs, True)):
+                (luma if i == 0 else chroma).append(coded.astype(np.uint8).tobytes())
             frames_done += 1
-    row = {"weight": weight, "passes": passes, "frames": frames_done,
+    row = {"predictor": predictor, "weight": weight, "passes": passes, "frames": frames_done,
            "motion_bytes": entropy_bytes(side), "luma_bytes": entropy_bytes(luma),
            "chroma_bytes": entropy_bytes(chroma), "modes": modes.tolist(),
            "seconds_per_frame": (time.perf_counter() - started) / max(frames_done, 1)}
@@ -79,6 +82,7 @@ def main(argv=None) -> None:
     ap.add_argument("clips", nargs="+", type=Path, help="y4m files (the validation clips)")
     ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--settings", default="0:0,1:2,2:2,3:2", help="weight:passes, comma-separated")
+    ap.add_argument("--predictor", default="mc-temporal", choices=video.MOTION_PREDICTORS)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "motion_search.json")
     args = ap.parse_args(argv)
     clips = [planes_of(path) for path in args.clips]
@@ -86,13 +90,13 @@ def main(argv=None) -> None:
     print(f"{'weight:passes':>13} {'motion B':>10} {'luma B':>10} {'chroma B':>10} {'total B':>10} {'s/frame':>8}")
     for setting in args.settings.split(","):
         weight, passes = (int(x) for x in setting.split(":"))
-        row = measure(clips, args.group, weight, passes)
+        row = measure(clips, args.group, weight, passes, args.predictor)
         rows.append(row)
         print(f"{setting:>13} {row['motion_bytes']:>10.0f} {row['luma_bytes']:>10.0f} "
               f"{row['chroma_bytes']:>10.0f} {row['total_bytes']:>10.0f} {row['seconds_per_frame']:>8.2f}",
               flush=True)
-    doc = {"what": "mc-temporal payload under the encoder's motion-search settings: zeroth-order "
-                   "entropy of each part, in bytes (a model-free proxy)",
+    doc = {"what": f"{args.predictor} payload under the encoder's motion-search settings: zeroth-order "
+                   "entropy of each part, in bytes (a model-free proxy)", "predictor": args.predictor,
            "clips": [p.name for p in args.clips], "group": args.group,
            "default": {"weight": motion.RATE_WEIGHT, "passes": motion.RATE_PASSES},
            "machine": machine(), "settings": rows}

@@ -90,9 +90,11 @@ LOAD = {
         "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
-    "video_model.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host about 30% slower "
-                        "than the Intel Xeon of video_model_sad_search.json: the same decoder took 230 s there "
-                        "against 173 s)",
+    "video_model.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
+                        "video_model_synthetic_7200.json)",
+    "video_model_synthetic_7200.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host about 30% "
+                                       "slower than the Intel Xeon of video_model_sad_search.json: the same decoder "
+                                       "took 230 s there against 173 s)",
     "video_model_sad_search.json": "idle (the machine ran only this job; 2026-12-04, a fresh Intel Xeon host)",
     "motion_search.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host; seconds are the "
                           "search and prediction, each frame upsampled once per clip beforehand)",
@@ -103,6 +105,10 @@ LOAD = {
                                                 "Xeon host)",
     "video_model_synthetic_g8.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
                                      "video_model.json)",
+    "video_model_synthetic_g8_7200.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
+                                          "video_model.json)",
+    "motion_search_intra.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
+                                "motion_search.json; the same clips)",
     "video_model_synthetic_g8_3600.json": "busy for about two and a half minutes (niced unit tests beside it; "
                                           "sizes are unaffected); 2026-12-04, an Intel Xeon host",
     "video_model_synthetic_g24.json": "idle (the machine ran only this job; 2026-12-04, an Intel Xeon host)",

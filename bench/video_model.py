@@ -1,15 +1,16 @@
 """A y4m clip through a pixel-model checkpoint: the full coded round trip, beside FFV1, x264, x265.
 
     python bench/video_model.py CHECKPOINT [--clip ../shared/data/video/carphone_qcif.y4m]
-        [--predictor mc-temporal|med-temporal|med|none] [--group 8] [--order frames] [--frames N] [--batch 1024]
+        [--predictor mc-intra|mc-temporal|med-temporal|med|none] [--group 8] [--order frames]
+        [--frames N] [--batch 1024]
 
 The checkpoint is any pixel model: the Kodak one (trained on photographs only, as the LMCompress
-paper codes video frames with an image model), or recipe=video_mc's (trained on the mc-temporal
+paper codes video frames with an image model), or recipe=video_mc's (trained on the mc-intra
 payloads of synthetic clips made from photographs, train/synthvideo.py). Neither has seen the clip.
 The video front end turns each frame's Y, U, V planes into prediction residuals
 (compress/media/pixelpred.py through compress/media/video.py: intra MED per frame, or with med-temporal the
 previous frame as the reference within groups of `group` frames; with mc-temporal, quarter-pel block
-motion compensation from it, compress/media/motion.py), `Compressor.compress` codes
+motion compensation from it, compress/media/motion.py, and mc-intra adds intra blocks), `Compressor.compress` codes
 them, `decompress` gives the y4m back and it is compared byte for byte. Ratio = raw planar YUV
 bytes (the frames' planes, without y4m headers or motion vectors) / container bytes, as bench/image_baselines.py
 measures FFV1, x264 -qp 0 and x265 lossless on the same clip (their sizes are read from
@@ -52,7 +53,8 @@ def main() -> int:
     p.add_argument("checkpoint")
     p.add_argument("--clip", default=str(CLIP))
     p.add_argument("--predictor", default="med-temporal", choices=list(video.PREDICTORS))
-    p.add_argument("--group", type=int, default=8, help="frames per independent unit (med-temporal, mc-temporal)")
+    p.add_argument("--group", type=int, default=8,
+                   help="frames per independent unit (med-temporal, mc-temporal, mc-intra)")
     p.add_argument("--order", default="frames", choices=["frames", "temporal"])
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
     p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
@@ -71,7 +73,7 @@ def main() -> int:
         data = first_frames(data, args.frames)
     options = {"order": args.order, "group": args.group, "predictor": args.predictor}
     payload, extras = frontends.get("video", **options).split(data)
-    raw = extras["frames"] * extras["frame_bytes"]  # the planes (an mc-temporal payload adds vectors)
+    raw = extras["frames"] * extras["frame_bytes"]  # the planes (an mc-temporal or mc-intra payload adds vectors)
     coded_payload = len(payload)
 
     lm = comp.loaded(dtype=comp.dtype_for(comp.frontend("video", **options)))  # the model that codes

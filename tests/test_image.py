@@ -339,6 +339,21 @@ def test_pixel_predictors_are_bijections(h, w, c, nbytes, kind, smooth, seed):
     assert np.array_equal(pixelpred.restore(res, kind), samples)
 
 
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 24), w=st.integers(1, 24), seed=st.integers(0, 999), share=st.floats(0, 1))
+def test_med_restore_where_fills_only_the_marked_pixels(h, w, seed, share):
+    """Video's intra blocks (compress/media/motion.py): pixels marked `where` coded as MED residuals
+    of their own plane, the others known; decoding fills the marked ones from their decoded
+    neighbours and leaves the rest. With every pixel marked it is plain MED decoding."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (h, w)).astype(np.int64)
+    where = rng.random((h, w)) < share
+    r = (x - pixelpred.med_prediction(x) + 128) & 0xFF
+    assert np.array_equal(pixelpred.med_restore_where(r, np.where(where, -1, x), where), x)
+    everything = np.ones((h, w), dtype=bool)
+    assert np.array_equal(pixelpred.med_restore_where(r, np.zeros_like(x), everything), pixelpred.plane_restore(r))
+
+
 def test_med_residuals_of_a_smooth_image_are_0x80():
     """On a plane v = 3y - 2x + 40, NW lies between W and N, so MED predicts W + N - NW = v
     exactly: residuals are the zero symbol 0x80 everywhere but the first row and column; with

@@ -32,3 +32,15 @@ def test_motion_search_bench_writes_each_setting(tmp_path):
         assert sum(x["modes"]) == 2 * 4 * 6  # 4 x 6 blocks a frame
         assert abs(x["total_bytes"] - (x["motion_bytes"] + x["luma_bytes"] + x["chroma_bytes"])) < 1e-6
     assert doc["command"].startswith("python bench/motion_search.py")
+
+
+def test_motion_search_bench_measures_mc_intra(tmp_path):
+    """--predictor mc-intra: the same parts, with the intra mode counted among the modes."""
+    bench = benchscript.load("motion_search")
+    clip = _clip(tmp_path / "a.y4m")
+    out = tmp_path / "ms.json"
+    bench.main([str(clip), "--group", "3", "--settings", "2:2", "--predictor", "mc-intra", "--out", str(out)])
+    doc = json.loads(out.read_text())
+    assert doc["predictor"] == "mc-intra"
+    [row] = doc["settings"]
+    assert row["predictor"] == "mc-intra" and len(row["modes"]) == 4 and sum(row["modes"]) == 2 * 4 * 6

@@ -144,21 +144,22 @@ def test_scratch_recipes_compose(name):
         assert cpu.split.train_bytes != config.compose(["recipe=medal", "hardware=cpu"]).split.train_bytes
     if SCRATCH_RECIPES[name] == "image":
         assert cfg.data.frontend.order == "strips"
-    if name == "video_mc":  # the payload bench/video_model.py --predictor mc-temporal codes
-        assert dict(cfg.data.frontend) == {"predictor": "mc-temporal", "group": 8}
+    if name == "video_mc":  # the payload bench/video_model.py --predictor mc-intra codes
+        assert dict(cfg.data.frontend) == {"predictor": "mc-intra", "group": 8}
         assert cfg.data.hub.id is None and cfg.data.path is None  # synthetic clips: data.path=DIR
 
 
 def test_video_mc_cpu_split_falls_on_clip_boundaries():
     """recipes/tuning/video_mc_cpu.yaml: train, validation and test are whole synthetic clips (16
     frames of 176x144 4:2:0, groups of 8: 16 x 38,016 pixel bytes + 14 x 1,980 motion bytes), so no
-    photograph's clips straddle two parts (train/synthvideo.py writes two per photograph)."""
+    photograph's clips straddle two parts (the recipe's command has train/synthvideo.py write four
+    per photograph)."""
     from compress.media import motion
 
     clip = 16 * 176 * 144 * 3 // 2 + 14 * motion.side_bytes_per_frame(144, 176)
     split = config.compose(["recipe=video_mc", "hardware=cpu"]).split
     assert clip == 635_976
-    assert (split.train_bytes, split.val_bytes, split.total_bytes) == (28 * clip, 4 * clip, 36 * clip)
+    assert (split.train_bytes, split.val_bytes, split.total_bytes) == (56 * clip, 8 * clip, 72 * clip)
 
 
 def test_tuning_applies_only_to_its_recipe_and_hardware():

@@ -193,16 +193,16 @@ def test_read_frame_of_an_old_stepper_container(tiny_model_dir, tiny_compressor,
 @settings(max_examples=60, deadline=None)
 @given(w=st.integers(1, 9), h=st.integers(1, 9), colour=st.sampled_from([None, *video.COLOURSPACES]),
        frames=st.integers(0, 5), seed=st.integers(0, 99), order=st.sampled_from(video.ORDERS),
-       group=st.integers(1, 3), predictor=st.sampled_from(["med", "med-temporal", "mc-temporal"]))
+       group=st.integers(1, 3), predictor=st.sampled_from(["med", "med-temporal", *video.MOTION_PREDICTORS]))
 def test_predictors_round_trip_byte_exact(w, h, colour, frames, seed, order, group, predictor):
     data, raster = y4m(w, h, colour, frames, seed)
-    if predictor == "mc-temporal" and order == "temporal":
+    if predictor in video.MOTION_PREDICTORS and order == "temporal":
         with pytest.raises(InputError, match="needs order 'frames'"):
             frontends.get("video", order=order, group=group, predictor=predictor)
         return
     payload, extras = frontends.get("video", order=order, group=group, predictor=predictor).split(data)
-    vectors = motion.side_bytes_per_frame(h, w) if predictor == "mc-temporal" else 0
-    predicted = frames - -(-frames // group) if predictor == "mc-temporal" else 0
+    vectors = motion.side_bytes_per_frame(h, w) if predictor in video.MOTION_PREDICTORS else 0
+    predicted = frames - -(-frames // group) if predictor in video.MOTION_PREDICTORS else 0
     assert extras["predictor"] == predictor
     assert len(payload) == len(b"".join(raster)) + predicted * vectors
     assert frontends.get("video").join(payload, extras) == data  # the decoder knows only the header
@@ -310,6 +310,72 @@ def test_hostile_mode_bytes_map_onto_the_three_modes():
     assert not first.any() and not second.any()
 
 
+def test_hostile_mode_bytes_map_onto_the_four_intra_modes():
+    rows, cols = 2, 4
+    data = bytes(range(248, 256)) + bytes([0x80]) * 32
+    modes, first, second = motion.read_side(data, rows, cols, intra=True)
+    assert modes.ravel().tolist() == [(b - 128) % 4 for b in range(248, 256)]
+    assert not first.any() and not second.any()
+
+
+def test_mc_intra_stores_only_the_vectors_a_mode_uses():
+    """mc-intra: the vector into the previous frame only in modes 0 and 2, the one into the frame
+    before only in modes 1 and 2; an unused one is stored as its prediction (0x80 0x80), and reading
+    gives back every used vector (an unused one reads as its prediction)."""
+    rng = np.random.default_rng(3)
+    modes = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
+    first, second = rng.integers(-40, 41, (2, 2, 4, 2))
+    data = motion.side_bytes((modes, first, second), intra=True)
+    n = modes.size
+    assert data[:n] == bytes(128 + m for m in modes.ravel())
+    back_modes, back_first, back_second = motion.read_side(data, 2, 4, intra=True)
+    assert np.array_equal(back_modes, modes)
+    used_first, used_second = np.isin(modes, (0, 2)), np.isin(modes, (1, 2))
+    assert np.array_equal(back_first[used_first], first[used_first])
+    assert np.array_equal(back_second[used_second], second[used_second])
+    first_bytes = np.frombuffer(data[n : 3 * n], np.uint8).reshape(2, 4, 2)
+    second_bytes = np.frombuffer(data[3 * n :], np.uint8).reshape(2, 4, 2)
+    assert (first_bytes[~used_first] == 0x80).all() and (second_bytes[~used_second] == 0x80).all()
+
+
+def _uncovering_scene(w=48, h=32, frames=3):
+    """Textured noise that stays still, except a 16x16 square that turns, in the last frame, into
+    a smooth ramp neither reference holds: intra's case (rising down, falling right, so that MED
+    takes W + N - NW, exact on a plane)."""
+    rng = np.random.default_rng(11)
+    still = rng.integers(40, 200, (h, w), dtype=np.uint8)
+    ramp = (100 + 3 * np.arange(16)[:, None] - 2 * np.arange(16)[None, :]).astype(np.uint8)
+    chroma = bytes([128]) * (2 * (h // 2) * (w // 2))
+    out = b"YUV4MPEG2 W%d H%d C420jpeg\n" % (w, h)
+    for k in range(frames):
+        luma = still.copy()
+        if k == frames - 1:
+            luma[8:24, 16:32] = ramp
+        out += b"FRAME\n" + luma.tobytes() + chroma
+    return out
+
+
+def test_intra_blocks_code_what_no_reference_holds():
+    """The ramp's four blocks take the intra mode and their residuals are MED's on a ramp (0x80
+    inside, where W, N and NW are all ramp); every other block keeps a reference (exact, 0x80);
+    the round trip is exact. mc-temporal, with no intra mode, pays for the ramp."""
+    data = _uncovering_scene()
+    w, h = 48, 32
+    payload, extras = frontends.get("video", predictor="mc-intra", group=3).split(data)
+    assert frontends.get("video").join(payload, extras) == data
+    frame, side_size = extras["frame_bytes"], motion.side_bytes_per_frame(h, w)
+    last = payload[frame + (side_size + frame) :]
+    modes = np.frombuffer(last[: 4 * 6], np.uint8).reshape(4, 6) - 128
+    assert (modes[1:3, 2:4] == motion.INTRA).all()
+    assert (np.delete(modes.ravel(), [8, 9, 14, 15]) != motion.INTRA).all()
+    luma = np.frombuffer(last[side_size : side_size + w * h], np.uint8).reshape(h, w)
+    assert (luma[9:24, 17:32] == 0x80).all()
+    assert (np.delete(luma, np.s_[8:24], axis=0) == 0x80).all()
+    plain, _ = frontends.get("video", predictor="mc-temporal", group=3).split(data)
+    plain_luma = np.frombuffer(plain[2 * frame + 2 * side_size :][: w * h], np.uint8).reshape(h, w)
+    assert (plain_luma[9:24, 17:32] != 0x80).sum() > 100
+
+
 def test_motion_compensation_of_a_still_scene_is_0x80():
     one = np.random.default_rng(4).integers(0, 256, 16 * 8 * 3 // 2, dtype=np.uint8).tobytes()
     data = b"YUV4MPEG2 W16 H8 C420jpeg\n" + (b"FRAME\n" + one) * 3
@@ -321,13 +387,15 @@ def test_motion_compensation_of_a_still_scene_is_0x80():
 
 @settings(max_examples=30, deadline=None)
 @given(w=st.integers(1, 20), h=st.integers(1, 20), colour=st.sampled_from([None, "444", "422", "mono", "444alpha"]),
-       frames=st.integers(1, 3), seed=st.integers(0, 99), noise=st.binary(min_size=64, max_size=64))
-def test_any_payload_of_the_right_length_decodes(w, h, colour, frames, seed, noise):
-    """The decoder never searches: whatever the vector bytes say (hostile ones included), every
-    vector is valid, so a payload of the length the header gives always joins to a y4m of the
-    stated geometry (the checksum, not the predictor, says whether it is the original)."""
+       frames=st.integers(1, 3), seed=st.integers(0, 99), noise=st.binary(min_size=64, max_size=64),
+       predictor=st.sampled_from(video.MOTION_PREDICTORS))
+def test_any_payload_of_the_right_length_decodes(w, h, colour, frames, seed, noise, predictor):
+    """The decoder never searches: whatever the mode and vector bytes say (hostile ones included),
+    every vector is valid and every mode (intra too) decodes, so a payload of the length the header
+    gives always joins to a y4m of the stated geometry (the checksum, not the predictor, says
+    whether it is the original)."""
     data, _ = y4m(w, h, colour, frames, seed)
-    payload, extras = frontends.get("video", predictor="mc-temporal", group=frames).split(data)
+    payload, extras = frontends.get("video", predictor=predictor, group=frames).split(data)
     garbled = bytes(b ^ noise[i % 64] for i, b in enumerate(payload))
     out = frontends.get("video").join(garbled, extras)
     assert len(out) == len(data) and out.startswith(extras["header"].encode())
@@ -352,9 +420,30 @@ def test_golden_motion_residuals_keep_decoding_and_encoding():
     assert frontends.get("video", predictor="mc-temporal", group=3).split(data) == (payload, extras)
 
 
-def test_motion_predictor_refuses_temporal_order_in_the_header():
+def test_golden_intra_residuals_keep_decoding_and_encoding():
+    """tests/golden/video-mc-intra.*: a small moving y4m (40x24, 4:2:0, 4 frames, group 3) whose
+    third frame has a ramp neither reference holds (two intra blocks), its mc-intra payload and
+    the extras as first written (2026-12-04). Pins the intra mode's decoding (MED from the frame's
+    own pixels, after the motion-compensated ones), the vectors stored only where a mode uses them,
+    and the encoder's choice; the same rules as the mc-temporal golden above."""
+    import json
+    from pathlib import Path
+
+    golden = Path(__file__).resolve().parent / "golden"
+    data = (golden / "video-mc-intra.y4m").read_bytes()
+    payload = (golden / "video-mc-intra.payload").read_bytes()
+    extras = json.loads((golden / "video-mc-intra.extras.json").read_text())
+    frame, side = extras["frame_bytes"], motion.side_bytes_per_frame(24, 40)
+    modes = np.frombuffer(payload, np.uint8, 15, 2 * frame + side) - 128
+    assert (modes == motion.INTRA).sum() == 2
+    assert frontends.get("video").join(payload, extras) == data
+    assert frontends.get("video", predictor="mc-intra", group=3).split(data) == (payload, extras)
+
+
+@pytest.mark.parametrize("predictor", video.MOTION_PREDICTORS)
+def test_motion_predictor_refuses_temporal_order_in_the_header(predictor):
     data, _ = y4m(8, 8, None, 3)
-    payload, extras = frontends.get("video", predictor="mc-temporal", group=2).split(data)
+    payload, extras = frontends.get("video", predictor=predictor, group=2).split(data)
     header = {"payload_length": len(payload), "original_length": len(data)}
     video.check_extras(extras, header)
     with pytest.raises(ContainerError, match="needs order frames"):

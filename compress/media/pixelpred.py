@@ -84,6 +84,32 @@ def plane_restore(r: np.ndarray, offset: np.ndarray | int = 0, bits: int = 8) ->
     return _restore_plane(r.astype(np.int64), offset, bits)
 
 
+def med_prediction(x: np.ndarray) -> np.ndarray:
+    """MED prediction of every value of a (H, W) int64 plane from its causal neighbours (0 outside
+    the plane): what a pixel coded as a MED residual of its own plane was predicted as."""
+    return _med_plane(x)
+
+
+def med_restore_where(r: np.ndarray, x: np.ndarray, where: np.ndarray, bits: int = 8) -> np.ndarray:
+    """Decoding a plane of which only the pixels `where` were coded as MED residuals `r` of the
+    plane itself ((x - med_prediction(x) + half) mod 2**bits) and every other pixel of `x` is known
+    already (video's intra blocks among motion-compensated ones, compress/media/motion.py). Fills
+    those pixels anti-diagonal by anti-diagonal, each from its W, N and NW as decoded, so a
+    neighbour inside the same block or in another one is ready before it is needed."""
+    half, mask = 1 << (bits - 1), (1 << bits) - 1
+    height, width = x.shape
+    p = np.zeros((height + 1, width + 1), dtype=np.int64)  # padded: row/col 0 are outside
+    p[1:, 1:] = x
+    ys, xs = np.nonzero(where)
+    order = np.argsort(ys + xs, kind="stable")
+    ys, xs = ys[order], xs[order]
+    cuts = np.flatnonzero(np.diff(ys + xs)) + 1
+    for dy, dx in zip(np.split(ys, cuts), np.split(xs, cuts), strict=True):
+        pred = _med(p[dy + 1, dx], p[dy, dx + 1], p[dy, dx])
+        p[dy + 1, dx + 1] = (pred + r[dy, dx] - half) & mask
+    return p[1:, 1:]
+
+
 def _plan(kind: str, channels: int) -> list[int]:
     """Channel order of the residual array (green first for med-green on colour images)."""
     if kind == "med-green" and channels >= 3:

@@ -27,6 +27,10 @@ Prediction (`predictor`, recorded in the extras; compress/media/pixelpred.py, in
                 the frame's modes and motion vectors (5 bytes per 8x8 luma block) come first in
                 its part of the payload, then its planes' residuals (x - prediction + 128) mod
                 256. Frames order only (the payload is no longer frames of equal size).
+* mc-intra      mc-temporal with a fourth block mode, intra: the block's pixels predicted by MED
+                from the frame's own decoded neighbours, for what neither reference holds
+                (uncovered background; x264's intra blocks in P frames); each vector is stored
+                only where the block's mode uses it. Frames order only.
 
 Independent units: `segment_breaks` makes the engine end a segment at every unit boundary (a frame,
 or a group in temporal order or with med-temporal), so no segment spans two units. Random access to frame k: its unit
@@ -88,8 +92,9 @@ def _runs(lines: list[str]) -> list[list]:
 
 
 ORDERS = ("frames", "temporal")
-PREDICTORS = ("none", "med", "med-temporal", "mc-temporal")
-TEMPORAL_PREDICTORS = ("med-temporal", "mc-temporal")
+PREDICTORS = ("none", "med", "med-temporal", "mc-temporal", "mc-intra")
+MOTION_PREDICTORS = ("mc-temporal", "mc-intra")   # modes and vectors in the payload; frames order only
+TEMPORAL_PREDICTORS = ("med-temporal", *MOTION_PREDICTORS)
 DEFAULT_GROUP = 8
 
 
@@ -106,8 +111,9 @@ def _unit_frames(extras: dict) -> int:
 
 
 def _side_bytes(extras: dict) -> int:
-    """Motion bytes (modes and vectors) before each predicted frame's planes (0 unless mc-temporal)."""
-    if extras.get("predictor") != "mc-temporal":
+    """Motion bytes (modes and vectors) before each predicted frame's planes (0 unless mc-temporal
+    or mc-intra)."""
+    if extras.get("predictor") not in MOTION_PREDICTORS:
         return 0
     width, height = extras["planes"][0]
     return motion.side_bytes_per_frame(height, width)
@@ -115,16 +121,18 @@ def _side_bytes(extras: dict) -> int:
 
 def _payload_offset(extras: dict, n: int) -> int:
     """Payload bytes taken by the first n frames, n a unit boundary or the frame count: every frame
-    but a unit's first carries its motion bytes with mc-temporal."""
+    but a unit's first carries its motion bytes with mc-temporal and mc-intra."""
     per = _unit_frames(extras)
     return n * extras["frame_bytes"] + (n - -(-n // per)) * _side_bytes(extras)
 
 
 def _predict_motion(data: bytes, extras: dict, forward: bool) -> bytes:
-    """mc-temporal: frame-major bytes of whole units <-> [motion bytes] + residuals per frame."""
+    """mc-temporal, mc-intra: frame-major bytes of whole units <-> [motion bytes] + residuals per
+    frame."""
     import numpy as np
 
     per, side_size = _unit_frames(extras), _side_bytes(extras)
+    intra = extras["predictor"] == "mc-intra"
     subs = COLOURSPACES[extras["colourspace"]]
     luma = (extras["planes"][0][1], extras["planes"][0][0])  # (height, width)
     rows, cols = motion.blocks(*luma)
@@ -141,24 +149,21 @@ def _predict_motion(data: bytes, extras: dict, forward: bool) -> bytes:
             before = previous
         side = None
         if predicted and not forward:
-            side = motion.read_side(data[pos : pos + side_size], rows, cols)
+            side = motion.read_side(data[pos : pos + side_size], rows, cols, intra)
             pos += side_size
         planes = []
         for w, h in extras["planes"]:
             planes.append(np.frombuffer(data, dtype=np.uint8, count=w * h, offset=pos).reshape(h, w).astype(np.int64))
             pos += w * h
         if predicted and forward:
-            side = motion.choose((previous[0], before[0]), planes[0])
-            out.append(motion.side_bytes(side))
-        frame = []  # the frame's planes as the decoder holds them
-        for i, plane in enumerate(planes):
-            if side is None:  # a unit's first frame: intra MED
-                coded = pixelpred.plane_residuals(plane) if forward else pixelpred.plane_restore(plane)
-            else:
-                pred = motion.predict((previous[i], before[i]), side, subs[i], luma)
-                coded = (plane - pred + 128) & 0xFF if forward else (pred + plane - 128) & 0xFF
-            frame.append(plane if forward else coded)
-            out.append(coded.astype(np.uint8).tobytes())
+            side = motion.choose((previous[0], before[0]), planes[0], intra=intra)
+            out.append(motion.side_bytes(side, intra))
+        if side is None:  # a unit's first frame: intra MED
+            coded = [pixelpred.plane_residuals(p) if forward else pixelpred.plane_restore(p) for p in planes]
+        else:
+            coded = motion.code_frame((previous, before), side, planes, subs, forward)
+        frame = planes if forward else coded  # the frame's planes as the decoder holds them
+        out.extend(c.astype(np.uint8).tobytes() for c in coded)
         k += 1
         before = previous
         previous = [motion.upsample(p) for p in frame] if k % per else []  # only a predicted frame needs it
@@ -174,7 +179,7 @@ def _predict(frames: bytes, extras: dict, forward: bool) -> bytes:
         return frames
     if kind not in PREDICTORS:
         raise ContainerError(f"corrupt header: unknown video predictor {kind!r}")
-    if kind == "mc-temporal":
+    if kind in MOTION_PREDICTORS:
         return _predict_motion(frames, extras, forward)
     per = _unit_frames(extras)
     arr = np.frombuffer(frames, dtype=np.uint8).reshape(-1, extras["frame_bytes"]).astype(np.int64)
@@ -276,8 +281,8 @@ def check_extras(extras: dict, header: dict) -> None:
         raise ContainerError("corrupt header: video geometry differs from the y4m header line")
     if extras["frame_bytes"] != sum(w * h for w, h in planes):
         raise ContainerError("corrupt header: video frame size differs from its planes")
-    if extras.get("predictor") == "mc-temporal" and extras["order"] != "frames":
-        raise ContainerError("corrupt header: video predictor mc-temporal needs order frames")
+    if extras.get("predictor") in MOTION_PREDICTORS and extras["order"] != "frames":
+        raise ContainerError(f"corrupt header: video predictor {extras['predictor']} needs order frames")
     if _payload_offset(extras, extras["frames"]) != header["payload_length"]:
         raise ContainerError("corrupt header: video payload length does not match its frames")
     if sum(count for _, count in extras["frame_lines"]) != extras["frames"]:
@@ -317,8 +322,8 @@ class VideoFrontend:
             raise InputError("video group must be at least one frame")
         if predictor not in PREDICTORS:
             raise InputError(f"unknown video predictor '{predictor}' (choose from {', '.join(PREDICTORS)})")
-        if predictor == "mc-temporal" and order != "frames":
-            raise InputError("video predictor mc-temporal codes frames in order: it needs order 'frames'")
+        if predictor in MOTION_PREDICTORS and order != "frames":
+            raise InputError(f"video predictor {predictor} codes frames in order: it needs order 'frames'")
         self.order = order
         self.group = group
         self.predictor = predictor
