@@ -39,8 +39,9 @@ def _med(w: np.ndarray, n: np.ndarray, nw: np.ndarray) -> np.ndarray:
     return np.where(nw >= hi, lo, np.where(nw <= lo, hi, w + n - nw))
 
 
-def _med_plane(d: np.ndarray) -> np.ndarray:
-    """MED prediction of every value of a (H, W) int64 plane from its causal neighbours."""
+def med_prediction(d: np.ndarray) -> np.ndarray:
+    """MED prediction of every value of a (H, W) int64 plane from its causal neighbours (0 outside
+    the plane); also what video's intra blocks are predicted by (compress/media/motion.py)."""
     p = np.zeros((d.shape[0] + 1, d.shape[1] + 1), dtype=np.int64)
     p[1:, 1:] = d
     return _med(p[1:, :-1], p[:-1, 1:], p[:-1, :-1])
@@ -75,19 +76,13 @@ def plane_residuals(x: np.ndarray, offset: np.ndarray | int = 0, bits: int = 8) 
     frame for video); 0 for plain MED."""
     half, mask = 1 << (bits - 1), (1 << bits) - 1
     d = x - offset
-    return (d - _med_plane(d) + half) & mask
+    return (d - med_prediction(d) + half) & mask
 
 
 def plane_restore(r: np.ndarray, offset: np.ndarray | int = 0, bits: int = 8) -> np.ndarray:
     """Inverse of plane_residuals()."""
     offset = np.broadcast_to(np.asarray(offset, dtype=np.int64), r.shape)
     return _restore_plane(r.astype(np.int64), offset, bits)
-
-
-def med_prediction(x: np.ndarray) -> np.ndarray:
-    """MED prediction of every value of a (H, W) int64 plane from its causal neighbours (0 outside
-    the plane): what a pixel coded as a MED residual of its own plane was predicted as."""
-    return _med_plane(x)
 
 
 def med_restore_where(r: np.ndarray, x: np.ndarray, where: np.ndarray, bits: int = 8) -> np.ndarray:
