@@ -212,7 +212,7 @@ def whole_pixel_costs(grid: np.ndarray, current: np.ndarray) -> tuple[np.ndarray
     the reference whose grid is `grid`: computed once per reference, shared by `search`'s passes."""
     whole = sorted(((dy, dx) for dy in range(-SEARCH, SEARCH + 1) for dx in range(-SEARCH, SEARCH + 1)),
                    key=lambda v: (abs(v[0]) + abs(v[1]), v))
-    cur = current.astype(np.int64)
+    cur = np.asarray(current, dtype=np.int64)
     sads = np.stack([_block_sad(cur, _gather(grid, 4 * dy, 4 * dx)) for dy, dx in whole])
     return 4 * np.array(whole, dtype=np.int64), sads
 
@@ -226,7 +226,7 @@ def search(grid: np.ndarray, current: np.ndarray, prior: np.ndarray | None = Non
     the shortest vector), then the prior itself, then every quarter-pel offset within +-3 of each
     block's best; a candidate is taken only when it is strictly better."""
     h, w = current.shape
-    cur = current.astype(np.int64)
+    cur = np.asarray(current, dtype=np.int64)
     candidates, sads = whole if whole is not None else whole_pixel_costs(grid, current)
     costs = sads
     if prior is not None:
@@ -236,7 +236,7 @@ def search(grid: np.ndarray, current: np.ndarray, prior: np.ndarray | None = Non
     best = np.take_along_axis(costs, pick[None], axis=0)[0]
 
     def cost(trial: np.ndarray) -> np.ndarray:
-        sad = _block_sad(cur, _gather(grid, *_pixel_vectors(trial, (h, w), (1, 1), (h, w))))
+        sad = _block_sad(cur, compensate(grid, trial, (1, 1), (h, w)))
         return sad if prior is None else sad + weight * vector_bits(trial - prior)
 
     if prior is not None:
@@ -299,7 +299,7 @@ def choose(grids: tuple[np.ndarray, np.ndarray], current: np.ndarray, *, weight:
         second = search(grids[1], current, median_field(second), weight, wholes[1])
     one = compensate(grids[0], first, (1, 1), (h, w))
     two = compensate(grids[1], second, (1, 1), (h, w))
-    cur = current.astype(np.int64)
+    cur = np.asarray(current, dtype=np.int64)
     older = median_field(second)
     older_bits = weight * vector_bits(second - older)
 

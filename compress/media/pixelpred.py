@@ -89,19 +89,19 @@ def med_restore_where(r: np.ndarray, x: np.ndarray, where: np.ndarray, bits: int
     """Decoding a plane of which only the pixels `where` were coded as MED residuals `r` of the
     plane itself ((x - med_prediction(x) + half) mod 2**bits) and every other pixel of `x` is known
     already (video's intra blocks among motion-compensated ones, compress/media/motion.py). Fills
-    those pixels anti-diagonal by anti-diagonal, each from its W, N and NW as decoded, so a
-    neighbour inside the same block or in another one is ready before it is needed."""
+    those pixels anti-diagonal by anti-diagonal (`_diagonals`, as `_restore_plane` walks a whole
+    plane), each from its W, N and NW as decoded, so a neighbour inside the same block or in
+    another one is ready before it is needed."""
     half, mask = 1 << (bits - 1), (1 << bits) - 1
     height, width = x.shape
     p = np.zeros((height + 1, width + 1), dtype=np.int64)  # padded: row/col 0 are outside
     p[1:, 1:] = x
-    ys, xs = np.nonzero(where)
-    order = np.argsort(ys + xs, kind="stable")
-    ys, xs = ys[order], xs[order]
-    cuts = np.flatnonzero(np.diff(ys + xs)) + 1
-    for dy, dx in zip(np.split(ys, cuts), np.split(xs, cuts), strict=True):
-        pred = _med(p[dy + 1, dx], p[dy, dx + 1], p[dy, dx])
-        p[dy + 1, dx + 1] = (pred + r[dy, dx] - half) & mask
+    for ys, xs in _diagonals(height, width):
+        marked = where[ys, xs]
+        if marked.any():
+            ys, xs = ys[marked], xs[marked]
+            pred = _med(p[ys + 1, xs], p[ys, xs + 1], p[ys, xs])
+            p[ys + 1, xs + 1] = (pred + r[ys, xs] - half) & mask
     return p[1:, 1:]
 
 
