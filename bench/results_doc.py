@@ -71,6 +71,8 @@ LOAD = {
                                           "host, so their speeds are not comparable)",
     "eval_medal_cpu60lr4b12_carried.json": "idle but for its first minute, beside which an 11-second niced "
                                            "unit test, lint and a docs rebuild ran (2026-12-03, an Intel Xeon host)",
+    "engine_dtype_alice29_epyc_bf16.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC "
+                                           "host without AMX of engine_dtype_alice29_epyc.json)",
     "engine_dtype_alice29_epyc.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host "
                                       "without AMX, where text's default dtype is float32)",
     "eval_medal_tuned_carried.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host "
@@ -1016,12 +1018,16 @@ def dtype_run(r: Results, name: str) -> list[str]:
     target = ("Issue #15's speed target is the default's tokens/s on alice29 at no more than 25% below "
               "independent segments' in float32 (the coder before carried context): a ratio of at least 0.75."
               if name == "engine_dtype_alice29.json" else
-              "The same target on a CPU without AMX, where text's default is float32."
+              "The same target on a CPU without AMX, where text's default was then float32."
               if name == "engine_dtype_alice29_epyc.json" else
+              "The same target on that CPU without AMX (an AMD EPYC), whose AVX512-BF16 kernels now get "
+              "bf16-linear by default (the device kind `cpu:x86_64+avx512-bf16`)."
+              if name == "engine_dtype_alice29_epyc_bf16.json" else
               "A second file beside the speed target's alice29, which no setting was chosen on.")
     opened = settings_run(r, name, "Coding speed and dtype on one host",
                           "the settings one after the other in one process. bf16-linear "
-                          "(`compress/core/linear16.py`, the default for text on CPUs with AMX, such as this host's) "
+                          "(`compress/core/linear16.py`, the default for text on CPUs that multiply bfloat16 "
+                          "in hardware: AMX, or AVX512-BF16 since 2026-12-05) "
                           "keeps the model in float32 and multiplies its linear layers in bfloat16. " + target)
     d, rows, out = opened
     out += header("setting", "dtype", "layout", "tokens", "container", "compress tok/s", "/ independent")
@@ -1180,13 +1186,14 @@ def targets(r: Results) -> list[str]:
         if unit == "speed":
             note = (f" times independent segments' tokens/s: {speeds['adapted']:.0f} against "
                     f"{speeds['independent']:.0f} tok/s, {load_word(d, name)}, a CPU with AMX, where text's "
-                    f"default is bf16-linear; the float32 default, which CPUs without AMX get, "
+                    f"default is bf16-linear; the float32 default, which CPUs without bfloat16 hardware get, "
                     f"{speeds['adapted-float32'] / speeds['independent']:.3f} on the same host, {name}")
-            if (other := r.optional("engine_dtype_alice29_epyc.json")) is not None:
+            if (other := r.optional("engine_dtype_alice29_epyc_bf16.json")) is not None:
                 s2 = _compress_speeds(other)
-                note += (f"; on a CPU without AMX, float32 both, {s2['adapted-float32'] / s2['independent']:.3f}: "
-                         f"{s2['adapted-float32']:.0f} against {s2['independent']:.0f} tok/s, "
-                         "engine_dtype_alice29_epyc.json")
+                note += (f"; on an AMD EPYC without AMX, whose AVX512-BF16 gets bf16-linear too, "
+                         f"{s2['adapted'] / s2['independent']:.3f}: {s2['adapted']:.0f} against "
+                         f"{s2['independent']:.0f} tok/s (float32 there "
+                         f"{s2['adapted-float32'] / s2['independent']:.3f}), engine_dtype_alice29_epyc_bf16.json")
         parts.append(f"{what} {state} ({fmt(ours)} vs {sign} {fmt(goal)}{' bpb' if unit == 'bpb' else ''}{note})")
     return ["", "Open targets (issues #15, #17): " + "; ".join(parts) + ". What was tried, with figures for "
             "each attempt: [docs/targets.md](docs/targets.md)."]

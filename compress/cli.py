@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="carried context: no online n-gram/match mixture beside the model")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "bf16-linear"],
                    help="weights and arithmetic (recorded in the file; default: bf16-linear, a float32 model"
-                        " whose linear layers multiply in bfloat16, for text on CPUs with AMX, else float32;"
+                        " whose linear layers multiply in bfloat16, for text on CPUs with AMX or AVX512-BF16,"
+                        " else float32;"
                         " media keep float32)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (decode on the same kind)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (recorded in the file)")

@@ -107,6 +107,7 @@ def test_registry_ids_are_append_only():
     assert compact.DTYPES == ("float32", "bfloat16", "float16", "bf16-linear") == container.DTYPES
     assert compact.QUANTIZERS == ("constriction-leaky24/1",) and compact.ADAPTS[:2] == ("ngram-mix/1", "ngram-mix/2")
     assert compact.DEVICES[0] == "cpu:x86_64" and compact.DEVICES[4] == "cpu:x86_64+amx"
+    assert compact.DEVICES[5] == "cpu:x86_64+avx512-bf16"
 
 
 # -- containers ---------------------------------------------------------------------------------

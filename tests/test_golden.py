@@ -10,7 +10,9 @@ the current default. text-compact.lmc is text-carried.lmc's streams under the co
 stored form (`s`). text-crlf-compact.lmc is text.bin with CRLF line ends (text-crlf.bin), coded as
 LF text with the compact header's CRLF flag (ngram-mix/2). All of these were coded in float32;
 text-bf16-linear.lmc is text.bin under dtype bf16-linear (compress/core/linear16.py: the linear
-layers multiply in bfloat16; 3 rows, keep 6, ngram-mix/2, compact). text-compact-even.lmc and
+layers multiply in bfloat16; 3 rows, keep 6, ngram-mix/2, compact) made with AMX kernels, and
+text-bf16-linear-avx512.lmc the same made with AVX512-BF16 kernels (an AMD EPYC; each decodes, and
+encodes to its own bits, only on a CPU with its kernels). text-compact-even.lmc and
 text-crlf-compact-even.lmc hold the same streams as text-compact.lmc and text-crlf-compact.lmc under
 the compact header's even-rows segment table (FLAG_EVEN_ROWS, what the encoder writes now); the
 list-form files keep decoding. If an intentional change breaks a pin,
@@ -43,12 +45,15 @@ CASES = [("text", "text", stepper.STATIC, F32), ("empty", "empty", stepper.STATI
           {"rows": 3, "keep": 6, "adapt": "ngram-mix/2", **F32}),
          ("text-bf16-linear", "text", stepper.CARRIED,
           {"rows": 3, "keep": 6, "adapt": "ngram-mix/2", "dtype": "bf16-linear"}),
+         ("text-bf16-linear-avx512", "text", stepper.CARRIED,
+          {"rows": 3, "keep": 6, "adapt": "ngram-mix/2", "dtype": "bf16-linear"}),
          ("text-compact-even", "text", stepper.CARRIED, {"rows": 3, "keep": 6, "adapt": "ngram-mix/1", **F32}),
          ("text-crlf-compact-even", "text-crlf", stepper.CARRIED,
           {"rows": 3, "keep": 6, "adapt": "ngram-mix/2", **F32})]
 FORMS = {"text": "json", "empty": "json", "text-growing": "json", "text-carried": "json",
          "text-carried-v2": "json", "text-carried-plain": "json", "text-compact": "compact",
-         "text-crlf-compact": "compact", "text-bf16-linear": "compact", "text-compact-even": "compact",
+         "text-crlf-compact": "compact", "text-bf16-linear": "compact",
+         "text-bf16-linear-avx512": "compact", "text-compact-even": "compact",
          "text-crlf-compact-even": "compact"}
 
 
@@ -66,7 +71,7 @@ def test_golden_decodes(golden_compressor, name, original, kind, settings):
     try:
         out = golden_compressor.decompress(blob, model=MODEL)
     except ChecksumError:
-        # bf16-linear from AMX kernels on a CPU without them: other kernels round differently, and
+        # bf16-linear from other kernels than this CPU's (AMX, AVX512-BF16): they round differently, and
         # the checksum refuses, never wrong bytes; with the same kernels a refusal is a failure
         if _same_kernels(header):
             raise

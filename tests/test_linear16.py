@@ -118,15 +118,15 @@ def test_the_encoder_refuses_a_model_in_another_dtype(bf16_compressor, tiny_mode
 
 
 def test_default_and_device_kind_follow_the_hardware(monkeypatch):
-    """bf16-linear by default only where AMX multiplies it; the device kind names the kernels,
-    which round differently (a container says where it can be decoded)."""
+    """bf16-linear by default only where the hardware multiplies bfloat16 (AMX, AVX512-BF16); the
+    device kind names the kernels, which round differently (a container says where it decodes)."""
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     for flag in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
         monkeypatch.setattr(torch.cpu, flag, lambda: False)
     assert default_dtype("cpu") == "float32" and default_dtype("cuda:0") == "float32"
     assert engine.device_kind("cpu", "bf16-linear").endswith("+emulated")
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
-    assert default_dtype("cpu") == "float32"
+    assert default_dtype("cpu") == "bf16-linear" and default_dtype("cuda:0") == "float32"
     assert engine.device_kind("cpu", "bf16-linear").endswith("+avx512-bf16")
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     assert default_dtype("cpu") == "bf16-linear"
@@ -134,9 +134,9 @@ def test_default_and_device_kind_follow_the_hardware(monkeypatch):
     assert engine.device_kind("cpu", "float32") == engine.device_kind("cpu")
     assert "+" not in engine.device_kind("cpu")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")  # a user's cap below AMX counts
-    assert linear16.cpu_kernel() == "avx512-bf16" and default_dtype("cpu") == "float32"
-    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    assert linear16.cpu_kernel() == "emulated"
+    assert linear16.cpu_kernel() == "avx512-bf16" and default_dtype("cpu") == "bf16-linear"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # no bfloat16 hardware left: float32
+    assert linear16.cpu_kernel() == "emulated" and default_dtype("cpu") == "float32"
 
 
 def test_a_container_from_other_kernels_warns(bf16_compressor, monkeypatch):
@@ -160,3 +160,17 @@ def test_text_gets_the_default_and_media_keep_float32(tiny_model_dir):
     assert Compressor(str(tiny_model_dir), dtype="float32").dtype_for(frontends.get("text")) == "float32"
     with pytest.raises(InputError, match="unknown dtype 'float8'"):
         Compressor(str(tiny_model_dir), dtype="float8")
+
+
+@pytest.mark.parametrize("kernel,cap", [("amx", "AVX512_CORE_AMX"), ("avx512-bf16", "AVX512_CORE_BF16"),
+                                        ("emulated", None)])
+def test_onednn_is_capped_at_the_cpus_bfloat16_kernels(monkeypatch, kernel, cap):
+    """A later processor's newer kernels must not move a bf16-linear container's bits: importing the
+    engine caps oneDNN at the kernel family the device kind names; a user's own cap is kept."""
+    from compress.core import determinism
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(linear16, "cpu_kernel", lambda: kernel)
+    assert determinism.pin_onednn_isa() == cap
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert determinism.pin_onednn_isa() == "AVX2"

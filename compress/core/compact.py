@@ -77,7 +77,8 @@ TOKENIZER_DIGESTS = (
     "df88c2e6d3d2b65ee9de71828ed6dd26422dc04fab9d7a8296c7820037133339",
 )
 DTYPES = ("float32", "bfloat16", "float16", "bf16-linear")
-DEVICES = ("cpu:x86_64", "cpu:aarch64", "cpu:arm64", "cpu:AMD64", "cpu:x86_64+amx")
+DEVICES = ("cpu:x86_64", "cpu:aarch64", "cpu:arm64", "cpu:AMD64", "cpu:x86_64+amx",
+           "cpu:x86_64+avx512-bf16")
 QUANTIZERS = ("constriction-leaky24/1",)
 STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3")
 CARRIED = "kv-carried/3"

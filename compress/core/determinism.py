@@ -27,9 +27,11 @@ _MKL_BRANCHES = ("AVX512", "AVX2")  # torch's CPU capability names, which MKL_CB
 # by instruction set too, and they round differently: one bfloat16 product gave three different
 # results with AMX, with AVX512-BF16 only and with AVX2 (the project's Xeon, ONEDNN_MAX_CPU_ISA
 # capped at each). Capping it at AMX where AMX exists gives the same bits as no cap there and keeps
-# a later processor's newer kernels (AMX-FP16, AVX10) from moving them; processors without AMX
-# compute other bits, which the header's device kind records (compress/core/engine.py device_kind).
-_ONEDNN_AMX = "AVX512_CORE_AMX"
+# a later processor's newer kernels (AMX-FP16, AVX10) from moving them; the same holds for the
+# AVX512-BF16 kernels of processors without AMX (an AMD EPYC: the cap and no cap code the same
+# bytes). Each kernel family computes its own bits, which the header's device kind records
+# (compress/core/engine.py device_kind).
+_ONEDNN_CAPS = {"amx": "AVX512_CORE_AMX", "avx512-bf16": "AVX512_CORE_BF16"}
 
 
 def pin_mkl_branch() -> str | None:
@@ -45,9 +47,12 @@ pin_mkl_branch()
 
 
 def pin_onednn_isa() -> str | None:
-    """Cap ONEDNN_MAX_CPU_ISA at AMX on processors with AMX unless already set; returns its value."""
-    if "ONEDNN_MAX_CPU_ISA" not in os.environ and linear16.cpu_kernel() == "amx":
-        os.environ["ONEDNN_MAX_CPU_ISA"] = _ONEDNN_AMX
+    """Cap ONEDNN_MAX_CPU_ISA at the processor's bfloat16 kernels (AMX, else AVX512-BF16) unless
+    already set; returns its value."""
+    if "ONEDNN_MAX_CPU_ISA" not in os.environ:
+        cap = _ONEDNN_CAPS.get(linear16.cpu_kernel())
+        if cap is not None:
+            os.environ["ONEDNN_MAX_CPU_ISA"] = cap
     return os.environ.get("ONEDNN_MAX_CPU_ISA")
 
 

@@ -51,14 +51,20 @@ DEFAULT_ADAPT = adaptlib.VERSION
 AUTO = "auto"
 
 
+HARDWARE_BF16 = ("amx", "avx512-bf16")  # linear16.cpu_kernel() values that get bf16-linear by default
+
+
 def default_dtype(device: str) -> str:
     """The dtype new containers get with `dtype=AUTO` when the front end declares none
     (`coder_dtype`): bf16-linear (compress/core/linear16.py: float32 model, linear layers multiplied
-    in bfloat16) on CPUs with AMX, where it was measured to pay (SmolLM2-135M's linear layers at 16
-    rows: 26 ms per step against 56 in float32; 46 with AVX512-BF16 alone), float32 elsewhere
-    (CUDA included: not measured there). The header records the dtype and the device kind with its
-    kernels (`cpu:x86_64+amx`): a bf16-linear container decodes on CPUs with AMX."""
-    if device.startswith("cpu") and linear16.cpu_kernel() == "amx":
+    in bfloat16) on CPUs that multiply bfloat16 in hardware, where it was measured to pay: with AMX
+    (SmolLM2-135M's linear layers at 16 rows: 26 ms per step against 56 in float32) and with
+    AVX512-BF16 alone (an AMD EPYC without AMX, whole compressions of alice29:
+    bench/results/engine_dtype_alice29_epyc_bf16.json); float32 on CPUs that would emulate it and
+    on CUDA (not measured there). The header records the dtype and
+    the device kind with its kernels (`cpu:x86_64+amx`, `cpu:x86_64+avx512-bf16`): a bf16-linear
+    container decodes on CPUs with the same kernels."""
+    if device.startswith("cpu") and linear16.cpu_kernel() in HARDWARE_BF16:
         return linear16.NAME
     return "float32"
 
