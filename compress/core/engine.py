@@ -61,9 +61,9 @@ def default_dtype(device: str) -> str:
     (SmolLM2-135M's linear layers at 16 rows: 26 ms per step against 56 in float32) and with
     AVX512-BF16 alone (an AMD EPYC without AMX, whole compressions of alice29:
     bench/results/engine_dtype_alice29_epyc_bf16.json); float32 on CPUs that would emulate it and
-    on CUDA (not measured there). The header records the dtype and
-    the device kind with its kernels (`cpu:x86_64+amx`, `cpu:x86_64+avx512-bf16`): a bf16-linear
-    container decodes on CPUs with the same kernels."""
+    on CUDA (not measured there). The header records the dtype and the device kind with its
+    kernels (`cpu:x86_64+amx`, `cpu:x86_64+avx512-bf16`): a bf16-linear container decodes on CPUs
+    with the same kernels."""
     if device.startswith("cpu") and linear16.cpu_kernel() in HARDWARE_BF16:
         return linear16.NAME
     return "float32"
