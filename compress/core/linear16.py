@@ -7,9 +7,9 @@ as fast as float32 ones (the 2-core Xeon, SmolLM2-135M, 16 rows, a scratch timin
 linear layers gain less, but still enough on an AMD EPYC without AMX for it to be the default
 there too). Whole compressions: bench/results/engine_dtype_alice29.json (AMX),
 engine_dtype_alice29_epyc_bf16.json (AVX512-BF16); the step's parts: profile_step_keep1500_*.json.
-Everything whose precision the code length feels stays float32: the embeddings, the residual stream, the RMSNorms
-(which already round-trip through float32), the rotary embedding, attention and its KV cache, the
-logits' softmax. Only each nn.Linear's weight is stored as bfloat16 and its input rounded to
+Everything whose precision the code length feels stays float32: the embeddings, the residual
+stream, the RMSNorms (which already round-trip through float32), the rotary embedding, attention
+and its KV cache, the logits' softmax. Only each nn.Linear's weight is stored as bfloat16 and its input rounded to
 bfloat16 before the product (float32 accumulation); the output returns to float32. On the whole
 of alice29 the scoring pass's ideal code length moves by +17 bits of 158,845 (+0.01%), where a
 whole-bfloat16 model costs +69 bits (+0.04%) and runs its residual stream in 8-bit mantissas.
