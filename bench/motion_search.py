@@ -57,10 +57,10 @@ def measure(clips, group: int, weight: int, passes: int, predictor: str = "mc-te
     started, frames_done = time.perf_counter(), 0
     for frames, subs, grids in clips:
         for k in range(1, len(frames)):
-            if k % group == 0:
+            references = video.motion_references(k, group)
+            if references is None:
                 continue  # a unit's first frame is intra-coded: no search
-            previous = grids[k - 1]
-            before = grids[k - 2] if k % group >= 2 else previous  # a unit's second frame: previous twice
+            previous, before = (grids[k - back] for back in references)
             current = frames[k]
             chosen = motion.choose((previous[0], before[0]), current[0], weight=weight, passes=passes,
                                    intra=intra)

@@ -475,3 +475,12 @@ def test_unknown_predictor_is_refused():
     extras["predictor"] = "motion"
     with pytest.raises(ContainerError, match="video predictor"):
         frontends.get("video").join(payload, extras)
+
+
+def test_motion_references_follow_the_unit_schedule():
+    """A unit's first frame has no references, its second uses the previous frame twice (the one
+    before lies in the unit before), every later one the previous two; the bench's motion search
+    reads the same schedule."""
+    assert [video.motion_references(k, 4) for k in range(9)] == [
+        None, (1, 1), (1, 2), (1, 2), None, (1, 1), (1, 2), (1, 2), None]
+    assert all(video.motion_references(k, 1) is None for k in range(5))

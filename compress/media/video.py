@@ -119,6 +119,17 @@ def _side_bytes(extras: dict) -> int:
     return motion.side_bytes_per_frame(height, width)
 
 
+def motion_references(k: int, per: int) -> tuple[int, int] | None:
+    """How many frames back frame `k`'s two references lie (mc-temporal, mc-intra; units of `per`
+    frames): None for a unit's first frame (intra MED, no references), (1, 1) for its second (the
+    previous frame stands in for the one before, which lies in another unit), else (1, 2). The one
+    statement of the schedule, for the front end and for bench/motion_search.py."""
+    index = k % per
+    if index == 0:
+        return None
+    return (1, 1) if index == 1 else (1, 2)
+
+
 def _payload_offset(extras: dict, n: int) -> int:
     """Payload bytes taken by the first n frames, n a unit boundary or the frame count: every frame
     but a unit's first carries its motion bytes with mc-temporal and mc-intra."""
@@ -144,8 +155,9 @@ def _predict_motion(data: bytes, extras: dict, forward: bool) -> bytes:
     pos = 0
     k = 0
     while pos < len(data):
-        predicted = k % per != 0
-        if k % per == 1:
+        references = motion_references(k, per)
+        predicted = references is not None
+        if references == (1, 1):
             before = previous
         side = None
         if predicted and not forward:
