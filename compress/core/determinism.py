@@ -30,8 +30,7 @@ _MKL_BRANCHES = ("AVX512", "AVX2")  # torch's CPU capability names, which MKL_CB
 # a later processor's newer kernels (AMX-FP16, AVX10) from moving them; the same holds for the
 # AVX512-BF16 kernels of processors without AMX (an AMD EPYC: the cap and no cap code the same
 # bytes). Each kernel family computes its own bits, which the header's device kind records
-# (compress/core/engine.py device_kind).
-_ONEDNN_CAPS = {"amx": "AVX512_CORE_AMX", "avx512-bf16": "AVX512_CORE_BF16"}
+# (compress/core/engine.py device_kind). The caps: compress/core/linear16.py HARDWARE_KERNELS.
 
 
 def pin_mkl_branch() -> str | None:
@@ -50,7 +49,7 @@ def pin_onednn_isa() -> str | None:
     """Cap ONEDNN_MAX_CPU_ISA at the processor's bfloat16 kernels (AMX, else AVX512-BF16) unless
     already set; returns its value."""
     if "ONEDNN_MAX_CPU_ISA" not in os.environ:
-        cap = _ONEDNN_CAPS.get(linear16.cpu_kernel())
+        cap = linear16.HARDWARE_KERNELS.get(linear16.cpu_kernel())
         if cap is not None:
             os.environ["ONEDNN_MAX_CPU_ISA"] = cap
     return os.environ.get("ONEDNN_MAX_CPU_ISA")

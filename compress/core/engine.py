@@ -51,9 +51,6 @@ DEFAULT_ADAPT = adaptlib.VERSION
 AUTO = "auto"
 
 
-HARDWARE_BF16 = ("amx", "avx512-bf16")  # linear16.cpu_kernel() values that get bf16-linear by default
-
-
 def default_dtype(device: str) -> str:
     """The dtype new containers get with `dtype=AUTO` when the front end declares none
     (`coder_dtype`): bf16-linear (compress/core/linear16.py: float32 model, linear layers multiplied
@@ -64,7 +61,7 @@ def default_dtype(device: str) -> str:
     on CUDA (not measured there). The header records the dtype and the device kind with its
     kernels (`cpu:x86_64+amx`, `cpu:x86_64+avx512-bf16`): a bf16-linear container decodes on CPUs
     with the same kernels."""
-    if device.startswith("cpu") and linear16.cpu_kernel() in HARDWARE_BF16:
+    if device.startswith("cpu") and linear16.cpu_kernel() in linear16.HARDWARE_KERNELS:
         return linear16.NAME
     return "float32"
 

@@ -9,8 +9,8 @@ there too). Whole compressions: bench/results/engine_dtype_alice29.json (AMX),
 engine_dtype_alice29_epyc_bf16.json (AVX512-BF16); the step's parts: profile_step_keep1500_*.json.
 Everything whose precision the code length feels stays float32: the embeddings, the residual
 stream, the RMSNorms (which already round-trip through float32), the rotary embedding, attention
-and its KV cache, the logits' softmax. Only each nn.Linear's weight is stored as bfloat16 and its input rounded to
-bfloat16 before the product (float32 accumulation); the output returns to float32. On the whole
+and its KV cache, the logits' softmax. Only each nn.Linear's weight is stored as bfloat16 and its
+input rounded to bfloat16 before the product (float32 accumulation); the output returns to float32. On the whole
 of alice29 the scoring pass's ideal code length moves by +17 bits of 158,845 (+0.01%), where a
 whole-bfloat16 model costs +69 bits (+0.04%) and runs its residual stream in 8-bit mantissas.
 
@@ -60,6 +60,13 @@ def convert(model: torch.nn.Module) -> torch.nn.Module:
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, attr, Bf16Linear(module))
     return model
+
+
+# The kernel families that multiply bfloat16 in hardware (what `cpu_kernel` names, `emulated`
+# aside), each with the oneDNN instruction set it is: the engine's default dtype follows the keys
+# (compress/core/engine.py default_dtype), the determinism pin caps oneDNN at the value
+# (compress/core/determinism.py pin_onednn_isa).
+HARDWARE_KERNELS = {"amx": "AVX512_CORE_AMX", "avx512-bf16": "AVX512_CORE_BF16"}
 
 
 def cpu_kernel() -> str:
