@@ -92,8 +92,10 @@ LOAD = {
         "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
-    "video_model.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
-                        "video_model_synthetic_7200.json)",
+    "video_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
+                        "video_model_untuned.json)",
+    "video_model_untuned.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
+                                "video_model_synthetic_7200.json)",
     "video_model_synthetic_7200.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host about 30% "
                                        "slower than the Intel Xeon of video_model_sad_search.json: the same decoder "
                                        "took 230 s there against 173 s)",
@@ -831,7 +833,8 @@ def video_tables(r: Results) -> list[str]:
         t = d["totals"]
         out.append(row(code(name), f"{d['clip']}, {d['frames']} frames, {n(d['raw_bytes'])} B raw",
                        f"{code(d['checkpoint'])} (weights sha256 {d['model_sha256'][:16]}…), stepper "
-                       + d.get("stepper", "not recorded"),
+                       + d.get("stepper", "not recorded")
+                       + (f", online tuning {d['tune'] or 'none'}" if "tune" in d else ""),
                        ", ".join(f"{a}={b}" for a, b in d["frontend"].items()),
                        f"{n(d['container_bytes'])} B (header {d['header_bytes']})",
                        f"**{ratio(t['lmcompress (this checkpoint)']['ratio'])}**",

@@ -2,7 +2,7 @@
 
     python bench/video_model.py CHECKPOINT [--clip ../shared/data/video/carphone_qcif.y4m]
         [--predictor mc-intra|mc-temporal|med-temporal|med|none] [--group 8] [--order frames]
-        [--frames N] [--batch 1024]
+        [--frames N] [--batch 1024] [--tune auto|none|adam/1] [--container PATH]
 
 The checkpoint is any pixel model: the Kodak one (trained on photographs only, as the LMCompress
 paper codes video frames with an image model), or recipe=video_mc's (trained on the mc-intra
@@ -27,9 +27,10 @@ import sys
 from pathlib import Path
 
 from common import checkpoint_compressor, coded_layout, machine, print_size_table
-from compress.core import container, frontends, stepper
+from compress.core import container, frontends, online, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
+from compress.fileio import write_atomic
 from compress.media import video
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,11 +64,17 @@ def main() -> int:
                    help="the coder's layout (default: the video front end's, kv-growing/2: independent "
                         "segments with frame-level random access; kv-carried/3: carried context). "
                         "bench/results/video_model_kodak_595b.json predates this field and used kv-growing/2")
+    p.add_argument("--tune", default="auto", choices=["auto", "none", *online.VERSIONS],
+                   help="online tuning between batches (compress/core/online.py; default: the video front "
+                        "end's, adam/1)")
+    p.add_argument("--container", default=None, metavar="PATH",
+                   help="also write the container here (e.g. to read its header with lmcompress -l)")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "video_model.json"))
     args = p.parse_args()
 
     manifest, comp = checkpoint_compressor("video_model", args.checkpoint, batch=args.batch, threads=args.threads,
-                                           stepper_kind=args.stepper or AUTO)
+                                           stepper_kind=args.stepper or AUTO,
+                                           tune={"auto": AUTO, "none": None}.get(args.tune, args.tune))
     data = Path(args.clip).read_bytes()
     if args.frames:
         data = first_frames(data, args.frames)
@@ -80,6 +87,8 @@ def main() -> int:
     blob = comp.compress(data, modality="video", **options)
     header = container.read_header(blob)
     c_s = comp.last.seconds
+    if args.container:
+        write_atomic(args.container, blob)
     out = comp.decompress(blob)
     d_s = comp.last.seconds
     exact = out == data
@@ -99,6 +108,7 @@ def main() -> int:
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
         "parameters": parameter_count(lm.model), "context": int(manifest["context"]),
         "batch": args.batch, "threads": args.threads, "stepper": coded_layout(header)["stepper"],
+        "tune": header.get("tune"),
         "frontend": options, "payload_bytes": coded_payload,
         "libraries": library_versions(),
         "baselines_from": str(BASELINES.relative_to(ROOT)) if whole else None,

@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                         " the context)")
     p.add_argument("--no-adapt", action="store_true",
                    help="carried context: no online n-gram/match mixture beside the model")
+    p.add_argument("--tune", default=None, choices=["none", "adam/1"],
+                   help="independent segments: fine-tune a copy of the model on each batch coded before"
+                        " coding the next (default: adam/1 for video, else none; none keeps frame-level"
+                        " random access cheap)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "bf16-linear"],
                    help="weights and arithmetic (recorded in the file; default: bf16-linear, a float32 model"
                         " whose linear layers multiply in bfloat16, for text on CPUs with AMX or AVX512-BF16,"
@@ -124,7 +128,8 @@ class Cli:
             self._compressor = Compressor(a.model, context=a.context, batch=a.batch, dtype=a.dtype,
                                           device=a.device, threads=a.threads, progress=show,
                                           stepper_kind=a.stepper or AUTO, rows=a.rows,
-                                          keep=a.carry, adapt=None if a.no_adapt else AUTO)
+                                          keep=a.carry, adapt=None if a.no_adapt else AUTO,
+                                          tune=AUTO if a.tune is None else (None if a.tune == "none" else a.tune))
         return self._compressor
 
     def output_path(self, name: str, header: dict | None = None) -> str | None:
@@ -250,7 +255,8 @@ class Cli:
             f"  coding       {len(h['segments'])} segments, {sum(h['segments'])} tokens, "
             f"{len(h['batches'])} batches, quantizer {h['quantizer']}, "
             f"stepper {header_stepper(h)}"
-            + (f" (keep {h['keep']}, adapt {h['adapt'] or 'none'})" if "keep" in h else ""),
+            + (f" (keep {h['keep']}, adapt {h['adapt'] or 'none'})" if "keep" in h else "")
+            + (f", online tuning {h['tune']}" if "tune" in h else ""),
         ]
         extras = h.get("frontend", {})
         notes = [extras["note"]] if extras.get("note") else []

@@ -121,9 +121,13 @@ def test_engine_round_trip_and_frame_aligned_segments(independent_compressor, ti
 @pytest.mark.parametrize("order, predictor", [("frames", "none"), ("temporal", "none"),
                                               ("frames", "med"), ("frames", "med-temporal"),
                                               ("temporal", "med-temporal"), ("frames", "mc-temporal")])
-def test_read_frame_decodes_only_its_batches(independent_compressor, monkeypatch, order, predictor):
-    """Random access is the independent-segment option (stepper kv-growing/2)."""
-    tiny_compressor = independent_compressor
+def test_read_frame_decodes_only_its_batches(tiny_model_dir, monkeypatch, order, predictor):
+    """Random access is the independent-segment option (stepper kv-growing/2) without online tuning."""
+    from compress.core.engine import Compressor
+    from compress.core.stepper import GROWING
+
+    tiny_compressor = Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, stepper_kind=GROWING,
+                                 tune=None, allow_stored=False)
     data, raster = y4m(6, 4, "420jpeg", 5, seed=3)  # 36-byte frames, context 16: 3 segments each
     blob = tiny_compressor.compress(data, modality="video", order=order, group=2, predictor=predictor)
     from compress.core import coder
@@ -144,6 +148,35 @@ def test_read_frame_decodes_only_its_batches(independent_compressor, monkeypatch
         assert len(calls) < n_batches
     with pytest.raises(InputError, match="out of range"):
         video.read_frame(tiny_compressor, blob, 5)
+
+
+def test_read_frame_of_a_tuned_container_decodes_the_batches_before_it(independent_compressor, monkeypatch):
+    """With online tuning (video's default) batch b is coded with weights tuned on batches 0..b-1,
+    so a frame costs every batch up to its own, and still comes back exact."""
+    data, raster = y4m(6, 4, "420jpeg", 5, seed=3)
+    blob = independent_compressor.compress(data, modality="video", group=2, predictor="med-temporal")
+    header = container.read_header(blob)
+    assert header["tune"] == "adam/1"
+    from compress.core import coder
+
+    calls = []
+    real = coder.decode_batch
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(coder, "decode_batch", counting)
+    ranges = segments.layout(len(header["segments"]), header["batch"])
+    assert len(ranges) > 2
+    ends = np.cumsum(header["segments"])
+    for k in range(5):
+        calls.clear()
+        assert video.read_frame(independent_compressor, blob, k) == raster[k]
+        last_byte = (k // 2 + 1) * 2 * header["frontend"]["frame_bytes"] - 1  # the end of k's group
+        last_segment = int(np.searchsorted(ends, min(last_byte, ends[-1] - 1), side="right"))
+        assert len(calls) == next(b for b, (s0, s1) in enumerate(ranges) if s0 <= last_segment < s1) + 1
+    assert independent_compressor.decompress(blob) == data
 
 
 @pytest.mark.parametrize("rows", [1, 3])
@@ -168,7 +201,7 @@ def test_read_frame_of_an_old_stepper_container(tiny_model_dir, tiny_compressor,
     from compress.core.engine import Compressor
     from compress.core.stepper import STATIC
 
-    old = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, stepper_kind=STATIC,
+    old = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, stepper_kind=STATIC, tune=None,
                      allow_stored=False)
     data, raster = y4m(6, 4, "420jpeg", 4, seed=7)  # 36-byte frames: 3 segments each, 2 per batch
     blob = old.compress(data, modality="video", predictor="med")

@@ -57,12 +57,13 @@ MAX_DEVICE_BYTES = 64         # an unregistered device kind stored inline (a GPU
 FLAG_ADAPTER = 1
 FLAG_CRLF = 2                 # text only: frontend {"newlines": "crlf"} (compress/core/frontends.py)
 FLAG_EVEN_ROWS = 4            # text only: the segment table is even_rows(tokens, rows), two varints
-FLAGS = FLAG_ADAPTER | FLAG_CRLF | FLAG_EVEN_ROWS
+FLAG_TUNE = 8                 # an online tuning id follows the stepper (compress/core/online.py)
+FLAGS = FLAG_ADAPTER | FLAG_CRLF | FLAG_EVEN_ROWS | FLAG_TUNE
 
 # -- the registry: append only; id = index + 1 (0 means "not registered, stored inline") ----------
-MODALITIES = ("text", "audio")  # text: frontend {}, symbolizer text-table/v1, payload = the file
+MODALITIES = ("text", "audio", "video")  # text: frontend {}, symbolizer text-table/v1, payload = the file
 # each registered modality's symbolizer (one per modality: the id implies it)
-SYMBOLIZER_OF = {"text": "text-table/v1", "audio": "bytes-charmap/v1"}
+SYMBOLIZER_OF = {"text": "text-table/v1", "audio": "bytes-charmap/v1", "video": "bytes-charmap/v1"}
 MAX_RUN_SEGMENTS = 1 << 16    # segments a run-length table may expand to (bounded before allocating)
 MODEL_NAMES = ("smollm2-135m", "gemma3-270m")
 MODEL_DIGESTS = (
@@ -83,6 +84,7 @@ QUANTIZERS = ("constriction-leaky24/1",)
 STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3")
 CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
+TUNES = ("adam/1",)           # written only with FLAG_TUNE (absent: no online tuning)
 
 _TEXT = {"format": "lmcompress", "symbolizer": "text-table/v1"}
 _CRLF = {"newlines": "crlf"}
@@ -204,7 +206,9 @@ def _is_even(seg) -> bool:
 def _body(h: dict) -> bytes:
     carried = h.get("stepper") == CARRIED
     keys = set(h) - DROPPED
-    if keys != KEYS | (CARRIED_KEYS if carried else set()) or h.get("checked_sha256") is not None:
+    tuned = "tune" in h and not carried
+    if keys != KEYS | (CARRIED_KEYS if carried else set()) | ({"tune"} if tuned else set()) \
+            or h.get("checked_sha256") is not None:
         raise Unrepresentable
     text, crlf = h["modality"] == "text", False
     if text:
@@ -228,7 +232,7 @@ def _body(h: dict) -> bytes:
     parts = [
         _id(h["modality"], MODALITIES),
         bytes([(FLAG_ADAPTER if adapter is not None else 0) | (FLAG_CRLF if crlf else 0)
-               | (FLAG_EVEN_ROWS if even else 0)]),
+               | (FLAG_EVEN_ROWS if even else 0) | (FLAG_TUNE if tuned else 0)]),
         _id(name, MODEL_NAMES) if name in MODEL_NAMES else b"\x00",
         _digest(h["model"]["sha256"], MODEL_DIGESTS),
         b"" if adapter is None else _digest(adapter["sha256"], ()),
@@ -239,6 +243,8 @@ def _body(h: dict) -> bytes:
     ]
     if carried:
         parts += [varint(h["keep"]), _id(h["adapt"], ADAPTS, none_is_zero=True)]
+    if tuned:
+        parts.append(_id(h["tune"], TUNES))
     parts += [varint(h["context"]), varint(h["batch"]), varint(h["original_length"]),
               _digest(h["original_sha256"], ())[1:]]
     if crlf:
@@ -386,6 +392,10 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
     if h["stepper"] == CARRIED:
         h["keep"] = r.varint("keep")
         h["adapt"] = r.choice("adapt", ADAPTS, zero=None, zero_ok=True)
+    if flags & FLAG_TUNE:
+        if h["stepper"] == CARRIED:
+            raise ContainerError("corrupt header: online tuning belongs to containers of independent segments")
+        h["tune"] = r.choice("tune", TUNES)
     h["context"] = r.varint("context")
     h["batch"] = r.varint("batch")
     h["original_length"] = h["payload_length"] = r.varint("original_length")

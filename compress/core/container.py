@@ -112,10 +112,13 @@ HEADER = schema.Obj(
         # the online adaptation beside the model (compress/core/adapt.py VERSIONS; null: none)
         "keep": schema.Int(0, MAX_CONTEXT - 2),
         "adapt": schema.Nullable(_NAME),
+        # independent segments only: the online tuning between batches (compress/core/online.py
+        # VERSIONS); absent: none
+        "tune": _NAME,
     },
     # absent from containers written before they existed (tests/golden keeps such files)
     optional=frozenset({"format", "frontend", "checked_sha256", "adapter", "vocab_size", "device",
-                        "stepper", "libraries", "keep", "adapt"}),
+                        "stepper", "libraries", "keep", "adapt", "tune"}),
 )
 
 
@@ -239,6 +242,8 @@ def check_header(header: dict) -> None:
             raise ContainerError("corrupt header: 'keep' leaves no room in the context")
         if len(seg) > header["batch"]:
             raise ContainerError("corrupt header: more stretches than rows")
+        if "tune" in header:
+            raise ContainerError("corrupt header: 'tune' belongs to containers of independent segments")
     else:
         if "keep" in header or "adapt" in header:
             raise ContainerError("corrupt header: 'keep'/'adapt' belong to carried-context containers")

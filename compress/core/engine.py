@@ -22,7 +22,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from compress.core import __version__, coder, container, determinism, frontends, linear16, models, quantize, stepper
+from compress.core import (
+    __version__,
+    coder,
+    container,
+    determinism,
+    frontends,
+    linear16,
+    models,
+    online,
+    quantize,
+    stepper,
+)
 from compress.core import adapt as adaptlib
 from compress.core import segments as seglib
 from compress.core.errors import ChecksumError, ContainerError, InputError, MismatchError
@@ -177,9 +188,12 @@ def check_limits(header: dict, model) -> None:
     if limit is not None and header["context"] > limit:
         raise MismatchError(f"context {header['context']} exceeds the model's {limit} positions")
     need = kv_cache_bytes(model, header)
+    if header.get("tune") is not None:
+        need += online.memory_bytes(model, header["tune"], header["context"])
     if need > _available_memory():
-        raise MismatchError(f"coding needs about {need / 2**30:.1f} GiB for the KV cache, more "
-                            "than this machine has free")
+        raise MismatchError(f"coding needs about {need / 2**30:.1f} GiB for the KV cache"
+                            + (" and online tuning" if header.get("tune") is not None else "")
+                            + ", more than this machine has free")
 
 
 def check_device(device: str) -> str:
@@ -238,7 +252,7 @@ class Compressor:
                  threads: int | None = None, progress: bool = False,
                  stepper_kind: str = AUTO, rows: int | None = None,
                  keep: int | None = None, adapt: str | None = AUTO,
-                 allow_stored: bool = True):
+                 tune: str | None = AUTO, allow_stored: bool = True):
         if context is not None and not 4 <= context <= container.MAX_CONTEXT:
             raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
         if batch is not None and not 1 <= batch <= container.MAX_BATCH:
@@ -261,11 +275,14 @@ class Compressor:
             raise InputError(f"rows must be 1..{container.MAX_BATCH}, not {rows}")
         if adapt not in (None, AUTO, *adaptlib.VERSIONS):
             raise InputError(f"unknown adaptation '{adapt}' (choose from {', '.join(adaptlib.VERSIONS)})")
+        if tune not in (None, AUTO, *online.VERSIONS):
+            raise InputError(f"unknown online tuning '{tune}' (choose from {', '.join(online.VERSIONS)})")
         if keep is not None and keep < 0:
             raise InputError(f"keep must be at least 0, not {keep}")
         self.rows = rows      # carried context: None = auto_rows(tokens)
         self.keep = keep      # carried context: None = KEEP_FRACTION of the context
         self.adapt = adapt    # carried context: None = no adaptation, AUTO = the modality's default
+        self.tune = tune      # independent segments: None = no online tuning, AUTO = the front end's
         self.allow_stored = allow_stored
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
         self.last = Stats()
@@ -397,24 +414,31 @@ class Compressor:
         }
         if carried is not None:
             header.update(keep=carried["keep"], adapt=carried["adapt"])
+        tune = self.tune_for(frontend, carried is not None)
+        if tune is not None:
+            header["tune"] = tune
         check_limits(header, lm.model)  # before the expensive part: the decoder's own limits
         total_tokens = sum(len(s) for s in segs)
         bar, on_step = self._progress(len(payload), total_tokens, "compress")
         streams, ideal = [], 0.0
         alphabet = getattr(symbolizer, "alphabet", None)
+        tuner = None if tune is None else online.Tuner(lm.model, tune, prefix, alphabet, self.device)
+        model = lm.model if tuner is None else tuner.model
         try:
-            for start, end in ranges:
+            for b, (start, end) in enumerate(ranges):
                 if carried is not None:
                     words, bits = coder.encode_carried(lm.model, segs[start:end], prefix,
                                                        context=context, keep=carried["keep"],
                                                        adapt=carried["adapt"], alphabet=alphabet,
                                                        device=self.device, on_step=on_step)
                 else:
-                    words, bits = coder.encode_batch(lm.model, segs[start:end], prefix,
+                    words, bits = coder.encode_batch(model, segs[start:end], prefix,
                                                      alphabet=alphabet, device=self.device,
                                                      stepper_kind=kind, on_step=on_step)
                 streams.append(words)
                 ideal += bits
+                if tuner is not None and b + 1 < len(ranges):
+                    tuner.learn(segs[start:end])
         finally:
             if bar is not None:
                 bar.close()
@@ -431,6 +455,18 @@ class Compressor:
         if self.adapt != AUTO:
             return self.adapt
         return getattr(frontend, "coder_adapt", DEFAULT_ADAPT)
+
+    def tune_for(self, frontend, carried: bool) -> str | None:
+        """The online tuning new containers of this front end get (compress/core/online.py): the
+        one asked for, else the front end's `coder_tune` (none by default). It works between
+        batches of independent segments; carried context codes one batch, so it has none."""
+        tune = getattr(frontend, "coder_tune", None) if self.tune == AUTO else self.tune
+        if carried and tune is not None:
+            if self.tune != AUTO:
+                raise InputError("online tuning works between batches of independent segments; "
+                                 "carried context codes one batch (use --stepper kv-growing/2)")
+            return None
+        return tune
 
     def carried_settings(self, context: int, tokens: int, frontend) -> dict | None:
         """{rows, keep, adapt} new containers are coded with under carried context, else None."""
@@ -497,6 +533,9 @@ class Compressor:
         if header.get("adapt") is not None and header["adapt"] not in adaptlib.VERSIONS:
             raise MismatchError(f"adaptation mismatch: container uses {header['adapt']}, this "
                                 f"lmcompress implements {', '.join(adaptlib.VERSIONS)}")
+        if header.get("tune") is not None and header["tune"] not in online.VERSIONS:
+            raise MismatchError(f"online tuning mismatch: container uses {header['tune']}, this "
+                                f"lmcompress implements {', '.join(online.VERSIONS)}")
         if header["prefix_id"] != prefix_token(lm.tokenizer):
             raise MismatchError("prefix token mismatch between the container and the tokenizer")
         check_limits(header, lm.model)
@@ -587,7 +626,9 @@ class Compressor:
 
     def decode_batches(self, opened: Opened, wanted=None):
         """Yield the payload bytes of each batch in order (of the batch indices in `wanted` only,
-        when given), each checked against its CRC-32. The one decoding loop: whole files and
+        when given), each checked against its CRC-32. A container coded with online tuning
+        (header "tune") decodes every batch up to the last one wanted: each batch's weights were
+        tuned on all the batches before it. The one decoding loop: whole files and
         video random access (compress/media/video.py read_frame) both run it."""
         header, lm, symbolizer = opened.header, opened.lm, opened.symbolizer
         segs_len = header["segments"]
@@ -595,6 +636,11 @@ class Compressor:
         ranges = seglib.layout(len(segs_len), header["batch"])
         kind = container.header_stepper(header)  # the container's stepper, never this Compressor's
         todo = range(len(ranges)) if wanted is None else sorted(set(wanted))
+        tuner = None
+        if header.get("tune") is not None:  # each batch is coded with weights tuned on those before
+            tuner = online.Tuner(lm.model, header["tune"], header["prefix_id"], alphabet, self.device)
+            todo = range(max(todo) + 1) if len(todo) else todo
+        model = lm.model if tuner is None else tuner.model
         tokens = sum(sum(segs_len[slice(*ranges[b])]) for b in todo)
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
         determinism.apply(header["threads"])
@@ -604,13 +650,13 @@ class Compressor:
                 where = f"batch {b} (segments {start}-{end - 1})"
                 try:
                     if kind == stepper.CARRIED:
-                        decoded = coder.decode_carried(lm.model, segs_len[start:end], opened.streams[b],
+                        decoded = coder.decode_carried(model, segs_len[start:end], opened.streams[b],
                                                        header["prefix_id"], context=header["context"],
                                                        keep=header["keep"], adapt=header["adapt"],
                                                        alphabet=alphabet, device=self.device,
                                                        on_step=on_step)
                     else:
-                        decoded = coder.decode_batch(lm.model, segs_len[start:end], opened.streams[b],
+                        decoded = coder.decode_batch(model, segs_len[start:end], opened.streams[b],
                                                      header["prefix_id"], alphabet=alphabet,
                                                      device=self.device, stepper_kind=kind,
                                                      on_step=on_step)
@@ -625,7 +671,10 @@ class Compressor:
                         f"checksum mismatch in {where}: the payload is damaged or the model's "
                         "probabilities differ from the encoder's"
                     )
-                yield raw
+                if tuner is not None and b < todo[-1]:
+                    tuner.learn(decoded)
+                if wanted is None or b in wanted:
+                    yield raw
         finally:
             if bar is not None:
                 bar.close()

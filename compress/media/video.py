@@ -320,6 +320,11 @@ class VideoFrontend:
     # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
     # figures and time budgets were measured in float32, bf16-linear's were not.
     coder_dtype = "float32"
+    # Online tuning between batches (compress/core/online.py): the video model learnt from synthetic
+    # clips and meets camera video; carphone, one group, `video_mc/cpu8640`: see docs/targets.md.
+    # Decoding a frame then decodes every batch before it (read_frame); `tune=None` keeps frame-level
+    # random access cheap.
+    coder_tune = "adam/1"
     coder_stepper = "kv-growing/2"   # compress.core.stepper.GROWING
     coder_rows = (2048, 1024)
     suffixes = ("y4m",)

@@ -1,0 +1,168 @@
+"""Online tuning between batches (compress/core/online.py): exact round trips, the same weights at both
+ends, the golden container, and the header rules that keep it decodable."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from clirun import lmc
+from compress.core import container, online, stepper
+from compress.core.engine import Compressor
+from compress.core.errors import ContainerError, InputError, MismatchError
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+MODEL = str(GOLDEN / "tiny-llama")
+GROWING = dict(context=16, batch=3, threads=1, dtype="float32", stepper_kind=stepper.GROWING,
+               allow_stored=False)
+
+
+def _weights(model) -> bytes:
+    return b"".join(p.detach().numpy().tobytes() for p in model.parameters())
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return Compressor(MODEL, **GROWING).loaded(MODEL, "float32")
+
+
+def test_tuner_trains_a_copy_and_leaves_the_loaded_model_alone(tiny):
+    before = _weights(tiny.model)
+    tuner = online.Tuner(tiny.model, online.ADAM1, prefix_id=1)
+    rng = np.random.default_rng(0)
+    pattern = rng.integers(3, 300, size=15)
+    segments = [pattern.copy() for _ in range(24)]  # something to learn: one repeated segment
+
+    def loss():
+        inputs, targets = tuner._minibatch(segments[:1])
+        with torch.no_grad():
+            logits = tuner.model(input_ids=inputs).logits
+        return float(torch.nn.functional.cross_entropy(logits[0], targets[0]))
+
+    first = loss()
+    for _ in range(5):
+        tuner.learn(segments)
+    assert loss() < first
+    assert _weights(tiny.model) == before and _weights(tuner.model) != before
+    assert all(p.grad is None for p in tuner.model.parameters())
+
+
+def test_two_tuners_on_the_same_tokens_reach_the_same_bits(tiny):
+    """What the decoder relies on: the steps are a function of the tokens alone."""
+    rng = np.random.default_rng(1)
+    segments = [rng.integers(3, 300, size=int(n)) for n in rng.integers(1, 16, size=40)]
+    a, b = (online.Tuner(tiny.model, online.ADAM1, prefix_id=1) for _ in range(2))
+    for tuner in (a, b):
+        tuner.learn(segments)
+        tuner.learn(segments[::-1])
+    assert _weights(a.model) == _weights(b.model)
+
+
+def test_the_tuner_trains_on_every_eighth_segment():
+    tuner = online.Tuner(torch.nn.Linear(2, 2), online.ADAM1, prefix_id=1)
+    segments = [np.full(3, i) for i in range(17)]
+    assert [int(s[0]) for s in tuner.chosen(segments)] == [0, 8, 16]
+
+
+@pytest.mark.parametrize("name", ["text-growing-tuned"])
+def test_golden_tuned_container_decodes_and_is_reproduced(name):
+    """text.bin, independent segments in 4 batches of at most 3, adam/1: batches 1-3 are coded with
+    tuned weights (their streams differ from text-growing.lmc's; batch 0's is the same)."""
+    blob = (GOLDEN / f"{name}.lmc").read_bytes()
+    golden = container.unpack(blob)
+    assert golden.header["tune"] == online.ADAM1 and len(golden.streams) == 4
+    original = (GOLDEN / "text.bin").read_bytes()
+    assert Compressor(MODEL, **GROWING).decompress(blob, model=MODEL) == original
+    untuned = container.unpack((GOLDEN / "text-growing.lmc").read_bytes())
+    assert np.array_equal(golden.streams[0], untuned.streams[0])
+    assert not all(np.array_equal(a, b) for a, b in zip(golden.streams[1:], untuned.streams[1:], strict=True))
+    fresh = container.unpack(Compressor(MODEL, tune=online.ADAM1, **GROWING).compress(original))
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.streams, golden.streams, strict=True))
+    for key in ("segments", "batch_crc32", "batch", "tune", "stepper"):
+        assert fresh.header[key] == golden.header[key]
+
+
+def test_text_defaults_to_no_tuning_and_video_to_adam1(tiny_model_dir):
+    from test_video import y4m
+
+    c = Compressor(MODEL, **GROWING)
+    assert "tune" not in container.read_header(c.compress((GOLDEN / "text.bin").read_bytes()))
+    data, _ = y4m(6, 4, "420jpeg", 3, seed=5)
+    v = Compressor(str(tiny_model_dir), context=16, batch=4, threads=1, allow_stored=False)
+    blob = v.compress(data, modality="video")
+    assert container.read_header(blob)["tune"] == online.ADAM1
+    assert v.decompress(blob) == data
+
+
+def test_a_tuned_video_decodes_in_another_process(tmp_path, tiny_model_dir):
+    """Encoder and decoder in different processes (the command line decodes): the tuned weights
+    must agree bit for bit. The encoder is called directly: a random tiny model never beats the
+    stored form, which the command line would write instead."""
+    import subprocess
+    import sys
+
+    from clirun import ENV
+    from test_video import y4m
+
+    data, _ = y4m(8, 6, "420jpeg", 4, seed=9)
+    src, packed = tmp_path / "clip.y4m", tmp_path / "clip.y4m.lmc"
+    src.write_bytes(data)
+    encode = ("import sys; from pathlib import Path; from compress.core.engine import Compressor; "
+              "c = Compressor(sys.argv[1], context=16, batch=4, threads=1, allow_stored=False); "
+              "Path(sys.argv[3]).write_bytes(c.compress(Path(sys.argv[2]).read_bytes(), modality='video'))")
+    made = subprocess.run([sys.executable, "-c", encode, str(tiny_model_dir), str(src), str(packed)],
+                          env=ENV, capture_output=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    header = container.read_header(packed.read_bytes())
+    assert header["tune"] == online.ADAM1 and len(header["batches"]) > 2
+    listing = lmc("-l", packed)
+    assert listing.returncode == 0 and "online tuning adam/1" in listing.stdout.decode(), listing.stderr
+    src.unlink()
+    back = lmc("-d", "-m", tiny_model_dir, "-q", packed)
+    assert back.returncode == 0, back.stderr
+    assert src.read_bytes() == data
+
+
+def test_tuning_is_refused_where_it_cannot_work():
+    with pytest.raises(InputError, match="unknown online tuning 'sgd/9'"):
+        Compressor(MODEL, tune="sgd/9")
+    carried = Compressor(MODEL, context=16, threads=1, stepper_kind=stepper.CARRIED, tune=online.ADAM1)
+    with pytest.raises(InputError, match="carried context codes one batch"):
+        carried.compress((GOLDEN / "text.bin").read_bytes())
+
+
+def test_forged_tuning_headers_are_refused_before_decoding():
+    tuned = container.unpack((GOLDEN / "text-growing-tuned.lmc").read_bytes())
+    c = Compressor(MODEL, **GROWING)
+    forged = dict(tuned.header, tune="adam/9")
+    with pytest.raises(MismatchError, match="online tuning mismatch: container uses adam/9"):
+        c.decompress(container.pack(forged, tuned.streams), model=MODEL)
+    carried = container.unpack((GOLDEN / "text-carried.lmc").read_bytes())
+    with pytest.raises(ContainerError, match="'tune' belongs to containers of independent segments"):
+        c.decompress(container.pack(dict(carried.header, tune=online.ADAM1), carried.streams), model=MODEL)
+    with pytest.raises(ContainerError, match="field 'tune' is not a string"):
+        c.decompress(container.pack(dict(tuned.header, tune=7), tuned.streams), model=MODEL)
+
+
+def test_tuning_memory_is_checked_before_decoding(monkeypatch):
+    from compress.core import engine
+
+    blob = (GOLDEN / "text-growing-tuned.lmc").read_bytes()
+    lm = Compressor(MODEL, **GROWING).loaded(MODEL, "float32")
+    need = online.memory_bytes(lm.model, online.ADAM1, 16)
+    assert need > 4 * 4 * sum(p.numel() for p in lm.model.parameters())
+    monkeypatch.setattr(engine, "_available_memory", lambda: need)  # the KV cache no longer fits beside it
+    with pytest.raises(MismatchError, match="KV cache and online tuning"):
+        Compressor(MODEL, **GROWING).decompress(blob, model=MODEL)
+
+
+@pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1")])
+def test_the_command_line_tune_flag(flag, expected):
+    from compress.cli import Cli, build_parser
+    from compress.core.engine import AUTO
+
+    cli = Cli(build_parser().parse_args(["-m", MODEL, *flag, "x.y4m"]))
+    assert cli.compressor().tune == (AUTO if expected == "auto" else expected)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--tune", "sgd/1", "x"])
