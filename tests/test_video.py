@@ -118,6 +118,21 @@ def test_engine_round_trip_and_frame_aligned_segments(independent_compressor, ti
     assert tiny_compressor.decompress(carried) == data
 
 
+def _counted_batch_decodes(monkeypatch) -> list:
+    """A list that gains an entry each time a batch of independent segments is decoded."""
+    from compress.core import coder
+
+    calls = []
+    real = coder.decode_batch
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(coder, "decode_batch", counting)
+    return calls
+
+
 @pytest.mark.parametrize("order, predictor", [("frames", "none"), ("temporal", "none"),
                                               ("frames", "med"), ("frames", "med-temporal"),
                                               ("temporal", "med-temporal"), ("frames", "mc-temporal")])
@@ -130,16 +145,7 @@ def test_read_frame_decodes_only_its_batches(tiny_model_dir, monkeypatch, order,
                                  tune=None, allow_stored=False)
     data, raster = y4m(6, 4, "420jpeg", 5, seed=3)  # 36-byte frames, context 16: 3 segments each
     blob = tiny_compressor.compress(data, modality="video", order=order, group=2, predictor=predictor)
-    from compress.core import coder
-
-    calls = []
-    real = coder.decode_batch
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(coder, "decode_batch", counting)
+    calls = _counted_batch_decodes(monkeypatch)
     header = container.read_header(blob)
     n_batches = len(segments.layout(len(header["segments"]), header["batch"]))
     for k in range(5):
@@ -157,16 +163,7 @@ def test_read_frame_of_a_tuned_container_decodes_the_batches_before_it(independe
     blob = independent_compressor.compress(data, modality="video", group=2, predictor="med-temporal")
     header = container.read_header(blob)
     assert header["tune"] == "adam/1"
-    from compress.core import coder
-
-    calls = []
-    real = coder.decode_batch
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(coder, "decode_batch", counting)
+    calls = _counted_batch_decodes(monkeypatch)
     ranges = segments.layout(len(header["segments"]), header["batch"])
     assert len(ranges) > 2
     ends = np.cumsum(header["segments"])

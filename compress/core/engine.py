@@ -422,7 +422,9 @@ class Compressor:
         bar, on_step = self._progress(len(payload), total_tokens, "compress")
         streams, ideal = [], 0.0
         alphabet = getattr(symbolizer, "alphabet", None)
-        tuner = None if tune is None else online.Tuner(lm.model, tune, prefix, alphabet, self.device)
+        # one batch is coded with the loaded weights (tuning acts between batches): no copy
+        tuner = None if tune is None or len(ranges) < 2 else online.Tuner(lm.model, tune, prefix, alphabet,
+                                                                        self.device)
         model = lm.model if tuner is None else tuner.model
         try:
             for b, (start, end) in enumerate(ranges):
@@ -637,9 +639,10 @@ class Compressor:
         kind = container.header_stepper(header)  # the container's stepper, never this Compressor's
         todo = range(len(ranges)) if wanted is None else sorted(set(wanted))
         tuner = None
-        if header.get("tune") is not None:  # each batch is coded with weights tuned on those before
+        if header.get("tune") is not None and len(todo) and max(todo) > 0:
+            # each batch was coded with weights tuned on all those before it
             tuner = online.Tuner(lm.model, header["tune"], header["prefix_id"], alphabet, self.device)
-            todo = range(max(todo) + 1) if len(todo) else todo
+            todo = range(max(todo) + 1)
         model = lm.model if tuner is None else tuner.model
         tokens = sum(sum(segs_len[slice(*ranges[b])]) for b in todo)
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")

@@ -16,6 +16,9 @@ this module's one loop on the same token arrays, in the same order, with the sam
 same thread count (the header's), float32 on the CPU (no atomics: the same bits every run). A
 version name stands for every constant below; changing one changes the bits and needs a new name.
 
+The scoring pass (compress/core/scoring.py) does not tune: it measures the loaded model, so for a
+tuned modality its figure is the untuned model's.
+
 The work it adds is bounded by the payload (each batch's tokens / EVERY, PASSES times; a forward and
 a backward pass each), so a hostile header cannot make the decoder train without end. The tuned
 weights are never written anywhere: they live for one compress or decompress call.
