@@ -73,7 +73,7 @@ def test_video_shapes_it_cannot_hold_fall_back_to_json(h, data):
     if change == "width":
         extras["width"] += 1  # differs from the header line's
     elif change == "planes":
-        extras["planes"] = extras["planes"][:1]
+        extras["planes"] = extras["planes"] + [[1, 1]]  # one plane more than the colourspace has
     elif change == "line":
         extras["header"] = "YUV4MPEG2 W0 H1\n"  # does not parse
     elif change == "predictor":
