@@ -392,9 +392,7 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
     if h["stepper"] == CARRIED:
         h["keep"] = r.varint("keep")
         h["adapt"] = r.choice("adapt", ADAPTS, zero=None, zero_ok=True)
-    if flags & FLAG_TUNE:
-        if h["stepper"] == CARRIED:
-            raise ContainerError("corrupt header: online tuning belongs to containers of independent segments")
+    if flags & FLAG_TUNE:  # with a carried stepper the validator refuses it (container.check_header)
         h["tune"] = r.choice("tune", TUNES)
     h["context"] = r.varint("context")
     h["batch"] = r.varint("batch")

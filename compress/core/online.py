@@ -19,8 +19,8 @@ version name stands for every constant below; changing one changes the bits and 
 The scoring pass (compress/core/scoring.py) does not tune: it measures the loaded model, so for a
 tuned modality its figure is the untuned model's.
 
-The work it adds is bounded by the payload (each batch's tokens / EVERY, PASSES times; a forward and
-a backward pass each), so a hostile header cannot make the decoder train without end. The tuned
+The work it adds is bounded by the payload (each batch's tokens / EVERY, once; a forward and a
+backward pass each), so a hostile header cannot make the decoder train without end. The tuned
 weights are never written anywhere: they live for one compress or decompress call.
 """
 
@@ -40,8 +40,7 @@ from compress.core.alphabet import SymbolMap
 class Settings:
     lr: float          # Adam's step size
     every: int         # train on segments 0, EVERY, 2*EVERY, ... of the batch just coded
-    minibatch: int     # segments per gradient step
-    passes: int = 1    # passes over those segments
+    minibatch: int     # segments per gradient step (one pass over them)
 
 
 ADAM1 = "adam/1"
@@ -80,7 +79,6 @@ class Tuner:
     def __init__(self, model: torch.nn.Module, name: str, prefix_id: int,
                  alphabet: torch.Tensor | None = None, device: str = "cpu"):
         self.settings = VERSIONS[check_name(name)]
-        self.name = name
         self.model = copy.deepcopy(model)
         self.model.eval()  # no dropout: the steps must be a function of the tokens alone
         params = []
@@ -112,15 +110,14 @@ class Tuner:
     def learn(self, segments: Sequence[np.ndarray]) -> None:
         segs, step = self.chosen(segments), self.settings.minibatch
         with torch.enable_grad():
-            for _ in range(self.settings.passes):
-                for start in range(0, len(segs), step):
-                    inputs, targets = self._minibatch(segs[start : start + step])
-                    logits = self.model(input_ids=inputs).logits
-                    if self.alphabet is not None:
-                        logits = logits.index_select(-1, self.alphabet.to(logits.device))
-                    loss = torch.nn.functional.cross_entropy(
-                        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-100)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    self.optimizer.step()
+            for start in range(0, len(segs), step):
+                inputs, targets = self._minibatch(segs[start : start + step])
+                logits = self.model(input_ids=inputs).logits
+                if self.alphabet is not None:
+                    logits = logits.index_select(-1, self.alphabet.to(logits.device))
+                loss = torch.nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-100)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
         self.model.zero_grad(set_to_none=True)

@@ -81,6 +81,15 @@ def parse_header(line: bytes) -> tuple[int, int, str, list[tuple[int, int]]]:
     return width, height, colour, planes
 
 
+def geometry_extras(line: bytes) -> dict:
+    """The extras the stream header line (without newline) implies: colourspace, width, height,
+    plane sizes and frame size. The one derivation: `split` records them, `check_extras` demands
+    them, the compact header (compress/media/video_compact.py) rebuilds them instead of storing them."""
+    width, height, colour, planes = parse_header(line)
+    return {"colourspace": colour, "width": width, "height": height, "planes": [list(p) for p in planes],
+            "frame_bytes": sum(w * h for w, h in planes)}
+
+
 def _runs(lines: list[str]) -> list[list]:
     runs: list[list] = []
     for line in lines:
@@ -284,14 +293,12 @@ def check_extras(extras: dict, header: dict) -> None:
     if not line.startswith(MAGIC.decode()) or not line.endswith("\n") or "\n" in line[:-1]:
         raise ContainerError("corrupt header: the y4m stream header line is malformed")
     try:
-        geometry = parse_header(line[:-1].encode("latin-1"))
+        geometry = geometry_extras(line[:-1].encode("latin-1"))
     except InputError as exc:
         raise ContainerError(f"corrupt header: {exc}") from None
-    width, height, colour, planes = geometry
-    if (width, height, colour, [list(p) for p in planes]) != (
-            extras["width"], extras["height"], extras["colourspace"], extras["planes"]):
+    if any(extras[k] != geometry[k] for k in ("width", "height", "colourspace", "planes")):
         raise ContainerError("corrupt header: video geometry differs from the y4m header line")
-    if extras["frame_bytes"] != sum(w * h for w, h in planes):
+    if extras["frame_bytes"] != geometry["frame_bytes"]:
         raise ContainerError("corrupt header: video frame size differs from its planes")
     if extras.get("predictor") in MOTION_PREDICTORS and extras["order"] != "frames":
         raise ContainerError(f"corrupt header: video predictor {extras['predictor']} needs order frames")
@@ -353,8 +360,8 @@ class VideoFrontend:
         end = data.find(b"\n", 0, MAX_LINE)
         if end < 0:
             raise InputError(f"malformed y4m: the stream header line has no end of line within {MAX_LINE} bytes")
-        width, height, colour, planes = parse_header(data[:end])
-        frame_bytes = sum(w * h for w, h in planes)
+        geometry = geometry_extras(data[:end])
+        frame_bytes = geometry["frame_bytes"]
         lines, payload = [], []
         pos = end + 1
         while pos < len(data):
@@ -371,12 +378,8 @@ class VideoFrontend:
         extras = {
             "format": "y4m",
             "header": data[: end + 1].decode("latin-1"),
-            "colourspace": colour,
-            "width": width,
-            "height": height,
-            "planes": [list(p) for p in planes],
+            **geometry,
             "frames": len(lines),
-            "frame_bytes": frame_bytes,
             "frame_lines": _runs(lines),
             "order": self.order,
         }

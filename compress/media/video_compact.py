@@ -39,13 +39,6 @@ CORE = frozenset({"format", "header", "colourspace", "width", "height", "planes"
                   "frame_lines", "order"})
 
 
-def _derived(line: str) -> dict:
-    """The extras the stream header line implies (geometry, colourspace, planes, frame size)."""
-    width, height, colour, planes = video.parse_header(line[:-1].encode("latin-1"))
-    return {"colourspace": colour, "width": width, "height": height, "planes": [list(p) for p in planes],
-            "frame_bytes": sum(w * h for w, h in planes)}
-
-
 def _text(value: str) -> bytes:
     if not isinstance(value, str):
         raise compact.Unrepresentable
@@ -64,7 +57,7 @@ def encode(extras: dict) -> bytes:
     if not isinstance(line, str) or not line.endswith("\n"):
         raise compact.Unrepresentable
     try:
-        derived = _derived(line)
+        derived = video.geometry_extras(line[:-1].encode("latin-1"))
     except (InputError, UnicodeEncodeError, ValueError):
         raise compact.Unrepresentable from None
     if any(extras[k] != v for k, v in derived.items()):
@@ -94,7 +87,7 @@ def decode(r: compact.Reader) -> dict:
     if not line.startswith(video.MAGIC.decode()) or not line.endswith("\n") or "\n" in line[:-1]:
         raise ContainerError("corrupt header: the y4m stream header line is malformed")
     try:
-        extras = {"format": "y4m", "header": line, **_derived(line)}
+        extras = {"format": "y4m", "header": line, **video.geometry_extras(line[:-1].encode("latin-1"))}
     except InputError as exc:
         raise ContainerError(f"corrupt header: {exc}") from None
     extras["frames"] = r.varint("video frames")
