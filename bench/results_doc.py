@@ -93,7 +93,10 @@ LOAD = {
     "image_model_independent.json": "load not recorded",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "video_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
-                        "video_model_untuned.json)",
+                        "video_model_weight2.json)",
+    "video_model_weight2.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
+                                "video_model_untuned.json; the encoder's motion search at its earlier "
+                                "vector weight, 2)",
     "video_model_untuned.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
                                 "video_model_synthetic_7200.json)",
     "video_model_synthetic_7200.json": "idle (the machine ran only this job; 2026-12-04, an AMD EPYC host about 30% "
@@ -111,6 +114,11 @@ LOAD = {
                                      "video_model.json)",
     "video_model_synthetic_g8_7200.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
                                           "video_model.json)",
+    "motion_search_model.json": "busy: unit tests, a profile and micro-benchmarks of the encoder's search "
+                                "beside it (sizes are unaffected, seconds are not comparable); 2026-12-05, the "
+                                "AMD EPYC host of video_model.json; the clips: `python -m train.synthvideo DIR "
+                                "/tmp/s43/val --clips 2 --frames 40`, DIR holding the validation photographs "
+                                "wiki_015.png and wiki_016.png",
     "motion_search_intra.json": "idle (the machine ran only this job; 2026-12-04, the AMD EPYC host of "
                                 "motion_search.json; the same clips)",
     "video_model_synthetic_g8_3600.json": "busy for about two and a half minutes (niced unit tests beside it; "
@@ -869,6 +877,9 @@ def motion_search_tables(r: Results) -> list[str]:
     out = []
     for name in r.glob("motion_search*.json"):
         d = r.load(name)
+        if "checkpoint" in d:
+            out += motion_model_table(d, name)
+            continue
         default = (d["default"]["weight"], d["default"]["passes"])
         out += ["", f"### The encoder's motion search (`{name}`)", "",
                 f"{d['what']}; {len(d['clips'])} clips ({', '.join(d['clips'])}), groups of {d['group']}. "
@@ -883,6 +894,26 @@ def motion_search_tables(r: Results) -> list[str]:
                            "/".join(str(m) for m in x["modes"]), f"{x['seconds_per_frame']:.2f}"))
         out += ["", source(name, d)]
     return out
+
+
+def motion_model_table(d: dict, name: str) -> list[str]:
+    """The encoder's motion-search settings weighed by a video model's ideal bytes (`--model`)."""
+    default = (d["default"]["weight"], d["default"]["passes"], d["default"]["penalty"])
+    base = d["settings"][0]["total_bytes"]
+    frames = f"their first {d['frames']} frames" if d.get("frames") else "every frame"
+    out = ["", f"### The encoder's motion search weighed by the model (`{name}`)", "",
+           f"{d['what']}: `{d['checkpoint']}`, {d['predictor']}, {len(d['clips'])} clips "
+           f"({', '.join(d['clips'])}), {frames}, groups of {d['group']}, {d['threads']} threads. "
+           "weight:passes:penalty as above, penalty the SAD units an intra block must win by; "
+           "the change is against the first row. The default is marked.", ""]
+    out += header("weight:passes:penalty", "ideal bytes", "change", "per clip (B)", "s")
+    for x in d["settings"]:
+        key = (x["weight"], x["passes"], x["penalty"])
+        mark = " (default)" if key == default else ""
+        out.append(row(f"{':'.join(str(k) for k in key)}{mark}", n(round(x["total_bytes"])),
+                       f"{100 * (x['total_bytes'] / base - 1):+.2f}%",
+                       " / ".join(n(round(b)) for b in x["bytes"]), f"{x['seconds']:.0f}"))
+    return out + ["", source(name, d)]
 
 
 def profile_table(r: Results) -> list[str]:

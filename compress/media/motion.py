@@ -70,7 +70,7 @@ MODES = ("previous", "before", "average")
 INTRA_MODES = (*MODES, "intra")
 INTRA = 3
 SIDE_BYTES_PER_BLOCK = 5   # mode, the vector into the previous frame, the vector into the one before
-RATE_WEIGHT = 2            # encoder only: SAD units one bit of a vector difference costs (see choose)
+RATE_WEIGHT = 1            # encoder only: SAD units one bit of a vector difference costs (see choose)
 RATE_PASSES = 2            # encoder only: rate-aware searches after the SAD-only one
 INTRA_PENALTY = 16         # encoder only: SAD units an intra block must win by (see choose)
 
@@ -107,7 +107,11 @@ def upsample(plane: np.ndarray) -> np.ndarray:
 def _per_pixel(per_block: np.ndarray, shape: tuple[int, int], sub: tuple[int, int],
                luma: tuple[int, int]) -> np.ndarray:
     """A per-block array spread over a plane of `shape` with subsampling `sub` = (sx, sy): each
-    pixel takes the value of the luma block its top-left luma sample lies in."""
+    pixel takes the value of the luma block its top-left luma sample lies in. (The luma plane
+    itself, the encoder's search's every trial, takes the same values by repeating each block's
+    BLOCK x BLOCK times: about 8x faster than the index lookup.)"""
+    if tuple(sub) == (1, 1) and tuple(shape) == tuple(luma):
+        return np.repeat(np.repeat(per_block, BLOCK, axis=0)[: shape[0]], BLOCK, axis=1)[:, : shape[1]]
     sx, sy = sub
     ys = np.minimum(np.arange(shape[0]) * sy, luma[0] - 1) // BLOCK
     xs = np.minimum(np.arange(shape[1]) * sx, luma[1] - 1) // BLOCK
@@ -123,10 +127,12 @@ def _pixel_vectors(vectors: np.ndarray, shape: tuple[int, int], sub: tuple[int, 
 
 
 def _gather(grid: np.ndarray, vy: np.ndarray, vx: np.ndarray) -> np.ndarray:
+    """The grid's samples at each pixel's position plus its quarter-pel vector (vy, vx), indices
+    clipped to the grid; one flat `take` (faster than a 2-D fancy index, the same values)."""
     h4, w4 = grid.shape
     ys = np.clip(4 * np.arange(h4 // 4)[:, None] + vy, 0, h4 - 1)
     xs = np.clip(4 * np.arange(w4 // 4)[None, :] + vx, 0, w4 - 1)
-    return grid[ys, xs].astype(np.int64)
+    return np.take(grid, ys * w4 + xs).astype(np.int64)
 
 
 def compensate(grid: np.ndarray, vectors: np.ndarray, sub: tuple[int, int],
@@ -264,7 +270,8 @@ def _refine(vectors: np.ndarray, best: np.ndarray, cost) -> tuple[np.ndarray, np
 
 
 def choose(grids: tuple[np.ndarray, np.ndarray], current: np.ndarray, *, weight: int = RATE_WEIGHT,
-           passes: int = RATE_PASSES, intra: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           passes: int = RATE_PASSES, intra: bool = False,
+           penalty: int = INTRA_PENALTY) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Encoder only: (modes, vectors into the previous frame, vectors into the one before) for the
     luma plane `current`, from the references' luma grids, choosing as a rate-aware encoder does
     (x264's motion search weighs the vector's bits against the distortion in the same way):
@@ -282,14 +289,19 @@ def choose(grids: tuple[np.ndarray, np.ndarray], current: np.ndarray, *, weight:
     frames, zeroth-order entropy of the payload, bench/motion_search.py -> motion_search.json):
     SAD alone 822,130 B, weights 1 / 2 / 3 (two passes) 812,212 / 812,898 / 814,970 B; 829,051 B
     with the earlier search (SAD alone, half- then quarter-pel steps, no pairing; a scratch run).
-    Weight 2 rather than 1 (0.08% apart on this proxy): the model codes vector bytes in context,
-    where a smoother field's runs of 0x80 cost less than their zeroth-order entropy says.
+    The weight is 1, weighed by what the video model `video_mc/cpu8640` pays instead (its scoring
+    pass over the whole payload, one group: `bench/motion_search.py --model`): on four 40-frame
+    clips of the validation photographs 2,093,097 B against 2,101,378 at weight 2 (-0.39%), which
+    this proxy's reasoning had chosen (the model, it guessed, codes a smoother field's runs of
+    0x80 for less than their entropy), 2,106,696 by SAD alone and 2,111,642 at weight 3
+    (motion_search_model.json; four other clips, scratch: -0.25%, docs/targets.md).
 
     With `intra` (mc-intra) step 3 also weighs the intra mode, at the SAD of the block's MED
-    prediction from the current frame + INTRA_PENALTY, and counts the newer frame's vector bits
+    prediction from the current frame + `penalty` (INTRA_PENALTY), and counts the newer frame's vector bits
     too, since mc-intra stores each vector only where the mode uses it. The penalty was chosen on
     the same proxy: 0 / 16 / 48 gave -0.58 / -0.72 / -0.66% against mc-temporal (a scratch run;
-    bench/motion_search.py --predictor mc-intra measures the default).
+    bench/motion_search.py --predictor mc-intra measures the default); under the model 64 costs
+    0.01% more than 16 (2,093,297 B; it wins on two of the four clips).
     The decoder never runs this: any choice decodes."""
     h, w = current.shape
     wholes = [whole_pixel_costs(grid, current) for grid in grids]
@@ -311,7 +323,7 @@ def choose(grids: tuple[np.ndarray, np.ndarray], current: np.ndarray, *, weight:
     if intra:
         newer_bits = weight * vector_bits(first - median_field(first))
         costs = [_block_sad(cur, one) + newer_bits, _block_sad(cur, two) + older_bits,
-                 average + newer_bits, _block_sad(cur, pixelpred.med_prediction(cur)) + INTRA_PENALTY]
+                 average + newer_bits, _block_sad(cur, pixelpred.med_prediction(cur)) + penalty]
     else:
         costs = [_block_sad(cur, one), _block_sad(cur, two) + older_bits, average]
     modes = np.argmin(np.stack(costs), axis=0)
