@@ -18,8 +18,10 @@ the model codes vector bytes in context, so it prefers a lighter vector weight t
 
     python -m train.synthvideo ../shared/data/images/train /tmp/synth --clips 2 --frames 16
     python bench/motion_search.py /tmp/synth/014-*.y4m /tmp/synth/015-*.y4m   # validation photographs
-    python bench/motion_search.py CLIPS --model checkpoints/video_mc/cpu8640 --predictor mc-intra \
-        --group 120 --frames 40 --settings 2:2:16,1:2:16,1:2:64 --out bench/results/motion_search_model.json
+    mkdir /tmp/val && cp ../shared/data/images/train/wiki_01[56].png /tmp/val    # the validation photographs
+    python -m train.synthvideo /tmp/val /tmp/s43/val --clips 2 --frames 40
+    python bench/motion_search.py /tmp/s43/val/*.y4m --model checkpoints/video_mc/cpu8640 \
+        --predictor mc-intra --group 120 --settings 2:2:16,1:2:16,0:0:16,3:2:16,1:2:64
 """
 
 from __future__ import annotations
@@ -64,9 +66,12 @@ def entropy_bytes(parts: list[bytes]) -> float:
 
 def settings_of(text: str) -> dict:
     """'weight:passes[:penalty]' -> motion.choose's keyword arguments."""
-    parts = [int(x) for x in text.split(":")]
+    try:
+        parts = [int(x) for x in text.split(":")]
+    except ValueError:
+        parts = []
     if len(parts) not in (2, 3):
-        raise SystemExit(f"motion_search: a setting is weight:passes[:penalty], not {text!r}")
+        raise SystemExit(f"motion_search: a setting is weight:passes[:penalty] (integers), not {text!r}")
     return dict(zip(("weight", "passes", "penalty"), parts, strict=False))
 
 

@@ -82,7 +82,9 @@ def test_first_frames_cuts_whole_frames(tmp_path):
     assert bench.first_frames(data, 9) == data
 
 
-def test_a_malformed_setting_is_refused(tmp_path):
+@pytest.mark.parametrize("setting", ["1:2:3:4", "1", "one:2", "1:2:"])
+def test_a_malformed_setting_is_refused(tmp_path, setting):
     bench = benchscript.load("motion_search")
     with pytest.raises(SystemExit, match="weight:passes"):
-        bench.main([str(_clip(tmp_path / "a.y4m")), "--settings", "1:2:3:4", "--out", str(tmp_path / "x.json")])
+        bench.main([str(_clip(tmp_path / "a.y4m")), "--settings", setting, "--out", str(tmp_path / "x.json")])
+    assert not (tmp_path / "x.json").exists()
