@@ -1,5 +1,6 @@
 """Helpers the benchmark scripts share: what machine a figure was measured on, and opening a
-trained checkpoint for a model bench (audio_model, image_model, video_model)."""
+trained checkpoint for a model bench (audio_model, image_model, video_model), and cutting a y4m clip
+to its first frames."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from compress.core import container
 from compress.core.engine import Compressor
 from compress.core.models import read_manifest
 from compress.fileio import write_json
+from compress.media import video
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,3 +69,17 @@ def save_result(out: Path, doc: dict, script: str, argv) -> None:
     doc["command"] = " ".join([f"python {script}", *(sys.argv[1:] if argv is None else argv)])
     write_json(out, doc)
     print(f"wrote {out}")
+
+
+def first_frames(data: bytes, frames: int) -> bytes:
+    """The y4m `data` cut after its first `frames` frames (all of them if it has fewer): the stream
+    header line, then FRAME line + planes each (bench/video_model.py --frames,
+    bench/motion_search.py --frames)."""
+    line_end = data.index(b"\n")
+    frame_bytes = video.geometry_extras(data[:line_end])["frame_bytes"]
+    pos = line_end + 1
+    for _ in range(frames):
+        if pos >= len(data):
+            break
+        pos = data.index(b"\n", pos) + 1 + frame_bytes
+    return data[:pos]

@@ -34,7 +34,7 @@ from unittest import mock
 
 import numpy as np
 
-from common import machine, save_result
+from common import first_frames, machine, save_result
 from compress.core import frontends
 from compress.core.engine import Compressor
 from compress.media import motion, video
@@ -73,18 +73,6 @@ def settings_of(text: str) -> dict:
     if len(parts) not in (2, 3):
         raise SystemExit(f"motion_search: a setting is weight:passes[:penalty] (integers), not {text!r}")
     return dict(zip(("weight", "passes", "penalty"), parts, strict=False))
-
-
-def first_frames(data: bytes, frames: int) -> bytes:
-    """The y4m `data` cut after its first `frames` frames (all of them if it has fewer)."""
-    line_end = data.index(b"\n")
-    frame_bytes = video.geometry_extras(data[:line_end])["frame_bytes"]
-    pos = line_end + 1
-    for _ in range(frames):
-        if pos >= len(data):
-            break
-        pos = data.index(b"\n", pos) + 1 + frame_bytes
-    return data[:pos]
 
 
 def model_bytes(compressor, clips: list[bytes], group: int, predictor: str, choice: dict) -> list[float]:

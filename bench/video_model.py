@@ -26,7 +26,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import checkpoint_compressor, coded_layout, machine, print_size_table
+from common import checkpoint_compressor, coded_layout, first_frames, machine, print_size_table
 from compress.core import container, frontends, online, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
@@ -37,16 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CLIP = ROOT.parent / "shared" / "data" / "video" / "carphone_qcif.y4m"
 BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
-
-
-def first_frames(data: bytes, n: int) -> bytes:
-    """The y4m stream header and its first n frames (FRAME line + planes each)."""
-    _, extras = frontends.get("video").split(data)
-    end, size = data.index(b"\n") + 1, extras["frame_bytes"]
-    pos = end
-    for _ in range(min(n, extras["frames"])):
-        pos = data.index(b"\n", pos) + 1 + size
-    return data[:pos]
 
 
 def main() -> int:
