@@ -72,7 +72,12 @@ def settings_of(text: str) -> dict:
         parts = []
     if len(parts) not in (2, 3):
         raise SystemExit(f"motion_search: a setting is weight:passes[:penalty] (integers), not {text!r}")
-    return dict(zip(("weight", "passes", "penalty"), parts, strict=False))
+    return {**encoder_defaults(), **dict(zip(("weight", "passes", "penalty"), parts, strict=False))}
+
+
+def encoder_defaults() -> dict:
+    """The settings the encoder uses (compress/media/motion.py), as a setting's keywords."""
+    return {"weight": motion.RATE_WEIGHT, "passes": motion.RATE_PASSES, "penalty": motion.INTRA_PENALTY}
 
 
 def model_bytes(compressor, clips: list[bytes], group: int, predictor: str, choice: dict) -> list[float]:
@@ -85,8 +90,7 @@ def model_bytes(compressor, clips: list[bytes], group: int, predictor: str, choi
                 for clip in clips]
 
 
-def measure(clips, group: int, weight: int, passes: int, predictor: str = "mc-temporal",
-            penalty: int = motion.INTRA_PENALTY) -> dict:
+def measure(clips, group: int, predictor: str, *, weight: int, passes: int, penalty: int) -> dict:
     intra = predictor == "mc-intra"
     side, luma, chroma = [], [], []
     modes = np.zeros(len(motion.INTRA_MODES if intra else motion.MODES), dtype=np.int64)
@@ -134,8 +138,7 @@ def main(argv=None) -> None:
     rows = []
     print(f"{'weight:passes':>13} {'motion B':>10} {'luma B':>10} {'chroma B':>10} {'total B':>10} {'s/frame':>8}")
     for setting, choice in zip(args.settings.split(","), choices, strict=True):
-        row = measure(clips, args.group, choice["weight"], choice["passes"], args.predictor,
-                      choice.get("penalty", motion.INTRA_PENALTY))
+        row = measure(clips, args.group, args.predictor, **choice)
         rows.append(row)
         print(f"{setting:>13} {row['motion_bytes']:>10.0f} {row['luma_bytes']:>10.0f} "
               f"{row['chroma_bytes']:>10.0f} {row['total_bytes']:>10.0f} {row['seconds_per_frame']:>8.2f}",
@@ -143,8 +146,7 @@ def main(argv=None) -> None:
     doc = {"what": f"{args.predictor} payload under the encoder's motion-search settings: zeroth-order "
                    "entropy of each part, in bytes (a model-free proxy)", "predictor": args.predictor,
            "clips": [p.name for p in args.clips], "group": args.group,
-           "default": {"weight": motion.RATE_WEIGHT, "passes": motion.RATE_PASSES,
-                       "penalty": motion.INTRA_PENALTY},
+           "default": encoder_defaults(),
            "machine": machine(), "settings": rows}
     save_result(args.out or ROOT / "bench" / "results" / "motion_search.json", doc, "bench/motion_search.py", argv)
 
@@ -160,15 +162,14 @@ def model_main(args, choices: list[dict], argv) -> None:
     for setting, choice in zip(args.settings.split(","), choices, strict=True):
         started = time.perf_counter()
         per_clip = model_bytes(compressor, clips, args.group, args.predictor, choice)
-        rows.append({**choice, "penalty": choice.get("penalty", motion.INTRA_PENALTY), "bytes": per_clip,
-                     "total_bytes": sum(per_clip), "seconds": time.perf_counter() - started})
+        rows.append({**choice, "bytes": per_clip, "total_bytes": sum(per_clip),
+                     "seconds": time.perf_counter() - started})
         print(f"{setting:>10} {sum(per_clip):>12,.0f}  {', '.join(f'{b:,.0f}' for b in per_clip)}", flush=True)
     doc = {"what": f"{args.predictor} payload under the encoder's motion-search settings: ideal bytes of "
                    "the checkpoint's scoring pass (untuned) over each clip's payload",
            "predictor": args.predictor, "checkpoint": args.model, "clips": [p.name for p in args.clips],
            "frames": args.frames or None, "group": args.group, "threads": args.threads,
-           "default": {"weight": motion.RATE_WEIGHT, "passes": motion.RATE_PASSES,
-                       "penalty": motion.INTRA_PENALTY},
+           "default": encoder_defaults(),
            "machine": machine(), "settings": rows}
     save_result(args.out or ROOT / "bench" / "results" / "motion_search_model.json", doc,
                 "bench/motion_search.py", argv)
