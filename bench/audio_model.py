@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import checkpoint_compressor, machine, print_size_table, totals_over
+from common import checkpoint_compressor, machine, print_size_table, totals_over, training_facts
 from compress.core import container
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import DEFAULT_CONTEXT, Compressor, library_versions
@@ -65,9 +65,10 @@ def main() -> int:
         sys.exit(f"audio_model: --roundtrip takes 'all' or a count, not {args.roundtrip!r}")
     if args.base:
         comp = Compressor(args.model, context=args.context, batch=args.batch, threads=args.threads)
+        manifest = None
         base_options = {"predictor": args.predictor} if args.predictor != "none" else {}
     else:
-        _, comp = checkpoint_compressor("audio_model", args.model, batch=args.batch, threads=args.threads)
+        manifest, comp = checkpoint_compressor("audio_model", args.model, batch=args.batch, threads=args.threads)
         base_options = {}
     variant = "paper-8bit-16k-mono" if args.audio_bits else "original"
     measured = json.loads(BASELINES.read_text())["variants"][variant]
@@ -140,6 +141,7 @@ def main() -> int:
         "model": str(args.model), "base_model": bool(args.base), "model_sha256": lm.base_sha256,
         "adapter_sha256": lm.adapter_sha256,
         "parameters": parameter_count(lm.model),
+        "training": training_facts(args.model, manifest) if manifest else None,
         "context": comp.context, "batch": args.batch, "threads": args.threads,
         "score_batch": args.score_batch if args.score else None,
         "frontend": options, "lossy": bool(args.audio_bits), "libraries": library_versions(),

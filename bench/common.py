@@ -45,6 +45,18 @@ def checkpoint_compressor(prog: str, checkpoint: str, *, batch: int, threads: in
                                 threads=threads, **options)
 
 
+def training_facts(checkpoint: str, manifest: dict) -> dict:
+    """What a checkpoint cost to make, for a model bench's JSON (the issue asks for training time
+    and model size beside every figure): its steps and tokens seen, the wall seconds the trainer
+    recorded at its last evaluation (the curve's last point; training and evaluations together), and
+    the size of its weights file on disk."""
+    curve = manifest.get("curve") or []
+    weights = Path(checkpoint) / "model.safetensors"
+    return {"steps": manifest.get("step"), "tokens_seen": manifest.get("tokens_seen"),
+            "seconds": curve[-1].get("seconds") if curve else None,
+            "weights_bytes": weights.stat().st_size if weights.is_file() else None}
+
+
 def totals_over(rows: list[dict], label: str, model_bytes) -> dict[str, float]:
     """{label: the model's bytes summed over `rows` (`model_bytes(row)`), codec: its bytes} for each
     codec in the rows' "baselines" that measured every one of them (so both sides cover the same files)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import checkpoint_compressor, coded_layout, machine, print_size_table, totals_over
+from common import checkpoint_compressor, coded_layout, machine, print_size_table, totals_over, training_facts
 from compress.core import container
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import library_versions
@@ -95,6 +95,7 @@ def main() -> int:
         "machine": machine(),
         "command": " ".join(["python"] + sys.argv),
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256, "parameters": params,
+        "training": training_facts(args.checkpoint, manifest),
         "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,
         "frontend": options, "libraries": library_versions(),
         "baselines_from": str(BASELINES.relative_to(ROOT)),

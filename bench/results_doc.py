@@ -231,6 +231,16 @@ def threads(doc: dict) -> str:
     return f"{doc['threads']} thread" + ("s" if doc["threads"] != 1 else "")
 
 
+def training(doc: dict) -> str:
+    """A model bench's checkpoint cost (bench/common.py training_facts): steps and wall seconds, or
+    where to look for JSONs written before the benches recorded it."""
+    t = doc.get("training")
+    if not t or t.get("steps") is None:
+        return "not recorded here ([training.md](training.md))"
+    wall = f", {n(round(t['seconds']))} s" if t.get("seconds") is not None else ""
+    return f"{n(t['steps'])} steps{wall}"
+
+
 def source(name: str, doc: dict, cmd: str | None = None) -> str:
     cmd = cmd if cmd is not None else command(doc)
     parts = [f"JSON `bench/results/{name}`"]
@@ -787,7 +797,7 @@ def image_tables(r: Results) -> list[str]:
     out += ["", "### Pixel models, full coded round trip (`image_model*.json`)", "",
             "Ratio = raw RGB bytes / container bytes; classical ratios on the same images from "
             "`image_baselines.json`.", ""]
-    out += header("JSON", "model", "front end", "images", "ratio", "bits/subpixel", *IMAGE_CODECS,
+    out += header("JSON", "model", "training", "front end", "images", "ratio", "bits/subpixel", *IMAGE_CODECS,
                   "images beating PNG / WebP / JPEG-XL", "median compress / decompress s (range)", "exact", "machine")
     for name in models:
         d = r.load(name)
@@ -798,7 +808,7 @@ def image_tables(r: Results) -> list[str]:
         beats = [sum(x["container_bytes"] < x["baselines"][c] for x in rows)
                  for c in ("png (as given)", "cwebp -lossless -z 9", "cjxl -d 0 -e 7")]
         times = [x["compress_s"] for x in rows] + [x["decompress_s"] for x in rows]
-        out.append(row(code(name), f"`{d['checkpoint']}` ({n(d['parameters'])} parameters)",
+        out.append(row(code(name), f"`{d['checkpoint']}` ({n(d['parameters'])} parameters)", training(d),
                        ", ".join(f"{a}={b}" for a, b in d["frontend"].items()), len(rows),
                        f"**{ratio(me['ratio'])}**", f"{8 * me['bytes'] / raw:.3f}",
                        *(ratio(t[c]["ratio"]) for c in IMAGE_CODECS),

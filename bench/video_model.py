@@ -26,7 +26,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import checkpoint_compressor, coded_layout, first_frames, machine, print_size_table
+from common import checkpoint_compressor, coded_layout, first_frames, machine, print_size_table, training_facts
 from compress.core import container, frontends, online, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
@@ -96,7 +96,8 @@ def main() -> int:
         "command": " ".join(["python"] + sys.argv),
         "clip": Path(args.clip).name, "frames": extras["frames"], "raw_bytes": raw,
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256,
-        "parameters": parameter_count(lm.model), "context": int(manifest["context"]),
+        "parameters": parameter_count(lm.model), "training": training_facts(args.checkpoint, manifest),
+        "context": int(manifest["context"]),
         "batch": args.batch, "threads": args.threads, "stepper": coded_layout(header)["stepper"],
         "tune": header.get("tune"),
         "frontend": options, "payload_bytes": coded_payload,

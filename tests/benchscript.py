@@ -16,7 +16,13 @@ def _exec(name: str):
     return module
 
 
-def load(name: str):
+def common():
+    """bench/common.py, registered as the module `common` the bench scripts import."""
     if "common" not in sys.modules:
         sys.modules["common"] = _exec("common")
+    return sys.modules["common"]
+
+
+def load(name: str):
+    common()
     return _exec(name)
