@@ -13,7 +13,7 @@ import psutil
 
 from compress.core import container
 from compress.core.engine import Compressor
-from compress.core.models import read_manifest
+from compress.core.models import ADAPTER_WEIGHTS, read_manifest
 from compress.fileio import write_json
 from compress.media import video
 
@@ -49,9 +49,10 @@ def training_facts(checkpoint: str, manifest: dict) -> dict:
     """What a checkpoint cost to make, for a model bench's JSON (the issue asks for training time
     and model size beside every figure): its steps and tokens seen, the wall seconds the trainer
     recorded at its last evaluation (the curve's last point; training and evaluations together), and
-    the size of its weights file on disk."""
+    the size of the weights file it holds: the whole model's for one trained from scratch, the
+    adapter's for a LoRA checkpoint (its manifest names the adapter's digest)."""
     curve = manifest.get("curve") or []
-    weights = Path(checkpoint) / "model.safetensors"
+    weights = Path(checkpoint) / (ADAPTER_WEIGHTS if manifest.get("adapter_sha256") else "model.safetensors")
     return {"steps": manifest.get("step"), "tokens_seen": manifest.get("tokens_seen"),
             "seconds": curve[-1].get("seconds") if curve else None,
             "weights_bytes": weights.stat().st_size if weights.is_file() else None}

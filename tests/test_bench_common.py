@@ -18,3 +18,13 @@ def test_training_facts_say_none_for_what_a_checkpoint_does_not_record(tmp_path)
     common = benchscript.common()
     assert common.training_facts(str(tmp_path), {}) == {
         "steps": None, "tokens_seen": None, "seconds": None, "weights_bytes": None}
+
+
+def test_training_facts_weigh_a_lora_checkpoint_by_its_adapter_file(tmp_path):
+    from compress.core.models import ADAPTER_WEIGHTS
+
+    common = benchscript.common()
+    (tmp_path / ADAPTER_WEIGHTS).write_bytes(b"\0" * 1234)
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 99)  # not what a LoRA checkpoint adds
+    facts = common.training_facts(str(tmp_path), {"step": 60, "adapter_sha256": "ab" * 32})
+    assert facts["weights_bytes"] == 1234
