@@ -10,14 +10,21 @@ LMCompress paper's image table. The classical codecs' sizes for the same images 
 bench/results/image_baselines.json (bench/image_baselines.py measured them on this machine, each
 output decoded and checked), so both sides of the table cover exactly the same images.
 
+Other photographs, the same way: `--dir DIR --crop 768x512` codes the centre 768x512 of each PNG in
+DIR (Kodak's size, so per-image times compare). Files the baselines JSON does not hold (matched
+by name and raw size) get the same classical codecs measured in this run
+(bench/image_baselines.py's table and checks), so a held-out set is compared like Kodak.
+
 Prints a table and writes bench/results/image_model.json (machine, model, command, per image).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +42,50 @@ BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
 
 
 def pixels(data: bytes) -> np.ndarray:
-    import io
-
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def centre_crop(data: bytes, size: tuple[int, int]) -> bytes:
+    """The centre `size` (width, height) of a PNG, as a PNG; refuses an image smaller than that."""
+    with Image.open(io.BytesIO(data)) as im:
+        im = im.convert("RGB")
+        (w, h), (cw, ch) = im.size, size
+        if cw > w or ch > h:
+            raise SystemExit(f"--crop {cw}x{ch} is larger than the {w}x{h} image")
+        left, top = (w - cw) // 2, (h - ch) // 2
+        out = io.BytesIO()
+        im.crop((left, top, left + cw, top + ch)).save(out, "PNG")
+        return out.getvalue()
+
+
+def crop_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return w, h
+
+
+def measured_baselines(named: dict[str, bytes]) -> dict[tuple[str, int], dict]:
+    """The classical codecs on these PNGs now (bench/image_baselines.py: each output decoded and
+    compared), keyed like the baselines JSON: (name, raw bytes)."""
+    import shutil
+
+    from image_baselines import bench_images
+
+    tools = ("optipng", "cwebp", "dwebp", "cjxl", "djxl", "opj_compress", "opj_decompress")
+    if absent := [t for t in tools if shutil.which(t) is None]:
+        raise SystemExit(f"the classical baselines need {', '.join(absent)} (make baselines-setup)")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for name, data in named.items():
+            paths.append(Path(tmp) / f"{name}.png")
+            paths[-1].write_bytes(data)
+        work = Path(tmp) / "work"
+        work.mkdir()
+        return {(r["image"], r["raw_bytes"]): r["sizes"] for r in bench_images(paths, work)["rows"]}
 
 
 def main() -> int:
@@ -46,6 +94,8 @@ def main() -> int:
     p.add_argument("--images", default=None, help="comma-separated names (default: all 24)")
     p.add_argument("--count", type=int, default=None, help="the first N Kodak images")
     p.add_argument("--dir", default=str(KODAK), help="folder of PNGs (default: the Kodak set)")
+    p.add_argument("--crop", type=crop_size, default=None, metavar="WxH",
+                   help="code the centre WxH of each image (e.g. 768x512, Kodak's size)")
     p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
@@ -62,12 +112,17 @@ def main() -> int:
     # measured sizes of the very same files: matched by name and raw size (another folder's
     # kodim05 crop must not borrow the full image's figures)
     baselines = {(r["image"], r["raw_bytes"]): r["sizes"] for r in json.loads(BASELINES.read_text())["kodak"]["rows"]}
+    sources = {f.stem: f.read_bytes() for f in files}
+    if args.crop:
+        sources = {name: centre_crop(data, args.crop) for name, data in sources.items()}
+    missing = {name: data for name, data in sources.items() if (name, int(pixels(data).size)) not in baselines}
+    if missing:  # not the Kodak files the JSON holds: measure the same codecs on these now
+        baselines.update(measured_baselines(missing))
 
     lm = comp.loaded(dtype=comp.dtype_for(comp.frontend("image", **options)))  # the model that codes
     params = parameter_count(lm.model)
     rows = []
-    for f in files:
-        data = f.read_bytes()
+    for name, data in sources.items():
         src = pixels(data)
         blob = comp.compress(data, modality="image", **options)
         c_s = comp.last.seconds
@@ -75,30 +130,34 @@ def main() -> int:
         d_s = comp.last.seconds
         ok = bool(np.array_equal(pixels(out), src))
         raw = int(src.size)
-        row = {"image": f.stem, "raw_bytes": raw, "container_bytes": len(blob),
+        row = {"image": name, "raw_bytes": raw, "container_bytes": len(blob),
                "header_bytes": container.stored_header_length(blob),
                **coded_layout(container.read_header(blob)),
                "ratio": raw / len(blob), "bits_per_subpixel": 8 * len(blob) / raw,
                "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
-               "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((f.stem, raw), {})}
+               "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((name, raw), {})}
         rows.append(row)
-        print(f"{f.stem}: {len(blob):>8} B ratio {row['ratio']:.3f} ({row['bits_per_subpixel']:.3f} bits/subpixel) "
+        print(f"{name}: {len(blob):>8} B ratio {row['ratio']:.3f} ({row['bits_per_subpixel']:.3f} bits/subpixel) "
               f"compress {c_s:6.1f} s ({row['compress_px_s']:.0f} subpixels/s) "
               f"decompress {d_s:6.1f} s exact={ok}", flush=True)
 
     raw_total = sum(r["raw_bytes"] for r in rows)
     table = totals_over(rows, "lmcompress (this checkpoint)", lambda r: r["container_bytes"])
-    print(f"\n{len(rows)} Kodak image(s), {raw_total} raw RGB bytes; ratio = raw / compressed")
+    print(f"\n{len(rows)} image(s), {raw_total} raw RGB bytes; ratio = raw / compressed")
     print_size_table(table, raw_total, raw_total, "subpixel")
     result = {
-        "what": "Kodak PNGs coded by a pixel-model checkpoint; ratio = raw RGB bytes / container bytes",
+        "what": ("Kodak PNGs" if Path(args.dir).resolve() == KODAK.resolve() else f"the PNGs of {args.dir}")
+        + (f", centre {args.crop[0]}x{args.crop[1]}" if args.crop else "")
+        + " coded by a pixel-model checkpoint; ratio = raw RGB bytes / container bytes",
         "machine": machine(),
         "command": " ".join(["python"] + sys.argv),
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256, "parameters": params,
         "training": training_facts(args.checkpoint, manifest),
         "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,
         "frontend": options, "libraries": library_versions(),
-        "baselines_from": str(BASELINES.relative_to(ROOT)),
+        "images_from": args.dir, "crop": list(args.crop) if args.crop else None,
+        "baselines_from": str(BASELINES.relative_to(ROOT)) if not missing else
+        f"measured in this run (bench/image_baselines.py's codecs) for {len(missing)} of {len(sources)} image(s)",
         "totals": {name: {"bytes": size, "ratio": raw_total / size} for name, size in table.items()},
         "all_exact": all(r["pixels_exact"] for r in rows),
         "rows": rows,

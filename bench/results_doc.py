@@ -92,6 +92,8 @@ LOAD = {
     "image_model_cpu3600med.json":
         "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
+    "image_model_heldout.json":
+        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "video_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
                         "video_model_weight2.json)",
@@ -797,7 +799,9 @@ def image_tables(r: Results) -> list[str]:
     models = r.glob("image_model*.json")
     out += ["", "### Pixel models, full coded round trip (`image_model*.json`)", "",
             "Ratio = raw RGB bytes / container bytes; classical ratios on the same images from "
-            "`image_baselines.json`.", ""]
+            "`image_baselines.json`, or measured in the same run with its codecs for images it does not hold "
+            "(`image_model_heldout.json`: centre 768x512 crops of photographs 16-20 of `images/train`, which "
+            "the model's training never read; the JSON's `baselines_from`).", ""]
     out += header("JSON", "model", "training", "front end", "images", "ratio", "bits/subpixel", *IMAGE_CODECS,
                   "images beating PNG / WebP / JPEG-XL", "median compress / decompress s (range)", "exact", "machine")
     for name in models:
