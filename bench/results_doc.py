@@ -94,6 +94,8 @@ LOAD = {
     "image_model_independent.json": "load not recorded",
     "image_model_heldout.json":
         "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
+    "image_model_heldout_h192.json":
+        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "video_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
                         "video_model_weight2.json)",
