@@ -56,6 +56,18 @@ VIDEO_CODECS = {
 }
 
 
+# every program the image codecs above and the video baseline call, encoders and decoders
+IMAGE_TOOLS = ("optipng", "cwebp", "dwebp", "cjxl", "djxl", "opj_compress", "opj_decompress")
+VIDEO_TOOLS = ("ffmpeg",)
+
+
+def require_tools(tools: tuple[str, ...]) -> None:
+    """Stop with one line naming what is not installed, before any codec runs."""
+    if missing := [t for t in tools if shutil.which(t) is None]:
+        raise SystemExit(f"missing tools: {', '.join(missing)} (make baselines-setup, or apt-get install "
+                         "optipng webp libjxl-tools libopenjp2-tools ffmpeg)")
+
+
 def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -129,11 +141,7 @@ def main() -> None:
     ap.add_argument("--skip-video", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_baselines.json"))
     args = ap.parse_args()
-    missing = [t for t in ("optipng", "cwebp", "dwebp", "cjxl", "djxl", "opj_compress", "ffmpeg")
-               if shutil.which(t) is None]
-    if missing:
-        raise SystemExit(f"missing tools: {', '.join(missing)} (apt-get install optipng webp "
-                         "libjxl-tools libopenjp2-tools ffmpeg)")
+    require_tools(IMAGE_TOOLS + VIDEO_TOOLS)
     started = time.perf_counter()
     paths = sorted(KODAK.glob("kodim*.png"))[: args.images]
     with tempfile.TemporaryDirectory() as tmp:

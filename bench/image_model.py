@@ -71,13 +71,9 @@ def crop_size(text: str) -> tuple[int, int]:
 def measured_baselines(named: dict[str, bytes]) -> dict[tuple[str, int], dict]:
     """The classical codecs on these PNGs now (bench/image_baselines.py: each output decoded and
     compared), keyed like the baselines JSON: (name, raw bytes)."""
-    import shutil
+    from image_baselines import IMAGE_TOOLS, bench_images, require_tools
 
-    from image_baselines import bench_images
-
-    tools = ("optipng", "cwebp", "dwebp", "cjxl", "djxl", "opj_compress", "opj_decompress")
-    if absent := [t for t in tools if shutil.which(t) is None]:
-        raise SystemExit(f"the classical baselines need {', '.join(absent)} (make baselines-setup)")
+    require_tools(IMAGE_TOOLS)
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for name, data in named.items():
