@@ -1,9 +1,11 @@
 """Kodak through a trained pixel model: the full coded round trip, beside the classical codecs.
 
-    python bench/image_model.py CHECKPOINT [--images kodim01,kodim05 | --count N] [--batch 1024]
+    python bench/image_model.py CHECKPOINT [--images kodim01,kodim05 | --count N] [--batch N]
+        [--stepper kv-carried/3|kv-growing/2] [--tune auto|none|adam/1|adam/2]
 
 For each Kodak PNG: `Compressor.compress` with the checkpoint (image front end with the pixel
-order the checkpoint was trained with, read from its manifest), `decompress` in the same process,
+order the checkpoint was trained with, read from its manifest; the coder layout new image
+containers get unless --stepper/--batch/--tune say otherwise), `decompress` in the same process,
 pixels compared with the source through PIL, and the container size, compress and decompress
 seconds and pixels/s recorded. Ratio = raw RGB bytes (w*h*3) / container bytes, as in the
 LMCompress paper's image table. The classical codecs' sizes for the same images are read from
@@ -31,9 +33,9 @@ import numpy as np
 from PIL import Image
 
 from common import checkpoint_compressor, coded_layout, machine, print_size_table, totals_over, training_facts
-from compress.core import container
+from compress.core import container, online, stepper
 from compress.core.bytemodel import parameter_count
-from compress.core.engine import library_versions
+from compress.core.engine import AUTO, library_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,12 +94,20 @@ def main() -> int:
     p.add_argument("--dir", default=str(KODAK), help="folder of PNGs (default: the Kodak set)")
     p.add_argument("--crop", type=crop_size, default=None, metavar="WxH",
                    help="code the centre WxH of each image (e.g. 768x512, Kodak's size)")
-    p.add_argument("--batch", type=int, default=1024, help="segments coded side by side")
+    p.add_argument("--batch", type=int, default=None,
+                   help="segments coded side by side (default: the image front end's)")
+    p.add_argument("--stepper", choices=stepper.KINDS, default=None,
+                   help="coder layout (default: the image front end's, independent segments)")
+    p.add_argument("--tune", default="auto", choices=["auto", "none", *online.VERSIONS],
+                   help="online tuning between batches (compress/core/online.py; default: the image "
+                        "front end's, adam/2)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
     args = p.parse_args()
 
-    manifest, comp = checkpoint_compressor("image_model", args.checkpoint, batch=args.batch, threads=args.threads)
+    manifest, comp = checkpoint_compressor("image_model", args.checkpoint, batch=args.batch, threads=args.threads,
+                                           stepper_kind=args.stepper or AUTO,
+                                           tune={"auto": AUTO, "none": None}.get(args.tune, args.tune))
     options = comp.frontend_options("image")  # what the checkpoint was trained with
     files = sorted(Path(args.dir).glob("*.png"))
     if args.images:
@@ -128,7 +138,7 @@ def main() -> int:
         raw = int(src.size)
         row = {"image": name, "raw_bytes": raw, "container_bytes": len(blob),
                "header_bytes": container.stored_header_length(blob),
-               **coded_layout(container.read_header(blob)),
+               **coded_layout(header := container.read_header(blob)), "tune": header.get("tune"),
                "ratio": raw / len(blob), "bits_per_subpixel": 8 * len(blob) / raw,
                "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
                "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((name, raw), {})}
@@ -150,6 +160,7 @@ def main() -> int:
         "checkpoint": str(args.checkpoint), "model_sha256": lm.base_sha256, "parameters": params,
         "training": training_facts(args.checkpoint, manifest),
         "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,
+        "stepper_asked": args.stepper, "tune_asked": args.tune,
         "frontend": options, "libraries": library_versions(),
         "images_from": args.dir, "crop": list(args.crop) if args.crop else None,
         "baselines_from": str(BASELINES.relative_to(ROOT)) if not missing else

@@ -62,12 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="positions the model sees, prefix token included (default 2048 with carried context,"
                         " 1024 with independent segments, or the model's limit if smaller)")
     p.add_argument("--batch", type=int, default=None,
-                   help="segments coded together with independent segments (default 32; images and"
+                   help="segments coded together with independent segments (default 32; images 256,"
                         " video 1024)")
     p.add_argument("--stepper", default=None, choices=["kv-carried/3", "kv-growing/2"],
-                   help="kv-carried/3 (default; video: kv-growing/2): rows carry context through the"
-                        " file and adapt to it; kv-growing/2: independent segments (frame-level random"
-                        " access for video)")
+                   help="kv-carried/3 (default; images and video: kv-growing/2): rows carry context"
+                        " through the file and adapt to it; kv-growing/2: independent segments"
+                        " (frame-level random access for video; online tuning)")
     p.add_argument("--rows", type=int, default=None,
                    help="carried context: rows coded in parallel (default: one per 2560 tokens, at"
                         " most 32); fewer rows are stronger and slower")
@@ -76,10 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                         " the context)")
     p.add_argument("--no-adapt", action="store_true",
                    help="carried context: no online n-gram/match mixture beside the model")
-    p.add_argument("--tune", default=None, choices=["none", "adam/1"],
+    p.add_argument("--tune", default=None, choices=["none", "adam/1", "adam/2"],
                    help="independent segments: fine-tune a copy of the model on each batch coded before"
-                        " coding the next (default: adam/1 for video, else none; none keeps frame-level"
-                        " random access cheap)")
+                        " coding the next (default: adam/2 for images, adam/1 for video, else none; none"
+                        " keeps frame-level random access cheap)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "bf16-linear"],
                    help="weights and arithmetic (recorded in the file; default: bf16-linear, a float32 model"
                         " whose linear layers multiply in bfloat16, for text on CPUs with AMX or AVX512-BF16,"

@@ -92,7 +92,7 @@ def test_video_shapes_it_cannot_hold_fall_back_to_json(h, data):
 def test_registry_ids_are_append_only():
     assert compact.MODALITIES[:3] == ("text", "audio", "video")
     assert compact.SYMBOLIZER_OF["video"] == "bytes-charmap/v1"
-    assert compact.TUNES == ("adam/1",) and compact.FLAG_TUNE == 8
+    assert compact.TUNES[:2] == ("adam/1", "adam/2") and compact.FLAG_TUNE == 8
     assert video_compact.ORDERS == ("frames", "temporal")
     assert video_compact.PREDICTORS == ("none", "med", "med-temporal", "mc-temporal", "mc-intra")
     # every predictor and order the front end has can be written (else the JSON form is)

@@ -65,22 +65,59 @@ def test_the_tuner_trains_on_every_eighth_segment():
     assert [int(s[0]) for s in tuner.chosen(segments)] == [0, 8, 16]
 
 
-@pytest.mark.parametrize("name", ["text-growing-tuned"])
-def test_golden_tuned_container_decodes_and_is_reproduced(name):
-    """text.bin, independent segments in 4 batches of at most 3, adam/1: batches 1-3 are coded with
-    tuned weights (their streams differ from text-growing.lmc's; batch 0's is the same)."""
+def test_adam2_trains_on_every_other_segment():
+    tuner = online.Tuner(torch.nn.Linear(2, 2), online.ADAM2, prefix_id=1)
+    segments = [np.full(3, i) for i in range(7)]
+    assert [int(s[0]) for s in tuner.chosen(segments)] == [0, 2, 4, 6]
+    assert tuner.optimizer.param_groups[0]["lr"] == 1e-3
+
+
+def test_every_tuning_version_has_a_compact_id_and_a_command_line_choice():
+    from compress.cli import build_parser
+    from compress.core import compact
+
+    assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2)
+    tune = next(a for a in build_parser()._actions if a.dest == "tune")
+    assert tune.choices == ["none", *online.VERSIONS]
+
+
+@pytest.mark.parametrize("name, tune", [("text-growing-tuned", online.ADAM1), ("text-growing-tuned2", online.ADAM2)])
+def test_golden_tuned_container_decodes_and_is_reproduced(name, tune):
+    """text.bin, independent segments in 4 batches of at most 3, adam/1 or adam/2: batches 1-3 are
+    coded with tuned weights (their streams differ from text-growing.lmc's; batch 0's is the same)."""
     blob = (GOLDEN / f"{name}.lmc").read_bytes()
     golden = container.unpack(blob)
-    assert golden.header["tune"] == online.ADAM1 and len(golden.streams) == 4
+    assert golden.header["tune"] == tune and len(golden.streams) == 4
     original = (GOLDEN / "text.bin").read_bytes()
     assert Compressor(MODEL, **GROWING).decompress(blob, model=MODEL) == original
     untuned = container.unpack((GOLDEN / "text-growing.lmc").read_bytes())
     assert np.array_equal(golden.streams[0], untuned.streams[0])
     assert not all(np.array_equal(a, b) for a, b in zip(golden.streams[1:], untuned.streams[1:], strict=True))
-    fresh = container.unpack(Compressor(MODEL, tune=online.ADAM1, **GROWING).compress(original))
+    fresh = container.unpack(Compressor(MODEL, tune=tune, **GROWING).compress(original))
     assert all(np.array_equal(a, b) for a, b in zip(fresh.streams, golden.streams, strict=True))
     for key in ("segments", "batch_crc32", "batch", "tune", "stepper"):
         assert fresh.header[key] == golden.header[key]
+
+
+def test_the_two_versions_code_differently():
+    a, b = (container.unpack((GOLDEN / f"{n}.lmc").read_bytes()) for n in ("text-growing-tuned", "text-growing-tuned2"))
+    assert np.array_equal(a.streams[0], b.streams[0])  # batch 0: the loaded weights in both
+    assert not all(np.array_equal(x, y) for x, y in zip(a.streams[1:], b.streams[1:], strict=True))
+
+
+def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam2(tiny_model_dir):
+    from test_image import make_array, png_bytes
+
+    data = png_bytes("RGB", make_array("RGB", 9, 7, 2))
+    blob = Compressor(str(tiny_model_dir), context=16, threads=1, allow_stored=False).compress(data, modality="image")
+    header = container.read_header(blob)
+    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM2)
+    # several batches, so the tuned copy codes batches 1..: still exact, in this process and the header's
+    small = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, allow_stored=False)
+    blob = small.compress(data, modality="image")
+    header = container.read_header(blob)
+    assert header["tune"] == online.ADAM2 and len(header["batches"]) > 2
+    assert small.decompress(blob) == data
 
 
 def test_text_defaults_to_no_tuning_and_video_to_adam1(tiny_model_dir):
@@ -157,7 +194,8 @@ def test_tuning_memory_is_checked_before_decoding(monkeypatch):
         Compressor(MODEL, **GROWING).decompress(blob, model=MODEL)
 
 
-@pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1")])
+@pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1"),
+                                           (["--tune", "adam/2"], "adam/2")])
 def test_the_command_line_tune_flag(flag, expected):
     from compress.cli import Cli, build_parser
     from compress.core.engine import AUTO

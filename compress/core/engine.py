@@ -50,10 +50,11 @@ TOKENS_PER_ROW = 2560
 MAX_AUTO_ROWS = 32
 # A front end may declare its own (tokens per row, most rows) as `coder_rows`: the pixel front ends
 # do, because a small byte model's step costs little per row, so many rows keep an image inside
-# its time budget (compress/media/image.py says what was measured). The most rows is also the
-# batch of independent segments when the caller gives none (else DEFAULT_BATCH). A front end may
+# its time budget (compress/media/image.py says what was measured). The batch of independent
+# segments when the caller gives none is the front end's `coder_batch` (images: 256, so online
+# tuning has batches to learn between), else its most rows, else DEFAULT_BATCH. A front end may
 # also declare `coder_stepper`, the layout its new containers get when the caller names none
-# (video: independent segments, compress/media/video.py).
+# (images and video: independent segments, compress/media/image.py and video.py).
 KEEP_FRACTION = 0.25
 DEFAULT_ADAPT = adaptlib.VERSION
 # `adapt=AUTO` (the default): the front end's `coder_adapt` if it declares one, else DEFAULT_ADAPT.
@@ -313,9 +314,11 @@ class Compressor:
 
     def batch_for(self, frontend=None) -> int:
         """Segments coded side by side with independent segments: the batch asked for, else the
-        front end's most rows (`coder_rows`), else DEFAULT_BATCH."""
+        front end's `coder_batch`, else its most rows (`coder_rows`), else DEFAULT_BATCH."""
         if self.batch is not None:
             return self.batch
+        if getattr(frontend, "coder_batch", None) is not None:
+            return frontend.coder_batch
         return getattr(frontend, "coder_rows", (None, DEFAULT_BATCH))[1]
 
     def context_for(self, lm: models.LoadedModel, frontend=None) -> int:
