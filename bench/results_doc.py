@@ -89,12 +89,15 @@ LOAD = {
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host)",
+    "image_model_carried.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host)",
     "image_model_cpu3600med.json":
         "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
     "image_model_heldout.json":
         "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
     "image_model_heldout_h192.json":
+        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
+    "image_model_heldout_tuned.json":
         "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "video_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
@@ -313,7 +316,7 @@ def headline(r: Results) -> list[str]:
         ("audio_model_8bit.json", "the same, 8-bit paper mode (**lossy** preprocessing)",
          "byte model from scratch, {M}M, {residuals} residuals", "FLAC -8", "flac -8"),
         ("image_model.json", "Kodak (CLIC/ILSVRC stand-in), {rows} PNGs",
-         "pixel model from scratch, {M}M, {predictor} residuals", "JPEG-XL", "cjxl -d 0 -e 7"),
+         "pixel model from scratch, {M}M, {predictor} residuals{tuned}", "JPEG-XL", "cjxl -d 0 -e 7"),
         ("video_model.json", "{clip} (Xiph.org clips stand-in), {frames} frames",
          "{video_model}, {M}M, {predictor}", "H.264", "libx264 -qp 0"),
     ]
@@ -325,7 +328,9 @@ def headline(r: Results) -> list[str]:
         fields = {"M": f"{doc.get('parameters', 0) / 1e6:.2f}", "rows": len(doc.get("rows", [])),
                   "predictor": (doc.get("frontend") or {}).get("predictor"), "clip": doc.get("clip"),
                   "frames": doc.get("frames"), "video_model": VIDEO_MODELS.get(_recipe_of(doc.get("checkpoint"))),
-                  "residuals": AUDIO_RESIDUALS.get((doc.get("frontend") or {}).get("predictor"), "raw sample")}
+                  "residuals": AUDIO_RESIDUALS.get((doc.get("frontend") or {}).get("predictor"), "raw sample"),
+                  "tuned": "".join(sorted({f", tuned online ({x['tune']})"
+                                           for x in doc.get("rows", []) if x.get("tune")}))}
         out.append(row(data.format(**fields), model.format(**fields), f"**{ratio(totals[OURS]['ratio'])}**",
                        f"{paper} {ratio(codecs[paper_codec])}", f"{best[0]} {ratio(best[1])}",
                        f"2-core CPU, {busy(doc, name)}", code(command(doc)), code(name)))
@@ -798,13 +803,22 @@ def image_tables(r: Results) -> list[str]:
     versions = ", ".join(f"{a} {b}" for a, b in d["tool_versions"].items())
     out += ["", source(name, d) + " Tool versions: " + versions + "."]
 
+    def image_coder(d: dict) -> str:
+        """The coder layout of a bench's containers, from its rows (not its command: the image
+        defaults moved); the older JSONs did not record it per row."""
+        kinds = {(x.get("stepper"), x.get("coded_batch"), x.get("tune")) for x in d["rows"]}
+        if any(k is None for k, _, _ in kinds):
+            return f"{d['stepper']} (rows not recorded)" if d.get("stepper") else "not recorded"
+        return "; ".join(f"{k}, {'rows' if k == 'kv-carried/3' else 'batch'} {b}" + (f", tuned {t}" if t else "")
+                         for k, b, t in sorted(kinds, key=str))
+
     models = r.glob("image_model*.json")
     out += ["", "### Pixel models, full coded round trip (`image_model*.json`)", "",
             "Ratio = raw RGB bytes / container bytes; classical ratios on the same images from "
             "`image_baselines.json`, or measured in the same run with its codecs for images it does not hold "
             "(`image_model_heldout.json`: centre 768x512 crops of photographs 16-20 of `images/train`, which "
             "the model's training never read; the JSON's `baselines_from`).", ""]
-    out += header("JSON", "model", "training", "front end", "images", "ratio", "bits/subpixel", *IMAGE_CODECS,
+    out += header("JSON", "model", "training", "front end", "coder", "images", "ratio", "bits/subpixel", *IMAGE_CODECS,
                   "images beating PNG / WebP / JPEG-XL", "median compress / decompress s (range)", "exact", "machine")
     for name in models:
         d = r.load(name)
@@ -816,7 +830,7 @@ def image_tables(r: Results) -> list[str]:
                  for c in ("png (as given)", "cwebp -lossless -z 9", "cjxl -d 0 -e 7")]
         times = [x["compress_s"] for x in rows] + [x["decompress_s"] for x in rows]
         out.append(row(code(name), f"`{d['checkpoint']}` ({n(d['parameters'])} parameters)", training(d),
-                       ", ".join(f"{a}={b}" for a, b in d["frontend"].items()), len(rows),
+                       ", ".join(f"{a}={b}" for a, b in d["frontend"].items()), image_coder(d), len(rows),
                        f"**{ratio(me['ratio'])}**", f"{8 * me['bytes'] / raw:.3f}",
                        *(ratio(t[c]["ratio"]) for c in IMAGE_CODECS),
                        " / ".join(f"{b} of {len(rows)}" for b in beats),

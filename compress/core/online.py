@@ -50,7 +50,8 @@ ADAM1 = "adam/1"
 # wiki_016.png, `kodak_igpt/cpu8640`, independent segments in batches of 256, teacher-forced ideal
 # bytes; scratch script, figures in docs/image.md): untuned 349,150 B; adam/1 346,701; lr 1e-3
 # every 8th 346,862; lr 1e-3 every 2nd 341,179 (-2.3%); every segment 340,746 for 40 s more per
-# image; lr 3e-3 every 2nd 347,249.
+# image; lr 3e-3 every 2nd 347,249. Coded, Kodak (bench/results/image_model.json, 2 threads):
+# 10,407,833 B against 10,835,139 under carried context, 3.9% fewer, 88-110 s per image each way.
 ADAM2 = "adam/2"
 VERSIONS = {ADAM1: Settings(lr=3e-4, every=8, minibatch=8),
             ADAM2: Settings(lr=1e-3, every=2, minibatch=8)}
