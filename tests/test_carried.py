@@ -193,16 +193,23 @@ def test_auto_rows_grow_with_the_input():
 
 
 def test_pixel_front_ends_get_more_rows_than_text(tiny_model_dir):
-    """Images and video declare their own row rule (`coder_rows`): a Kodak-sized image gets hundreds
-    of rows, which keeps it inside its time budget, while text keeps one row per TOKENS_PER_ROW."""
+    """Images and video declare their own row rule (`coder_rows`): under carried context a
+    Kodak-sized image gets hundreds of rows, which keeps it inside its time budget, while text keeps
+    one row per TOKENS_PER_ROW. Both default to independent segments now (images: 256 to a batch,
+    tuned online between batches)."""
     from compress.core.engine import DEFAULT_BATCH, MAX_AUTO_ROWS
 
     c = Compressor(str(tiny_model_dir), threads=1)
     kodak = 768 * 512 * 3
-    assert c.carried_settings(512, kodak, c.frontend("image"))["rows"] == 576
+    image = c.frontend("image")
+    assert c.stepper_for(image) == stepper.GROWING and c.carried_settings(512, kodak, image) is None
+    assert c.batch_for(image) == 256
+    as_carried = Compressor(str(tiny_model_dir), threads=1, stepper_kind=stepper.CARRIED)
+    assert as_carried.carried_settings(512, kodak, image)["rows"] == 576
     assert c.carried_settings(512, kodak, c.frontend("text"))["rows"] == MAX_AUTO_ROWS
     assert c.carried_settings(512, kodak, c.frontend("audio"))["rows"] == MAX_AUTO_ROWS
-    assert Compressor(str(tiny_model_dir), rows=7).carried_settings(512, kodak, c.frontend("image"))["rows"] == 7
+    rows7 = Compressor(str(tiny_model_dir), rows=7, stepper_kind=stepper.CARRIED)
+    assert rows7.carried_settings(512, kodak, image)["rows"] == 7
     # video defaults to independent segments (frame-level random access), 1,024 side by side
     video = c.frontend("video")
     assert c.stepper_for(video) == stepper.GROWING and c.carried_settings(512, kodak, video) is None
