@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 
 from compress.core import container
-from compress.core.engine import Compressor
+from compress.core.engine import AUTO, Compressor
 from compress.core.models import ADAPTER_WEIGHTS, read_manifest
 from compress.fileio import write_json
 from compress.media import video
@@ -26,11 +26,19 @@ def machine() -> dict:
 
 
 def coded_layout(header: dict) -> dict:
-    """How a container's payload was coded, for a bench's row: its stepper and batch (rows under
-    carried context), or "stored" when the encoder kept the input as is (no stepper, no batch)."""
+    """How a container's payload was coded, for a bench's row: its stepper, batch (rows under
+    carried context) and online tuning (None: none), or "stored" when the encoder kept the input as
+    is (no stepper, no batch, no tuning)."""
     if container.is_stored(header):
-        return {"stepper": "stored", "coded_batch": None}
-    return {"stepper": container.header_stepper(header), "coded_batch": int(header["batch"])}
+        return {"stepper": "stored", "coded_batch": None, "tune": None}
+    return {"stepper": container.header_stepper(header), "coded_batch": int(header["batch"]),
+            "tune": header.get("tune")}
+
+
+def tune_option(text: str) -> str | None:
+    """A bench's --tune value as Compressor's `tune`: "auto" the front end's, "none" no tuning,
+    else the version named."""
+    return {"auto": AUTO, "none": None}.get(text, text)
 
 
 def checkpoint_compressor(prog: str, checkpoint: str, *, batch: int, threads: int,

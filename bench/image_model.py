@@ -32,7 +32,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import checkpoint_compressor, coded_layout, machine, print_size_table, totals_over, training_facts
+from common import (
+    checkpoint_compressor,
+    coded_layout,
+    machine,
+    print_size_table,
+    totals_over,
+    training_facts,
+    tune_option,
+)
 from compress.core import container, online, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
@@ -107,7 +115,7 @@ def main() -> int:
 
     manifest, comp = checkpoint_compressor("image_model", args.checkpoint, batch=args.batch, threads=args.threads,
                                            stepper_kind=args.stepper or AUTO,
-                                           tune={"auto": AUTO, "none": None}.get(args.tune, args.tune))
+                                           tune=tune_option(args.tune))
     options = comp.frontend_options("image")  # what the checkpoint was trained with
     files = sorted(Path(args.dir).glob("*.png"))
     if args.images:
@@ -138,7 +146,7 @@ def main() -> int:
         raw = int(src.size)
         row = {"image": name, "raw_bytes": raw, "container_bytes": len(blob),
                "header_bytes": container.stored_header_length(blob),
-               **coded_layout(header := container.read_header(blob)), "tune": header.get("tune"),
+               **coded_layout(container.read_header(blob)),
                "ratio": raw / len(blob), "bits_per_subpixel": 8 * len(blob) / raw,
                "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
                "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((name, raw), {})}

@@ -26,7 +26,15 @@ import json
 import sys
 from pathlib import Path
 
-from common import checkpoint_compressor, coded_layout, first_frames, machine, print_size_table, training_facts
+from common import (
+    checkpoint_compressor,
+    coded_layout,
+    first_frames,
+    machine,
+    print_size_table,
+    training_facts,
+    tune_option,
+)
 from compress.core import container, frontends, online, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
@@ -64,7 +72,7 @@ def main() -> int:
 
     manifest, comp = checkpoint_compressor("video_model", args.checkpoint, batch=args.batch, threads=args.threads,
                                            stepper_kind=args.stepper or AUTO,
-                                           tune={"auto": AUTO, "none": None}.get(args.tune, args.tune))
+                                           tune=tune_option(args.tune))
     data = Path(args.clip).read_bytes()
     if args.frames:
         data = first_frames(data, args.frames)
