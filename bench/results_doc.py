@@ -88,17 +88,20 @@ LOAD = {
     "audio_lms_tune.json": "busy: niced beside a 2-thread training run for part of it (bits are unaffected)",
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
-    "image_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host)",
-    "image_model_carried.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host)",
+    "image_model.json": "idle (the machine ran only this job; 2026-12-05, stop 47: an AMD EPYC host faster than "
+                        "image_model_adam2.json's, where cpu8640's training took 2,069 s against 2,773 s)",
+    "image_model_adam2.json": "idle (the machine ran only this job; 2026-12-05, an AMD EPYC host)",
+    "image_model_carried.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
+                                "image_model_adam2.json)",
     "image_model_cpu3600med.json":
         "busy for about two minutes at the start (unit tests and a micro-benchmark beside it), then idle",
     "image_model_independent.json": "load not recorded",
     "image_model_heldout.json":
-        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
+        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model_adam2.json)",
     "image_model_heldout_h192.json":
-        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
+        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model_adam2.json)",
     "image_model_heldout_tuned.json":
-        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model.json)",
+        "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model_adam2.json)",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "video_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
                         "video_model_weight2.json)",

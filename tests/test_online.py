@@ -72,18 +72,37 @@ def test_adam2_trains_on_every_other_segment():
     assert tuner.optimizer.param_groups[0]["lr"] == 1e-3
 
 
+def test_adam3_takes_four_passes_over_the_first_batch_and_two_over_later_ones(tiny):
+    """adam/2's segments and step size; 9 chosen segments of 17 = 2 minibatches of at most 8 a
+    pass: 4 passes (8 steps) after the first batch, 2 (4 steps) after each later one."""
+    tuner = online.Tuner(tiny.model, online.ADAM3, prefix_id=1)
+    assert tuner.optimizer.param_groups[0]["lr"] == 1e-3
+    segments = [np.arange(i, i + 5) % 7 for i in range(17)]
+    assert [int(s[0]) for s in tuner.chosen(segments)] == [0, 2, 4, 6, 1, 3, 5, 0, 2]
+
+    def steps():
+        return int(next(iter(tuner.optimizer.state.values()))["step"])
+
+    tuner.learn(segments)
+    assert steps() == 8
+    tuner.learn(segments)
+    tuner.learn(segments)
+    assert steps() == 16
+
+
 def test_every_tuning_version_has_a_compact_id_and_a_command_line_choice():
     from compress.cli import build_parser
     from compress.core import compact
 
-    assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2)
+    assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2, online.ADAM3)
     tune = next(a for a in build_parser()._actions if a.dest == "tune")
     assert tune.choices == ["none", *online.VERSIONS]
 
 
-@pytest.mark.parametrize("name, tune", [("text-growing-tuned", online.ADAM1), ("text-growing-tuned2", online.ADAM2)])
+@pytest.mark.parametrize("name, tune", [("text-growing-tuned", online.ADAM1), ("text-growing-tuned2", online.ADAM2),
+                                        ("text-growing-tuned3", online.ADAM3)])
 def test_golden_tuned_container_decodes_and_is_reproduced(name, tune):
-    """text.bin, independent segments in 4 batches of at most 3, adam/1 or adam/2: batches 1-3 are
+    """text.bin, independent segments in 4 batches of at most 3, adam/1, 2 or 3: batches 1-3 are
     coded with tuned weights (their streams differ from text-growing.lmc's; batch 0's is the same)."""
     blob = (GOLDEN / f"{name}.lmc").read_bytes()
     golden = container.unpack(blob)
@@ -99,24 +118,26 @@ def test_golden_tuned_container_decodes_and_is_reproduced(name, tune):
         assert fresh.header[key] == golden.header[key]
 
 
-def test_the_two_versions_code_differently():
-    a, b = (container.unpack((GOLDEN / f"{n}.lmc").read_bytes()) for n in ("text-growing-tuned", "text-growing-tuned2"))
+@pytest.mark.parametrize("names", [("text-growing-tuned", "text-growing-tuned2"),
+                                   ("text-growing-tuned2", "text-growing-tuned3")])
+def test_the_versions_code_differently(names):
+    a, b = (container.unpack((GOLDEN / f"{n}.lmc").read_bytes()) for n in names)
     assert np.array_equal(a.streams[0], b.streams[0])  # batch 0: the loaded weights in both
     assert not all(np.array_equal(x, y) for x, y in zip(a.streams[1:], b.streams[1:], strict=True))
 
 
-def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam2(tiny_model_dir):
+def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam3(tiny_model_dir):
     from test_image import make_array, png_bytes
 
     data = png_bytes("RGB", make_array("RGB", 9, 7, 2))
     blob = Compressor(str(tiny_model_dir), context=16, threads=1, allow_stored=False).compress(data, modality="image")
     header = container.read_header(blob)
-    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM2)
+    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM3)
     # several batches, so the tuned copy codes batches 1..: still exact, in this process and the header's
     small = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, allow_stored=False)
     blob = small.compress(data, modality="image")
     header = container.read_header(blob)
-    assert header["tune"] == online.ADAM2 and len(header["batches"]) > 2
+    assert header["tune"] == online.ADAM3 and len(header["batches"]) > 2
     assert small.decompress(blob) == data
 
 
@@ -195,7 +216,7 @@ def test_tuning_memory_is_checked_before_decoding(monkeypatch):
 
 
 @pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1"),
-                                           (["--tune", "adam/2"], "adam/2")])
+                                           (["--tune", "adam/2"], "adam/2"), (["--tune", "adam/3"], "adam/3")])
 def test_the_command_line_tune_flag(flag, expected):
     from compress.cli import Cli, build_parser
     from compress.core.engine import AUTO

@@ -84,7 +84,7 @@ QUANTIZERS = ("constriction-leaky24/1",)
 STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3")
 CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
-TUNES = ("adam/1", "adam/2")  # written only with FLAG_TUNE (absent: no online tuning)
+TUNES = ("adam/1", "adam/2", "adam/3")  # written only with FLAG_TUNE (absent: no online tuning)
 
 _TEXT = {"format": "lmcompress", "symbolizer": "text-table/v1"}
 _CRLF = {"newlines": "crlf"}

@@ -171,14 +171,15 @@ class ImageFrontend:
     # independent segments (kv-growing/2, batch 1024) 388,618 B in 63 s.
     coder_rows = (2048, 1024)
     # New containers: independent segments, 256 to a batch, with online tuning between batches
-    # (compress/core/online.py adam/2): the model meets photographs unlike its training set and
+    # (compress/core/online.py adam/3): the model meets photographs unlike its training set and
     # learns each one as it is coded, which outweighs carried context's longer view. Centre 768x512
     # of wiki_016.png (validation photograph, `kodak_igpt/cpu8640`, 2 threads, idle): carried context
     # (the rule above) 345,392 B in 77 s; independent segments, batch 1024, 349,869 B in 56 s;
-    # batch 256 with adam/1 347,511 B in 84 s; figures for adam/2 in docs/image.md.
+    # batch 256 with adam/1 347,511 B in 84 s, adam/2 341,993 B, adam/3 339,256 B (104 s, on a
+    # faster host); the probes behind adam/2 and adam/3 in docs/image.md.
     coder_stepper = "kv-growing/2"   # compress.core.stepper.GROWING
     coder_batch = 256
-    coder_tune = "adam/2"
+    coder_tune = "adam/3"
     # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
     # figures and time budgets were measured in float32, bf16-linear's were not.
     coder_dtype = "float32"
