@@ -20,8 +20,8 @@ The scoring pass (compress/core/scoring.py) does not tune: it measures the loade
 tuned modality its figure is the untuned model's.
 
 The work it adds is bounded by the payload (each batch's tokens / EVERY, at most FIRST_PASSES
-times; a forward and a backward pass each), so a hostile header cannot make the decoder train without end. The tuned
-weights are never written anywhere: they live for one compress or decompress call.
+times; a forward and a backward pass each), so a hostile header cannot make the decoder train
+without end. The tuned weights are never written anywhere: they live for one compress or decompress call.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ ADAM1 = "adam/1"
 # wiki_016.png, `kodak_igpt/cpu8640`, independent segments in batches of 256, teacher-forced ideal
 # bytes; scratch script, figures in docs/image.md): untuned 349,150 B; adam/1 346,701; lr 1e-3
 # every 8th 346,862; lr 1e-3 every 2nd 341,179 (-2.3%); every segment 340,746 for 40 s more per
-# image; lr 3e-3 every 2nd 347,249. Coded, Kodak (bench/results/image_model.json, 2 threads):
+# image; lr 3e-3 every 2nd 347,249. Coded, Kodak (bench/results/image_model_adam2.json, 2 threads):
 # 10,407,833 B against 10,835,139 under carried context, 3.9% fewer, 88-110 s per image each way.
 ADAM2 = "adam/2"
 # adam/3 is adam/2 with more steps on the same segments: two passes over each batch, four over the
@@ -133,11 +133,11 @@ class Tuner:
 
     def learn(self, segments: Sequence[np.ndarray]) -> None:
         segs, step = self.chosen(segments), self.settings.minibatch
+        minibatches = [self._minibatch(segs[start : start + step]) for start in range(0, len(segs), step)]
         passes = self.settings.first_passes if self.batches_learnt == 0 else self.settings.passes
         self.batches_learnt += 1
         with torch.enable_grad():
-            for start in [s for _ in range(passes) for s in range(0, len(segs), step)]:
-                inputs, targets = self._minibatch(segs[start : start + step])
+            for inputs, targets in [m for _ in range(passes) for m in minibatches]:
                 logits = self.model(input_ids=inputs).logits
                 if self.alphabet is not None:
                     logits = logits.index_select(-1, self.alphabet.to(logits.device))
