@@ -167,7 +167,7 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
     ]
     from compress.core import container
     from compress.core.engine import Compressor
-    from compress.core.stepper import GROWING
+    from compress.core.stepper import GROWING, PRIME, PRIMED
 
     # allow_stored=False: the tiny random model loses to the stored form on the media seeds, and a
     # stored seed would leave the front ends' header fields unfuzzed (the stored seed is below)
@@ -177,12 +177,18 @@ def seeds(compressor, model: Path) -> list[tuple[str, bytes, bytes]]:
     for name, data, modality, options in plans:
         blob = coded.compress(data, modality=modality, **options)
         out.append((name, blob, compressor.decompress(blob, model=str(model))))
-    # the default is carried context (kv-carried/3); independent segments (kv-growing/2) too
+    # the default is carried context (kv-carried/3); independent segments (kv-growing/2 and
+    # kv-primed/1) too
 
     independent = Compressor(str(model), context=compressor.context, batch=compressor.batch,
                              threads=compressor.threads, stepper_kind=GROWING)
     blob = independent.compress(text)
     out.append(("text-independent", blob, compressor.decompress(blob, model=str(model))))
+    # primed segments (kv-primed/1, images' default) need a context beyond their 96-token prime
+    primed = Compressor(str(model), context=PRIME[PRIMED] + 11, batch=compressor.batch,
+                        threads=compressor.threads, stepper_kind=PRIMED, tune="adam/3")
+    blob = primed.compress(text)
+    out.append(("text-primed", blob, compressor.decompress(blob, model=str(model))))
     parsed = container.unpack(out[0][1])  # the JSON form of the compact text seed
     out.append(("text-json", container.pack(parsed.header, parsed.streams), text))
     blob = compressor.compress(b"hello world\n")

@@ -64,10 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=None,
                    help="segments coded together with independent segments (default 32; images 256,"
                         " video 1024)")
-    p.add_argument("--stepper", default=None, choices=["kv-carried/3", "kv-growing/2"],
-                   help="kv-carried/3 (default; images and video: kv-growing/2): rows carry context"
-                        " through the file and adapt to it; kv-growing/2: independent segments"
-                        " (frame-level random access for video; online tuning)")
+    p.add_argument("--stepper", default=None, choices=["kv-carried/3", "kv-growing/2", "kv-primed/1"],
+                   help="kv-carried/3 (default; video: kv-growing/2; images: kv-primed/1): rows carry"
+                        " context through the file and adapt to it; kv-growing/2: independent segments"
+                        " (frame-level random access for video; online tuning); kv-primed/1: the same"
+                        " in striped batches, each segment after the first batch primed with the"
+                        " tokens before it")
     p.add_argument("--rows", type=int, default=None,
                    help="carried context: rows coded in parallel (default: one per 2560 tokens, at"
                         " most 32); fewer rows are stronger and slower")

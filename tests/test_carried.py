@@ -195,14 +195,14 @@ def test_auto_rows_grow_with_the_input():
 def test_pixel_front_ends_get_more_rows_than_text(tiny_model_dir):
     """Images and video declare their own row rule (`coder_rows`): under carried context a
     Kodak-sized image gets hundreds of rows, which keeps it inside its time budget, while text keeps
-    one row per TOKENS_PER_ROW. Both default to independent segments now (images: 256 to a batch,
-    tuned online between batches)."""
+    one row per TOKENS_PER_ROW. Both default to independent segments now (images: primed, 256 to a
+    batch, tuned online between batches)."""
     from compress.core.engine import DEFAULT_BATCH, MAX_AUTO_ROWS
 
     c = Compressor(str(tiny_model_dir), threads=1)
     kodak = 768 * 512 * 3
     image = c.frontend("image")
-    assert c.stepper_for(image) == stepper.GROWING and c.carried_settings(512, kodak, image) is None
+    assert c.stepper_for(image, 512) == stepper.PRIMED and c.carried_settings(512, kodak, image) is None
     assert c.batch_for(image) == 256
     as_carried = Compressor(str(tiny_model_dir), threads=1, stepper_kind=stepper.CARRIED)
     assert as_carried.carried_settings(512, kodak, image)["rows"] == 576

@@ -110,7 +110,7 @@ def test_unrepresentable_headers_fall_back(h, data):
 def test_registry_ids_are_append_only():
     """An id, once written, means the same forever: these are the values golden containers hold."""
     assert compact.MODALITIES[0] == "text" and compact.MODEL_NAMES[0] == "smollm2-135m"
-    assert compact.STEPPERS == ("kv-static/1", "kv-growing/2", "kv-carried/3")
+    assert compact.STEPPERS == ("kv-static/1", "kv-growing/2", "kv-carried/3", "kv-primed/1")
     assert compact.DTYPES == ("float32", "bfloat16", "float16", "bf16-linear") == container.DTYPES
     assert compact.QUANTIZERS == ("constriction-leaky24/1",) and compact.ADAPTS[:2] == ("ngram-mix/1", "ngram-mix/2")
     assert compact.DEVICES[0] == "cpu:x86_64" and compact.DEVICES[4] == "cpu:x86_64+amx"

@@ -40,6 +40,28 @@ def _decode_step(decoder, table: np.ndarray) -> np.ndarray:
         raise ValueError(str(exc)) from None
 
 
+def _batch_logits(model, grid: np.ndarray, steps: int, prefix_id: int, device: str, kind: str,
+                  primes: np.ndarray | None):
+    """The logits of each step of one batch of independent segments, the one loop both ends run:
+    step t's logits predict grid[:, t]. Unprimed, the first step feeds the prefix token; primed,
+    one parallel forward over `primes` gives the first logits. Afterwards each step feeds the
+    tokens of the step before (the encoder's from its input, the decoder's as it decodes them:
+    this generator reads grid[:, t - 1] only after step t - 1's consumer has filled it)."""
+    rows = grid.shape[0]
+    if primes is None:
+        stepper = Stepper(model, rows, steps, device, kind=kind)
+        logits = stepper.step(np.full(rows, prefix_id, dtype=np.int64)) if steps else None
+    else:
+        if primes.shape[0] != rows:
+            raise ValueError(f"{primes.shape[0]} primes for {rows} rows")
+        stepper = Stepper(model, rows, primes.shape[1] + max(steps - 1, 0), device, kind=kind)
+        logits = stepper.prime(primes) if steps else None
+    for t in range(steps):
+        if t:
+            logits = stepper.step(grid[:, t - 1])
+        yield logits
+
+
 def encode_batch(
     model: torch.nn.Module,
     segments: Sequence[np.ndarray],
@@ -49,23 +71,22 @@ def encode_batch(
     device: str = "cpu",
     stepper_kind: str = STEPPER_DEFAULT,
     on_step: Callable[[int], None] | None = None,
+    primes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """(compressed uint32 words, ideal code length in bits of the same float distributions)."""
+    """(compressed uint32 words, ideal code length in bits of the same float distributions).
+    `primes` [rows, n] (kv-primed/1): each row's context before its segment, the prefix token
+    first (segments.prime_grid); None: each segment starts from the prefix token alone."""
     rows = len(segments)
     lengths = np.array([len(s) for s in segments], dtype=np.int64)
     steps = int(lengths.max()) if rows else 0
     grid = padded_grid(prefix_id, lengths, segments)
     encoder = constriction.stream.queue.RangeEncoder()
-    stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
-    feed = np.full(rows, prefix_id, dtype=np.int64)
     symbol_map = SymbolMap(alphabet)
     ideal_bits = 0.0
-    for t in range(steps):
-        logits = stepper.step(feed)
+    for t, logits in enumerate(_batch_logits(model, grid, steps, prefix_id, device, stepper_kind, primes)):
         active = np.nonzero(lengths > t)[0]
         table = quantize.as_table(coding_probabilities(logits, alphabet)[active])
         ideal_bits += _encode_step(encoder, table, symbol_map.symbols(grid[active, t]))
-        feed = grid[:, t]
         if on_step is not None:
             on_step(len(active))
     return encoder.get_compressed(), ideal_bits
@@ -81,22 +102,19 @@ def decode_batch(
     device: str = "cpu",
     stepper_kind: str = STEPPER_DEFAULT,
     on_step: Callable[[int], None] | None = None,
+    primes: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """Token ids of every segment of the batch, decoded from `words`."""
+    """Token ids of every segment of the batch, decoded from `words` (`primes`: as encode_batch)."""
     rows = len(lengths)
     lengths_arr = np.asarray(lengths, dtype=np.int64)
     steps = int(lengths_arr.max()) if rows else 0
     grid = padded_grid(prefix_id, lengths_arr)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
-    stepper = Stepper(model, rows, steps, device, kind=stepper_kind)
-    feed = np.full(rows, prefix_id, dtype=np.int64)
     symbol_map = SymbolMap(alphabet)
-    for t in range(steps):
-        logits = stepper.step(feed)
+    for t, logits in enumerate(_batch_logits(model, grid, steps, prefix_id, device, stepper_kind, primes)):
         active = np.nonzero(lengths_arr > t)[0]
         table = quantize.as_table(coding_probabilities(logits, alphabet)[active])
         grid[active, t] = symbol_map.tokens(_decode_step(decoder, table))
-        feed = grid[:, t]
         if on_step is not None:
             on_step(len(active))
     return [grid[r, : lengths_arr[r]].copy() for r in range(rows)]

@@ -81,7 +81,7 @@ DTYPES = ("float32", "bfloat16", "float16", "bf16-linear")
 DEVICES = ("cpu:x86_64", "cpu:aarch64", "cpu:arm64", "cpu:AMD64", "cpu:x86_64+amx",
            "cpu:x86_64+avx512-bf16")
 QUANTIZERS = ("constriction-leaky24/1",)
-STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3")
+STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3", "kv-primed/1")
 CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
 TUNES = ("adam/1", "adam/2", "adam/3")  # written only with FLAG_TUNE (absent: no online tuning)

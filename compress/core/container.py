@@ -150,6 +150,11 @@ STEPPER_BEFORE_FIELD = "kv-static/1"
 # Carried context (compress/core/stepper.py CARRIED): "batch" is the number of rows, "segments" the rows'
 # contiguous stretches (one batch, any length), and "keep" is required.
 STEPPER_CARRIED = "kv-carried/3"
+# Primed segments (compress/core/stepper.py PRIMED): independent segments of at most context - 1 -
+# PRIME_TOKENS tokens, coded in striped batches (batch_members), every batch after the first primed
+# with the last PRIME_TOKENS tokens of each segment's predecessor. The constant is the version's.
+STEPPER_PRIMED = "kv-primed/1"
+PRIME_TOKENS = {STEPPER_PRIMED: 96}
 
 
 def header_stepper(header: dict) -> str:
@@ -247,20 +252,23 @@ def check_header(header: dict) -> None:
     else:
         if "keep" in header or "adapt" in header:
             raise ContainerError("corrupt header: 'keep'/'adapt' belong to carried-context containers")
-        if any(n > header["context"] - 1 for n in seg):
+        room = header["context"] - 1 - PRIME_TOKENS.get(header_stepper(header), 0)
+        if room < 1 and seg:
+            raise ContainerError("corrupt header: the prime leaves no room in the context")
+        if any(n > room for n in seg):
             raise ContainerError("corrupt header: a segment is longer than the context")
     if (payload == 0) != (len(seg) == 0):
         raise ContainerError("corrupt header: segment table does not match the payload length")
     if header["prefix_id"] >= header.get("vocab_size", MAX_VOCAB):
         raise ContainerError("corrupt header: the prefix token is outside the vocabulary")
-    ranges = segment_ranges(len(seg), header["batch"])
-    if len(words) != len(ranges) or len(crc) != len(ranges):
+    members = header_members(header)
+    if len(words) != len(members) or len(crc) != len(members):
         raise ContainerError("corrupt header: batch tables do not match the segment count")
     # Bound the decoding work by the stream's size: each token costs at least min_bits, and a
     # range coder's output holds no more information than its words (+ its 64-bit state).
     floor = min_bits_per_token(alphabet_size(header))
-    for (start, end), n_words in zip(ranges, words, strict=True):
-        tokens = sum(seg[start:end])
+    for rows, n_words in zip(members, words, strict=True):
+        tokens = sum(seg[k] for k in rows)
         if tokens * floor > 32 * n_words + 64 or (tokens and not n_words):
             raise ContainerError("corrupt header: a batch claims more tokens than its stream can hold")
 
@@ -280,6 +288,23 @@ def segment_ranges(n_segments: int, batch: int) -> list[tuple[int, int]]:
         ranges.append((start, end))
         start = end
     return ranges
+
+
+def batch_members(n_segments: int, batch: int, striped: bool = False) -> list[range]:
+    """The segment indices of each batch's rows, in row order: segment_ranges' contiguous ranges,
+    or `striped` (kv-primed/1) the same row counts dealt round-robin, batch b holding segments
+    b, b + B, b + 2B, ... of B batches, so that each segment's predecessor (b >= 1) lies in the
+    batch before it and is known to both ends when it is coded."""
+    ranges = segment_ranges(n_segments, batch)
+    if not striped:
+        return [range(start, end) for start, end in ranges]
+    return [range(b, n_segments, len(ranges)) for b in range(len(ranges))]
+
+
+def header_members(header: dict) -> list[range]:
+    """batch_members under a header's segment table, batch size and stepper."""
+    return batch_members(len(header["segments"]), header["batch"],
+                         header_stepper(header) == STEPPER_PRIMED)
 
 
 def unpack(blob: bytes) -> Container:

@@ -153,6 +153,15 @@ def _checked_sha256(frontend, data: bytes, extras: dict) -> str | None:
     return hashlib.sha256(frontend.checksum_bytes(data)).hexdigest()
 
 
+def batch_primes(kind: str, b: int, rows: range, segs, prefix_id: int) -> np.ndarray | None:
+    """Batch `b`'s prime grid under stepper `kind` (seglib.prime_grid of each row's predecessor
+    segment; `segs` holds every segment known so far, by index), or None: unprimed (every other
+    stepper, and kv-primed/1's first batch, whose predecessors are coded after it)."""
+    if kind != stepper.PRIMED or b == 0:
+        return None
+    return seglib.prime_grid(prefix_id, [segs[k - 1] for k in rows], stepper.PRIME[kind])
+
+
 def kv_cache_bytes(model, header: dict) -> int:
     """Bytes the largest batch's preallocated KV cache takes (rows x longest segment)."""
     cfg = model.config
@@ -163,9 +172,10 @@ def kv_cache_bytes(model, header: dict) -> int:
     segs = header["segments"]
     if container.header_stepper(header) == stepper.CARRIED:  # rows x one window
         worst = len(segs) * header["context"] if segs else 0
-    else:
-        worst = max((len(segs[a:b]) * max(segs[a:b])
-                     for a, b in seglib.layout(len(segs), header["batch"])), default=0)
+    else:  # rows x (the prime and) the longest segment
+        lead = stepper.PRIME.get(container.header_stepper(header), 0)
+        worst = max((len(rows) * (lead + max(segs[k] for k in rows))
+                     for rows in container.header_members(header) if len(rows)), default=0)
     return 2 * layers * heads * head_dim * width * worst
 
 
@@ -305,12 +315,18 @@ class Compressor:
             return self.dtype
         return getattr(frontend, "coder_dtype", None) or default_dtype(self.device)
 
-    def stepper_for(self, frontend=None) -> str:
+    def stepper_for(self, frontend=None, context: int | None = None) -> str:
         """The stepper new containers of this front end get: the one asked for, else the front
-        end's `coder_stepper`, else stepper.DEFAULT (carried context)."""
+        end's `coder_stepper`, else stepper.DEFAULT (carried context). A front end's kv-primed/1
+        gives way to kv-growing/2 at a `context` too short for segments as long as their prime
+        (a small model's test context): priming pays for the rows it adds only on longer segments.
+        Asked for by name, kv-primed/1 is kept, down to the least context it can code with."""
         if self.stepper != AUTO:
             return self.stepper
-        return getattr(frontend, "coder_stepper", None) or stepper.DEFAULT
+        kind = getattr(frontend, "coder_stepper", None) or stepper.DEFAULT
+        if kind == stepper.PRIMED and context is not None and context < 2 * stepper.PRIME[kind] + 1:
+            return stepper.GROWING
+        return kind
 
     def batch_for(self, frontend=None) -> int:
         """Segments coded side by side with independent segments: the batch asked for, else the
@@ -372,8 +388,8 @@ class Compressor:
         frontend = self.frontend(modality, **frontend_options)
         payload, extras = frontend.split(data)
         lm = self.loaded(dtype=self.dtype_for(frontend))
-        kind = self.stepper_for(frontend)
         context = self.context_for(lm, frontend)
+        kind = self.stepper_for(frontend, context)
         determinism.apply(self.threads)
         vocab = model_vocab(lm.model)
         symbolizer = frontend.symbolizer(lm.tokenizer, vocab)
@@ -384,12 +400,16 @@ class Compressor:
             segs = seglib.stretches(units, carried["rows"])
             batch = carried["rows"]
         else:
-            segs = seglib.cut(units, context, breaks=_segment_breaks(frontend, extras))
+            if context - stepper.PRIME.get(kind, 0) < 4:
+                raise InputError(f"{kind} primes {stepper.PRIME[kind]} tokens: it needs a context of at "
+                                 f"least {stepper.PRIME[kind] + 4}, not {context}")
+            segs = seglib.cut(units, context - stepper.PRIME.get(kind, 0),
+                              breaks=_segment_breaks(frontend, extras))
             batch = self.batch_for(frontend)
         seg_bytes = [symbolizer.decode(s) for s in segs]
         if b"".join(seg_bytes) != payload:  # the symbolizer must be exactly invertible
             raise AssertionError("symbolizer round trip failed; refusing to write a lossy container")
-        ranges = seglib.layout(len(segs), batch)
+        members = container.batch_members(len(segs), batch, kind == stepper.PRIMED)
         header = {
             "format": "lmcompress",
             "modality": frontend.name,
@@ -413,7 +433,7 @@ class Compressor:
             "stepper": kind,
             "libraries": library_versions(),
             "segments": [int(len(s)) for s in segs],
-            "batch_crc32": [zlib.crc32(b"".join(seg_bytes[a:b])) for a, b in ranges],
+            "batch_crc32": [zlib.crc32(b"".join(seg_bytes[k] for k in rows)) for rows in members],
         }
         if carried is not None:
             header.update(keep=carried["keep"], adapt=carried["adapt"])
@@ -426,24 +446,26 @@ class Compressor:
         streams, ideal = [], 0.0
         alphabet = getattr(symbolizer, "alphabet", None)
         # one batch is coded with the loaded weights (tuning acts between batches): no copy
-        tuner = None if tune is None or len(ranges) < 2 else online.Tuner(lm.model, tune, prefix, alphabet,
-                                                                        self.device)
+        tuner = None if tune is None or len(members) < 2 else online.Tuner(lm.model, tune, prefix, alphabet,
+                                                                         self.device)
         model = lm.model if tuner is None else tuner.model
         try:
-            for b, (start, end) in enumerate(ranges):
+            for b, rows in enumerate(members):
+                batch_segs = [segs[k] for k in rows]
                 if carried is not None:
-                    words, bits = coder.encode_carried(lm.model, segs[start:end], prefix,
+                    words, bits = coder.encode_carried(lm.model, batch_segs, prefix,
                                                        context=context, keep=carried["keep"],
                                                        adapt=carried["adapt"], alphabet=alphabet,
                                                        device=self.device, on_step=on_step)
                 else:
-                    words, bits = coder.encode_batch(model, segs[start:end], prefix,
+                    primes = batch_primes(kind, b, rows, segs, prefix)
+                    words, bits = coder.encode_batch(model, batch_segs, prefix,
                                                      alphabet=alphabet, device=self.device,
-                                                     stepper_kind=kind, on_step=on_step)
+                                                     stepper_kind=kind, on_step=on_step, primes=primes)
                 streams.append(words)
                 ideal += bits
-                if tuner is not None and b + 1 < len(ranges):
-                    tuner.learn(segs[start:end])
+                if tuner is not None and b + 1 < len(members):
+                    tuner.learn(batch_segs, primes)
         finally:
             if bar is not None:
                 bar.close()
@@ -611,7 +633,7 @@ class Compressor:
         frontend = frontends.get(header["modality"])
         payload, tokens = b"", 0
         if opened.lm is not None:
-            payload = b"".join(self.decode_batches(opened))
+            payload = self.decode_payload(opened)
             tokens = sum(header["segments"])
         if len(payload) != header["payload_length"]:
             raise ChecksumError("decoded payload length differs from the container's")
@@ -632,55 +654,77 @@ class Compressor:
     def decode_batches(self, opened: Opened, wanted=None):
         """Yield the payload bytes of each batch in order (of the batch indices in `wanted` only,
         when given), each checked against its CRC-32. A container coded with online tuning
-        (header "tune") decodes every batch up to the last one wanted: each batch's weights were
-        tuned on all the batches before it. The one decoding loop: whole files and
-        video random access (compress/media/video.py read_frame) both run it."""
+        (header "tune") or primed segments (kv-primed/1) decodes every batch up to the last one
+        wanted: each batch's weights were tuned on, and its primes taken from, the batches before
+        it. Under kv-primed/1 a batch's bytes are its striped segments (container.batch_members),
+        not a stretch of the payload: `decode_payload` puts them back in order."""
+        for _rows, pieces in self._decoded(opened, wanted):
+            yield b"".join(pieces)
+
+    def decode_payload(self, opened: Opened) -> bytes:
+        """The whole payload: every batch decoded and checked, segments in payload order."""
+        pieces: list[bytes] = [b""] * len(opened.header["segments"])
+        for rows, batch_pieces in self._decoded(opened, None):
+            for k, piece in zip(rows, batch_pieces, strict=True):
+                pieces[k] = piece
+        return b"".join(pieces)
+
+    def _decoded(self, opened: Opened, wanted):
+        """The one decoding loop (whole files, video random access): yields (segment indices,
+        their bytes) per batch wanted, in batch order."""
         header, lm, symbolizer = opened.header, opened.lm, opened.symbolizer
         segs_len = header["segments"]
         alphabet = getattr(symbolizer, "alphabet", None)
-        ranges = seglib.layout(len(segs_len), header["batch"])
+        members = container.header_members(header)
         kind = container.header_stepper(header)  # the container's stepper, never this Compressor's
-        todo = range(len(ranges)) if wanted is None else sorted(set(wanted))
+        todo = range(len(members)) if wanted is None else sorted(set(wanted))
         tuner = None
-        if header.get("tune") is not None and len(todo) and max(todo) > 0:
+        if len(todo) and max(todo) > 0 and (header.get("tune") is not None or kind == stepper.PRIMED):
+            todo = range(max(todo) + 1)
+        if header.get("tune") is not None and len(todo) > 1:
             # each batch was coded with weights tuned on all those before it
             tuner = online.Tuner(lm.model, header["tune"], header["prefix_id"], alphabet, self.device)
-            todo = range(max(todo) + 1)
         model = lm.model if tuner is None else tuner.model
-        tokens = sum(sum(segs_len[slice(*ranges[b])]) for b in todo)
+        tokens = sum(segs_len[k] for b in todo for k in members[b])
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
         determinism.apply(header["threads"])
+        known: dict[int, np.ndarray] = {}  # decoded segments a later batch's primes read
         try:
             for b in todo:
-                start, end = ranges[b]
-                where = f"batch {b} (segments {start}-{end - 1})"
+                rows = members[b]
+                where = f"batch {b} (segments {rows.start}-{rows[-1]}" + \
+                    (")" if rows.step == 1 else f" in steps of {rows.step})")
+                lengths = [segs_len[k] for k in rows]
+                primes = batch_primes(kind, b, rows, known, header["prefix_id"])
                 try:
                     if kind == stepper.CARRIED:
-                        decoded = coder.decode_carried(model, segs_len[start:end], opened.streams[b],
+                        decoded = coder.decode_carried(model, lengths, opened.streams[b],
                                                        header["prefix_id"], context=header["context"],
                                                        keep=header["keep"], adapt=header["adapt"],
                                                        alphabet=alphabet, device=self.device,
                                                        on_step=on_step)
                     else:
-                        decoded = coder.decode_batch(model, segs_len[start:end], opened.streams[b],
+                        decoded = coder.decode_batch(model, lengths, opened.streams[b],
                                                      header["prefix_id"], alphabet=alphabet,
                                                      device=self.device, stepper_kind=kind,
-                                                     on_step=on_step)
+                                                     on_step=on_step, primes=primes)
                 except (ValueError, RuntimeError, OverflowError) as exc:  # constriction rejects words
                     raise ChecksumError(f"{where}: payload is damaged ({exc})") from None
                 try:
-                    raw = b"".join(symbolizer.decode(ids) for ids in decoded)
+                    pieces = [symbolizer.decode(ids) for ids in decoded]
                 except ContainerError as exc:
                     raise ChecksumError(f"{where} failed to decode: {exc}") from None
-                if zlib.crc32(raw) != header["batch_crc32"][b]:
+                if zlib.crc32(b"".join(pieces)) != header["batch_crc32"][b]:
                     raise ChecksumError(
                         f"checksum mismatch in {where}: the payload is damaged or the model's "
                         "probabilities differ from the encoder's"
                     )
+                if kind == stepper.PRIMED:
+                    known.update(zip(rows, decoded, strict=True))
                 if tuner is not None and b < todo[-1]:
-                    tuner.learn(decoded)
+                    tuner.learn(decoded, primes)
                 if wanted is None or b in wanted:
-                    yield raw
+                    yield rows, pieces
         finally:
             if bar is not None:
                 bar.close()
@@ -701,9 +745,11 @@ class Compressor:
         if self.stepper_for(frontend) == stepper.CARRIED:
             tokens = sum(len(u) for u in symbolizer.encode_units(payload))
             carried = self.carried_settings(context, tokens, frontend)
+        kind = self.stepper_for(frontend, context)
+        primed = (stepper.PRIME[kind], self.batch_for(frontend)) if kind == stepper.PRIMED else None
         result = score_bytes(lm.model, symbolizer, payload, context=context, batch=batch,
                              prefix_id=prefix_token(lm.tokenizer), device=self.device,
-                             breaks=_segment_breaks(frontend, extras), carried=carried)
+                             breaks=_segment_breaks(frontend, extras), carried=carried, primed=primed)
         result.bytes = len(data)
         return result
 

@@ -116,24 +116,36 @@ class Tuner:
         self.device = device
         self.batches_learnt = 0
 
-    def chosen(self, segments: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The segments of a batch that the steps train on (every EVERY-th, from the first)."""
-        return [np.asarray(s, dtype=np.int64) for s in segments[:: self.settings.every] if len(s)]
+    def chosen(self, segments: Sequence[np.ndarray], primes: np.ndarray | None = None
+               ) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """The segments of a batch that the steps train on (every EVERY-th, from the first), and
+        their rows of the batch's prime grid (None: unprimed)."""
+        rows = [r for r in range(0, len(segments), self.settings.every) if len(segments[r])]
+        segs = [np.asarray(segments[r], dtype=np.int64) for r in rows]
+        return segs, None if primes is None else np.asarray(primes, dtype=np.int64)[rows]
 
-    def _minibatch(self, segs: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(inputs [n, longest]: the prefix token then each segment but its last token, padded
-        with the prefix token; targets [n, longest]: symbols, -100 where padded)."""
+    def _minibatch(self, segs: list[np.ndarray], primes: np.ndarray | None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs [n, width]: the prefix token (or the row's prime grid, kv-primed/1), then each
+        segment but its last token, padded with the prefix token; targets [n, width]: symbols
+        where the coder codes them, -100 elsewhere) - the positions and context the coder used."""
+        lead = 1 if primes is None else primes.shape[1]
         longest = max(len(s) for s in segs)
-        inputs = torch.full((len(segs), longest), self.prefix_id, dtype=torch.long)
-        targets = torch.full((len(segs), longest), -100, dtype=torch.long)
+        inputs = torch.full((len(segs), lead + longest - 1), self.prefix_id, dtype=torch.long)
+        targets = torch.full((len(segs), lead + longest - 1), -100, dtype=torch.long)
         for r, s in enumerate(segs):
-            inputs[r, 1 : len(s)] = torch.from_numpy(s[:-1])
-            targets[r, : len(s)] = torch.from_numpy(self.symbol_map.symbols(s))
+            if primes is not None:
+                inputs[r, :lead] = torch.from_numpy(primes[r])
+            inputs[r, lead : lead + len(s) - 1] = torch.from_numpy(s[:-1])
+            targets[r, lead - 1 : lead - 1 + len(s)] = torch.from_numpy(self.symbol_map.symbols(s))
         return inputs.to(self.device), targets.to(self.device)
 
-    def learn(self, segments: Sequence[np.ndarray]) -> None:
-        segs, step = self.chosen(segments), self.settings.minibatch
-        minibatches = [self._minibatch(segs[start : start + step]) for start in range(0, len(segs), step)]
+    def learn(self, segments: Sequence[np.ndarray], primes: np.ndarray | None = None) -> None:
+        """The steps on one coded batch: its segments and, primed, its prime grid (seglib.prime_grid)."""
+        (segs, grid), step = self.chosen(segments, primes), self.settings.minibatch
+        minibatches = [self._minibatch(segs[start : start + step],
+                                       None if grid is None else grid[start : start + step])
+                       for start in range(0, len(segs), step)]
         passes = self.settings.first_passes if self.batches_learnt == 0 else self.settings.passes
         self.batches_learnt += 1
         with torch.enable_grad():

@@ -16,6 +16,8 @@ import torch
 from compress.core import adapt as adaptlib
 from compress.core import segments as seglib
 from compress.core.alphabet import SymbolMap, restrict
+from compress.core.container import batch_members
+from compress.core.segments import prime_grid
 from compress.core.stepper import adapted_probabilities, windows
 
 
@@ -41,26 +43,34 @@ def score_segments(
     alphabet: torch.Tensor | None = None,
     device: str = "cpu",
     on_batch=None,
+    primes: list[np.ndarray | None] | None = None,
 ) -> float:
-    """Total bits (float64 log-softmax) of all segments; `alphabet` restricts as the coder does."""
+    """Total bits (float64 log-softmax) of all segments; `alphabet` restricts as the coder does.
+    `primes` (kv-primed/1): per segment, the context before it (a segments.prime_grid row: the prefix
+    token first) or None (the prefix token alone)."""
     total = 0.0
     symbol_map = SymbolMap(alphabet)
+    leads = [np.array([prefix_id]) if primes is None or primes[i] is None else np.asarray(primes[i])
+             for i in range(len(segs))]
     order = sorted(range(len(segs)), key=lambda i: -len(segs[i]))  # similar lengths together
     for start in range(0, len(order), batch):
-        chunk = [segs[i] for i in order[start : start + batch]]
-        width = max(len(s) for s in chunk)
-        ids = torch.full((len(chunk), width + 1), prefix_id, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width + 1), dtype=torch.long)
-        for r, s in enumerate(chunk):
-            ids[r, 1 : len(s) + 1] = torch.as_tensor(s)
-            mask[r, : len(s) + 1] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, :-1]
-        for r, s in enumerate(chunk):  # one row at a time: float64 [T, vocab] per row, not per batch
+        rows = order[start : start + batch]
+        width = max(len(leads[i]) + len(segs[i]) for i in rows)
+        ids = torch.full((len(rows), width), prefix_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(rows):
+            row = np.concatenate([leads[i], segs[i]])
+            ids[r, : len(row)] = torch.as_tensor(row)
+            mask[r, : len(row)] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        for r, i in enumerate(rows):  # one row at a time: float64 [T, vocab] per row, not per batch
+            s, lead = segs[i], len(leads[i])
             targets = torch.as_tensor(symbol_map.symbols(s)).unsqueeze(-1)
-            logp = torch.log_softmax(restrict(logits[r, : len(s)], alphabet), dim=-1).gather(1, targets)
+            logp = torch.log_softmax(restrict(logits[r, lead - 1 : lead - 1 + len(s)], alphabet),
+                                     dim=-1).gather(1, targets)
             total += float(-logp.squeeze(-1).sum()) / math.log(2)
         if on_batch is not None:
-            on_batch(sum(len(s) for s in chunk))
+            on_batch(sum(len(segs[i]) for i in rows))
     return total
 
 
@@ -122,9 +132,10 @@ def score_carried(
 
 def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: int = 8,
                 prefix_id: int, device: str = "cpu", on_batch=None, breaks=(),
-                carried: dict | None = None) -> Score:
+                carried: dict | None = None, primed: tuple[int, int] | None = None) -> Score:
     """Score raw bytes with a symbolizer (text or any front end's) under the coder's segmentation:
-    independent segments, or with `carried` = {rows, keep, adapt} the carried-context layout."""
+    independent segments, with `carried` = {rows, keep, adapt} the carried-context layout, or with
+    `primed` = (prime tokens, the coder's batch) kv-primed/1's (batch 0 unprimed, as coded)."""
     units = symbolizer.encode_units(data)
     if carried is not None:
         stretches = seglib.stretches(units, carried["rows"])
@@ -134,8 +145,13 @@ def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: i
                              on_batch=on_batch)
         return Score(bits=bits, tokens=sum(len(s) for s in stretches), bytes=len(data),
                      segments=len(stretches))
-    segs = seglib.cut(units, context, breaks)
+    prime, primes = (primed or (0, 0))[0], None
+    segs = seglib.cut(units, context - prime, breaks)
+    if primed is not None:
+        first = set(batch_members(len(segs), primed[1], striped=True)[0]) if segs else set()
+        primes = [None if k in first else prime_grid(prefix_id, [segs[k - 1]], prime)[0]
+                  for k in range(len(segs))]
     bits = score_segments(model, segs, prefix_id, batch=batch,
                           alphabet=getattr(symbolizer, "alphabet", None), device=device,
-                          on_batch=on_batch)
+                          on_batch=on_batch, primes=primes)
     return Score(bits=bits, tokens=sum(len(s) for s in segs), bytes=len(data), segments=len(segs))

@@ -8,6 +8,8 @@ are balanced: ceil(n / batch) batches whose row counts differ by at most one, a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from compress.core.compact import even_row_ends
@@ -48,6 +50,17 @@ def padded_grid(prefix_id: int, lengths, segments=None) -> np.ndarray:
                    dtype=np.int64)
     for r, seg in enumerate(segments or ()):
         grid[r, : len(seg)] = seg
+    return grid
+
+
+def prime_grid(prefix_id: int, primes: Sequence[np.ndarray], length: int) -> np.ndarray:
+    """[rows, length + 1]: the prefix token, then each row's prime (its last `length` tokens at
+    most), left-padded with the prefix token when shorter: one shape for the whole batch, the
+    same at both ends."""
+    grid = np.full((len(primes), length + 1), prefix_id, dtype=np.int64)
+    for r, p in enumerate(primes):
+        tail = np.asarray(p, dtype=np.int64)[-length:] if length else np.zeros(0, np.int64)
+        grid[r, length + 1 - len(tail):] = tail
     return grid
 
 

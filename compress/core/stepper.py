@@ -16,7 +16,7 @@ import torch
 from compress.core import adapt as adaptlib
 from compress.core import llamastep
 from compress.core.alphabet import restrict
-from compress.core.container import STEPPER_BEFORE_FIELD, STEPPER_CARRIED
+from compress.core.container import PRIME_TOKENS, STEPPER_BEFORE_FIELD, STEPPER_CARRIED, STEPPER_PRIMED
 
 # Every stepper kind is part of the format: a container names the one that made it ("stepper" in the
 # header; containers without the field predate it and used STATIC). Kinds compute the same
@@ -27,8 +27,15 @@ GROWING = "kv-growing/2"  # attention over the positions written so far: no mask
 # `context` positions fills, re-primes with its last `keep` tokens (see `windows`); kv-growing/2's
 # attention. Independent segments (STATIC, GROWING) keep frame-level random access for video.
 CARRIED = STEPPER_CARRIED
+# Primed segments: kv-growing/2's independent segments and attention, shortened by PRIME_TOKENS
+# and coded in striped batches, so that from the second batch on every segment starts from one
+# parallel forward over the prefix token and the last PRIME_TOKENS tokens of the segment before it
+# (coded in the batch before): its first rows have the rows above them as context, as carried
+# context gives, while batches stay independent enough for online tuning between them.
+PRIMED = STEPPER_PRIMED
+PRIME = PRIME_TOKENS
 DEFAULT = CARRIED
-KINDS = (STATIC, GROWING, CARRIED)
+KINDS = (STATIC, GROWING, CARRIED, PRIMED)
 
 
 def cache_keyword(model: torch.nn.Module) -> str:

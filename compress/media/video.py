@@ -419,6 +419,7 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
     decoding loop (`Compressor.open` checks the container and model exactly as for a whole file)."""
     import numpy as np
 
+    from compress.core import container
     from compress.core import segments as seglib
 
     opened = compressor.open(blob, model=model)
@@ -432,11 +433,15 @@ def read_frame(compressor, blob: bytes, k: int, *, model: str | None = None) -> 
     bounds = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
     first = int(np.searchsorted(bounds, start, side="right")) - 1
     last = int(np.searchsorted(bounds, end, side="left"))  # exclusive
-    ranges = seglib.layout(len(lengths), header["batch"])
-    wanted = [b for b, (s0, s1) in enumerate(ranges) if s0 < last and s1 > first]
-    # the wanted batches are consecutive: their bytes start at the first one's first segment
-    offset = int(bounds[ranges[wanted[0]][0]])
-    out = b"".join(compressor.decode_batches(opened, wanted))
+    if container.header_stepper(header) == container.STEPPER_PRIMED:
+        # striped batches: a frame's segments lie in several; every batch before them is needed
+        offset, out = 0, compressor.decode_payload(opened)
+    else:
+        ranges = seglib.layout(len(lengths), header["batch"])
+        wanted = [b for b, (s0, s1) in enumerate(ranges) if s0 < last and s1 > first]
+        # the wanted batches are consecutive: their bytes start at the first one's first segment
+        offset = int(bounds[ranges[wanted[0]][0]])
+        out = b"".join(compressor.decode_batches(opened, wanted))
     unit = out[start - offset : end - offset]
     size = extras["frame_bytes"]
     n = len(unit) // size

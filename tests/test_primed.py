@@ -1,0 +1,177 @@
+"""kv-primed/1: independent segments in striped batches, each after the first batch primed with the
+tokens before it (compress/core/container.py batch_members, coder.prime_grid, the engine's loops)."""
+
+from pathlib import Path
+
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from compress.core import compact, container, online, stepper
+from compress.core.errors import ContainerError, InputError
+from compress.core.segments import prime_grid
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+MODEL = str(GOLDEN / "tiny-llama")
+PRIME = stepper.PRIME[stepper.PRIMED]
+# text.bin in 15 segments of at most 10 tokens (context 107 = 1 + 96 + 10), 3 batches of 5
+PRIMED = dict(context=PRIME + 11, batch=5, threads=1, dtype="float32", stepper_kind=stepper.PRIMED,
+              allow_stored=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 3000), st.integers(1, 300))
+def test_striped_batches_hold_every_segment_once_after_its_predecessor(n, batch):
+    striped = container.batch_members(n, batch, striped=True)
+    contiguous = container.batch_members(n, batch)
+    assert [len(r) for r in striped] == [len(r) for r in contiguous]  # the same row counts
+    assert sorted(k for rows in striped for k in rows) == list(range(n))
+    batch_of = {k: b for b, rows in enumerate(striped) for k in rows}
+    for b, rows in enumerate(striped):
+        assert list(rows) == sorted(rows)
+        if b:  # every predecessor is coded in an earlier batch: both ends know it
+            assert all(batch_of[k - 1] < b for k in rows)
+
+
+def test_prime_grid_keeps_the_last_tokens_and_pads_on_the_left():
+    grid = prime_grid(1, [np.arange(10, 20), np.array([7, 8])], 4)
+    assert grid.tolist() == [[1, 16, 17, 18, 19], [1, 1, 1, 7, 8]]
+
+
+def test_a_primed_minibatch_codes_the_segment_after_its_prime():
+    import torch
+
+    tuner = online.Tuner(torch.nn.Linear(2, 2), online.ADAM3, prefix_id=1)
+    primes = prime_grid(1, [np.array([5, 6, 7])], 3)
+    inputs, targets = tuner._minibatch([np.array([20, 21, 22])], primes)
+    assert inputs.tolist() == [[1, 5, 6, 7, 20, 21]]
+    assert targets.tolist() == [[-100, -100, -100, 20, 21, 22]]
+
+
+@pytest.fixture(scope="module")
+def text():
+    return (GOLDEN / "text.bin").read_bytes()
+
+
+@pytest.mark.parametrize("tune", [None, online.ADAM3])
+def test_primed_round_trip_and_its_header(text, tune):
+    from compress.core.engine import Compressor
+
+    c = Compressor(MODEL, tune=tune, **PRIMED)
+    blob = c.compress(text)
+    header = container.read_header(blob)
+    assert header["stepper"] == stepper.PRIMED and header.get("tune") == tune
+    assert max(header["segments"]) == PRIMED["context"] - 1 - PRIME
+    assert len(container.header_members(header)) == 3
+    assert compact.encode(header) is not None  # the compact form says it all
+    assert Compressor(MODEL, **PRIMED).decompress(blob) == text
+
+
+def test_primes_change_the_bits_of_later_batches_only(text):
+    """Batch 0 has no prime: it codes as kv-growing/2 would code those segments; batches 1-2 are
+    primed, so their streams differ from the same segments coded cold."""
+    from compress.core import coder
+    from compress.core.engine import Compressor
+
+    c = Compressor(MODEL, tune=None, **PRIMED)
+    opened = container.unpack(c.compress(text))
+    lm = c.loaded(dtype="float32")
+    symbolizer = c.frontend("text").symbolizer(lm.tokenizer, lm.model.config.vocab_size)
+    units = symbolizer.encode_units(text)
+    segs = np.split(np.concatenate(units), np.cumsum(opened.header["segments"])[:-1])
+    for b, rows in enumerate(container.header_members(opened.header)):
+        cold, _ = coder.encode_batch(lm.model, [segs[k] for k in rows], opened.header["prefix_id"],
+                                     stepper_kind=stepper.PRIMED)
+        assert np.array_equal(cold, opened.streams[b]) == (b == 0)
+
+
+def test_golden_primed_container_decodes_and_is_reproduced(text):
+    """text.bin under kv-primed/1 and adam/3 (tests/golden/text-primed-tuned3.lmc): old
+    containers of this version must keep decoding, and the encoder must keep writing them."""
+    from compress.core.engine import Compressor
+
+    blob = (GOLDEN / "text-primed-tuned3.lmc").read_bytes()
+    golden = container.unpack(blob)
+    assert golden.header["stepper"] == stepper.PRIMED and golden.header["tune"] == online.ADAM3
+    assert Compressor(MODEL, **PRIMED).decompress(blob, model=MODEL) == text
+    fresh = container.unpack(Compressor(MODEL, tune=online.ADAM3, **PRIMED).compress(text))
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.streams, golden.streams, strict=True))
+    for key in ("segments", "batch_crc32", "batch", "tune", "stepper", "context"):
+        assert fresh.header[key] == golden.header[key]
+
+
+def test_the_encoder_refuses_a_context_the_prime_fills(text):
+    from compress.core.engine import Compressor
+
+    with pytest.raises(InputError, match=f"kv-primed/1 primes {PRIME} tokens"):
+        Compressor(MODEL, **{**PRIMED, "context": PRIME + 3}).compress(text)
+
+
+def test_a_header_whose_segments_do_not_fit_beside_the_prime_is_refused(text):
+    from compress.core.engine import Compressor
+
+    blob = Compressor(MODEL, tune=None, **PRIMED).compress(text)
+    header = container.read_header(blob)
+    too_small = {**header, "context": PRIME + 2}  # room for 1 token a segment: the table has 10
+    with pytest.raises(ContainerError, match="longer than the context"):
+        container.check_header(too_small)
+    with pytest.raises(ContainerError, match="prime leaves no room"):
+        container.check_header({**header, "context": PRIME})
+
+
+def test_a_damaged_primed_batch_names_its_striped_segments(text):
+    from compress.core.engine import Compressor
+    from compress.core.errors import ChecksumError
+
+    c = Compressor(MODEL, tune=None, **PRIMED)
+    opened = container.unpack(c.compress(text))
+    header = {**opened.header, "batch_crc32": [*opened.header["batch_crc32"][:2],
+                                               opened.header["batch_crc32"][2] ^ 1]}
+    blob = container.pack(header, opened.streams)
+    with pytest.raises(ChecksumError, match=r"batch 2 \(segments 2-\d+ in steps of 3\)"):
+        c.decompress(blob)
+
+
+def test_read_frame_of_a_primed_video_container(tiny_model_dir):
+    from compress.core.engine import Compressor
+    from compress.media import video
+    from test_video import y4m
+
+    c = Compressor(str(tiny_model_dir), context=PRIME + 9, batch=2, threads=1, stepper_kind=stepper.PRIMED,
+                   allow_stored=False)
+    data, raster = y4m(6, 4, "420jpeg", 5, seed=3)
+    blob = c.compress(data, modality="video", group=2, predictor="med-temporal")
+    assert container.read_header(blob)["stepper"] == stepper.PRIMED
+    for k in range(5):
+        assert video.read_frame(c, blob, k) == raster[k]
+    assert c.decompress(blob) == data
+
+
+def test_kv_primed_has_a_compact_id_and_a_command_line_choice():
+    from compress.cli import build_parser
+
+    assert compact.STEPPERS.index(stepper.PRIMED) == 3
+    choice = next(a for a in build_parser()._actions if a.dest == "stepper")
+    assert stepper.PRIMED in choice.choices
+
+
+def test_images_default_to_primed_segments_where_the_context_holds_them(tiny_model_dir):
+    """The image front end's kv-primed/1 needs segments at least as long as their prime: at a
+    shorter context (a small model's) it gives way to kv-growing/2; asked for by name it stays."""
+    from compress.core.engine import Compressor
+    from test_image import make_array, png_bytes
+
+    data = png_bytes("RGB", make_array("RGB", 40, 30, 2))  # 3,600 payload bytes
+
+    def coded(**kw):
+        c = Compressor(str(tiny_model_dir), threads=1, allow_stored=False, batch=4, **kw)
+        blob = c.compress(data, modality="image")
+        assert c.decompress(blob) == data
+        return container.read_header(blob)
+
+    header = coded(context=2 * PRIME + 1)
+    assert (header["stepper"], header["tune"]) == (stepper.PRIMED, online.ADAM3)
+    assert len(header["batches"]) > 2
+    assert coded(context=2 * PRIME)["stepper"] == stepper.GROWING
+    assert coded(context=PRIME + 4, stepper_kind=stepper.PRIMED)["stepper"] == stepper.PRIMED
