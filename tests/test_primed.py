@@ -175,3 +175,18 @@ def test_images_default_to_primed_segments_where_the_context_holds_them(tiny_mod
     assert len(header["batches"]) > 2
     assert coded(context=2 * PRIME)["stepper"] == stepper.GROWING
     assert coded(context=PRIME + 4, stepper_kind=stepper.PRIMED)["stepper"] == stepper.PRIMED
+
+
+def test_scoring_pass_measures_the_primed_layout(text):
+    """Untuned, the parallel scoring pass runs the coder's primes (none in batch 0): its bits equal
+    the coder's ideal bits up to float rounding, and differ from the same cut scored cold."""
+    from compress.core.engine import Compressor
+
+    c = Compressor(MODEL, tune=None, **PRIMED)
+    c.compress(text)
+    score = c.score(text)
+    assert score.tokens == c.last.tokens and score.segments == 15
+    assert abs(score.bits / c.last.ideal_bits - 1) < 2e-3
+    cold = Compressor(MODEL, tune=None, **{**PRIMED, "stepper_kind": stepper.GROWING,
+                                           "context": PRIMED["context"] - PRIME})
+    assert cold.score(text).bits != score.bits  # the tiny random model: primes move little

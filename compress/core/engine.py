@@ -688,7 +688,7 @@ class Compressor:
         tokens = sum(segs_len[k] for b in todo for k in members[b])
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
         determinism.apply(header["threads"])
-        known: dict[int, np.ndarray] = {}  # decoded segments a later batch's primes read
+        known: dict[int, np.ndarray] = {}  # the batch before's segments: the next batch's primes
         try:
             for b in todo:
                 rows = members[b]
@@ -719,8 +719,8 @@ class Compressor:
                         f"checksum mismatch in {where}: the payload is damaged or the model's "
                         "probabilities differ from the encoder's"
                     )
-                if kind == stepper.PRIMED:
-                    known.update(zip(rows, decoded, strict=True))
+                if kind == stepper.PRIMED:  # batch b's predecessors are exactly batch b-1's rows
+                    known = dict(zip(rows, decoded, strict=True))
                 if tuner is not None and b < todo[-1]:
                     tuner.learn(decoded, primes)
                 if wanted is None or b in wanted:
