@@ -88,8 +88,9 @@ LOAD = {
     "audio_lms_tune.json": "busy: niced beside a 2-thread training run for part of it (bits are unaffected)",
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
-    "image_model.json": "idle (the machine ran only this job, beside file edits and git commits; 2026-12-06, "
-                        "stop 48, the AMD EPYC host of image_model_adam3.json)",
+    "image_model.json": "idle but for file edits, git commits and, for about 16 minutes (kodim10-13), a "
+                        "niced single-thread unit-test run beside it (2026-12-06, stop 48, the AMD EPYC host "
+                        "of image_model_adam3.json)",
     "image_model_adam3.json": "idle (the machine ran only this job; 2026-12-05, stop 47: an AMD EPYC host faster "
                               "than image_model_adam2.json's, where cpu8640's training took 2,069 s against "
                               "2,773 s)",
