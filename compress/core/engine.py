@@ -153,15 +153,6 @@ def _checked_sha256(frontend, data: bytes, extras: dict) -> str | None:
     return hashlib.sha256(frontend.checksum_bytes(data)).hexdigest()
 
 
-def batch_primes(kind: str, b: int, rows: range, segs, prefix_id: int) -> np.ndarray | None:
-    """Batch `b`'s prime grid under stepper `kind` (seglib.prime_grid of each row's predecessor
-    segment; `segs` holds every segment known so far, by index), or None: unprimed (every other
-    stepper, and kv-primed/1's first batch, whose predecessors are coded after it)."""
-    if kind != stepper.PRIMED or b == 0:
-        return None
-    return seglib.prime_grid(prefix_id, [segs[k - 1] for k in rows], stepper.PRIME[kind])
-
-
 def kv_cache_bytes(model, header: dict) -> int:
     """Bytes the largest batch's preallocated KV cache takes (rows x longest segment)."""
     cfg = model.config
@@ -400,11 +391,11 @@ class Compressor:
             segs = seglib.stretches(units, carried["rows"])
             batch = carried["rows"]
         else:
-            if context - stepper.PRIME.get(kind, 0) < 4:
-                raise InputError(f"{kind} primes {stepper.PRIME[kind]} tokens: it needs a context of at "
-                                 f"least {stepper.PRIME[kind] + 4}, not {context}")
-            segs = seglib.cut(units, context - stepper.PRIME.get(kind, 0),
-                              breaks=_segment_breaks(frontend, extras))
+            prime = stepper.PRIME.get(kind, 0)
+            if context - prime < 4:
+                raise InputError(f"{kind} primes {prime} tokens: it needs a context of at "
+                                 f"least {prime + 4}, not {context}")
+            segs = seglib.cut(units, context - prime, breaks=_segment_breaks(frontend, extras))
             batch = self.batch_for(frontend)
         seg_bytes = [symbolizer.decode(s) for s in segs]
         if b"".join(seg_bytes) != payload:  # the symbolizer must be exactly invertible
@@ -458,7 +449,7 @@ class Compressor:
                                                        adapt=carried["adapt"], alphabet=alphabet,
                                                        device=self.device, on_step=on_step)
                 else:
-                    primes = batch_primes(kind, b, rows, segs, prefix)
+                    primes = seglib.batch_primes(stepper.PRIME.get(kind, 0), b, rows, segs, prefix)
                     words, bits = coder.encode_batch(model, batch_segs, prefix,
                                                      alphabet=alphabet, device=self.device,
                                                      stepper_kind=kind, on_step=on_step, primes=primes)
@@ -695,7 +686,7 @@ class Compressor:
                 where = f"batch {b} (segments {rows.start}-{rows[-1]}" + \
                     (")" if rows.step == 1 else f" in steps of {rows.step})")
                 lengths = [segs_len[k] for k in rows]
-                primes = batch_primes(kind, b, rows, known, header["prefix_id"])
+                primes = seglib.batch_primes(stepper.PRIME.get(kind, 0), b, rows, known, header["prefix_id"])
                 try:
                     if kind == stepper.CARRIED:
                         decoded = coder.decode_carried(model, lengths, opened.streams[b],

@@ -17,7 +17,6 @@ from compress.core import adapt as adaptlib
 from compress.core import segments as seglib
 from compress.core.alphabet import SymbolMap, restrict
 from compress.core.container import batch_members
-from compress.core.segments import prime_grid
 from compress.core.stepper import adapted_probabilities, windows
 
 
@@ -147,10 +146,12 @@ def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: i
                      segments=len(stretches))
     prime, primes = (primed or (0, 0))[0], None
     segs = seglib.cut(units, context - prime, breaks)
-    if primed is not None:
-        first = set(batch_members(len(segs), primed[1], striped=True)[0]) if segs else set()
-        primes = [None if k in first else prime_grid(prefix_id, [segs[k - 1]], prime)[0]
-                  for k in range(len(segs))]
+    if primed is not None:  # each segment's row of its batch's prime grid, as the coder builds it
+        primes = [None] * len(segs)
+        for b, rows in enumerate(batch_members(len(segs), primed[1], striped=True)):
+            grid = seglib.batch_primes(prime, b, rows, segs, prefix_id)
+            for r, k in enumerate(rows if grid is not None else ()):
+                primes[k] = grid[r]
     bits = score_segments(model, segs, prefix_id, batch=batch,
                           alphabet=getattr(symbolizer, "alphabet", None), device=device,
                           on_batch=on_batch, primes=primes)

@@ -64,6 +64,16 @@ def prime_grid(prefix_id: int, primes: Sequence[np.ndarray], length: int) -> np.
     return grid
 
 
+def batch_primes(prime: int, b: int, rows, segs, prefix_id: int) -> np.ndarray | None:
+    """Batch `b`'s prime grid (prime_grid of each row's predecessor segment, `segs` holding every
+    segment known so far, by index) when segments are primed with `prime` tokens (kv-primed/1),
+    else None: unprimed (prime 0, and the first batch, whose predecessors are coded after it).
+    The one rule encoder, decoder and scoring pass follow."""
+    if not prime or b == 0:
+        return None
+    return prime_grid(prefix_id, [segs[k - 1] for k in rows], prime)
+
+
 def stretches(units: list[list[int]], rows: int) -> list[np.ndarray]:
     """The carried-context layout: the token stream cut into at most `rows` contiguous stretches of
     nearly equal token counts (a unit is never split; no stretch is empty), one per batch row."""
