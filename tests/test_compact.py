@@ -62,7 +62,7 @@ def headers(draw):
         "dtype": draw(st.sampled_from(compact.DTYPES)),
         "device": draw(st.sampled_from(compact.DEVICES) | st.text(min_size=0, max_size=16)),
         "threads": draw(st.integers(1, 256)), "quantizer": "constriction-leaky24/1",
-        "stepper": "kv-carried/3" if carried else draw(st.sampled_from(["kv-static/1", "kv-growing/2"])),
+        "stepper": "kv-carried/3" if carried else draw(st.sampled_from(["kv-static/1", "kv-growing/2", "kv-primed/1"])),
         "libraries": {"torch": "2.13.0", "lmcompress": "0.1.0"},
         "segments": segments,
         "batches": draw(st.lists(st.integers(0, 2**32 - 1), min_size=n_batches, max_size=n_batches)),
