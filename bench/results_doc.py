@@ -106,6 +106,10 @@ LOAD = {
         "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model_adam2.json)",
     "image_model_heldout_tuned.json":
         "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model_adam2.json)",
+    "image_model_heldout_primed.json":
+        "busy for wiki_016 and wiki_017's compression (a CPU-load loop left over from reproducing a flaky "
+        "test, and for 3 minutes a niced unit-test run, beside them: their 249-366 s are not the coder's); "
+        "idle from wiki_017's decompression on (2026-12-06, an AMD EPYC host)",
     "video_model_carried.json": "idle (a paused tuning script held no CPU while it ran)",
     "video_model.json": "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of "
                         "video_model_weight2.json)",
