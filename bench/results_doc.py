@@ -108,7 +108,7 @@ LOAD = {
         "idle (the machine ran only this job; 2026-12-05, the AMD EPYC host of image_model_adam2.json)",
     "image_model_heldout_cpu11520.json":
         "idle (the machine ran only this job; 2026-12-06, the AMD EPYC host of image_model_heldout_primed.json, "
-        "whose speed drifted: 125-162 s per image each way for the same model size as its idle 121-131 s)",
+        "whose speed drifted: 125-162 s per image each way for the same model size as its idle 121-133 s)",
     "image_model_heldout_primed.json":
         "busy for wiki_016 and wiki_017's compression (a CPU-load loop left over from reproducing a flaky "
         "test, and for 3 minutes a niced unit-test run, beside them: their 249-366 s are not the coder's); "
