@@ -387,11 +387,11 @@ class Compressor:
         prefix = prefix_token(lm.tokenizer)
         units = symbolizer.encode_units(payload)
         carried = self.carried_settings(context, sum(len(u) for u in units), frontend)
+        prime = stepper.PRIME.get(kind, 0)  # 0 unless kv-primed/1: the cut's room and each batch's primes
         if carried is not None:
             segs = seglib.stretches(units, carried["rows"])
             batch = carried["rows"]
         else:
-            prime = stepper.PRIME.get(kind, 0)
             if context - prime < 4:
                 raise InputError(f"{kind} primes {prime} tokens: it needs a context of at "
                                  f"least {prime + 4}, not {context}")
@@ -449,7 +449,7 @@ class Compressor:
                                                        adapt=carried["adapt"], alphabet=alphabet,
                                                        device=self.device, on_step=on_step)
                 else:
-                    primes = seglib.batch_primes(stepper.PRIME.get(kind, 0), b, rows, segs, prefix)
+                    primes = seglib.batch_primes(prime, b, rows, segs, prefix)
                     words, bits = coder.encode_batch(model, batch_segs, prefix,
                                                      alphabet=alphabet, device=self.device,
                                                      stepper_kind=kind, on_step=on_step, primes=primes)
@@ -679,6 +679,7 @@ class Compressor:
         tokens = sum(segs_len[k] for b in todo for k in members[b])
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
         determinism.apply(header["threads"])
+        prime = stepper.PRIME.get(kind, 0)
         known: dict[int, np.ndarray] = {}  # the batch before's segments: the next batch's primes
         try:
             for b in todo:
@@ -686,7 +687,7 @@ class Compressor:
                 where = f"batch {b} (segments {rows.start}-{rows[-1]}" + \
                     (")" if rows.step == 1 else f" in steps of {rows.step})")
                 lengths = [segs_len[k] for k in rows]
-                primes = seglib.batch_primes(stepper.PRIME.get(kind, 0), b, rows, known, header["prefix_id"])
+                primes = seglib.batch_primes(prime, b, rows, known, header["prefix_id"])
                 try:
                     if kind == stepper.CARRIED:
                         decoded = coder.decode_carried(model, lengths, opened.streams[b],
