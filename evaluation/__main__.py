@@ -1,5 +1,5 @@
 """`python -m evaluation recipe=...`: the same as `python -m evaluation.evaluate`."""
 
-from evaluation.evaluate import main
+from evaluation.evaluate import command
 
-raise SystemExit(main())
+command()

@@ -34,11 +34,12 @@ are the test's, as without a test source) separately.
 from __future__ import annotations
 
 import os
-import sys
+from typing import NoReturn
 
 from compress.core.errors import LMCompressError
 from compress.fileio import write_json
 from evaluation import curves, measure
+from train.process_exit import exit_process
 
 PROG = "lmcompress-eval"
 USAGE = """usage: accelerate launch -m evaluation.evaluate recipe=NAME [checkpoint=DIR|null] [key=value ...]
@@ -99,5 +100,10 @@ def _close_process_group() -> None:
             dist.destroy_process_group()
 
 
+def command() -> NoReturn:
+    """The installed `lmcompress-eval`: main(), then the exit a torchrun rank needs (train/process_exit.py)."""
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from train.process_exit import exit_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,3 +72,4 @@ def main(model_dir: str, out_dir: str) -> None:
 if __name__ == "__main__":
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     main(sys.argv[1], sys.argv[2])
+    exit_process(0)  # as the real commands leave a torchrun rank: see train/process_exit.py

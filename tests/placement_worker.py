@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from train.process_exit import exit_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,18 +48,6 @@ def main(model_dir: str, out_dir: str) -> None:
     accelerator.end_training()  # as the trainer does (Trainer.finish): the gloo group goes down here
 
 
-def exit_without_teardown() -> None:
-    """Leave without the interpreter's teardown. The report is written and the group destroyed, yet
-    under CPU load a rank could still abort in the C++ teardown after main() returned, with no Python
-    frame left ("terminate called without an active exception", SIGABRT; the symptom of
-    pytorch/pytorch#190489). Under torchrun beside a busy CPU, with the group destroyed: 6 aborts in
-    26 runs; with this exit, 0 in 24. The test checks placement, not torch's teardown; an error in main() still
-    exits non-zero, since this runs only after main() returned."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
-    exit_without_teardown()
+    exit_process(0)  # as the real commands leave a torchrun rank: see train/process_exit.py

@@ -9,9 +9,7 @@ The work is train/trainer.py's (LoRA on a pretrained base, or with model.init=sc
 trained from scratch); `lmcompress-train` is the same command, installed.
 """
 
-import sys
-
-from train.trainer import main
+from train.trainer import command
 
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

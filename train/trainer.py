@@ -25,11 +25,13 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import NoReturn
 
 from compress.core.errors import LMCompressError
 from train import checkpoint
 from train import config as config_mod
 from train.errors import ConfigError
+from train.process_exit import exit_process
 
 PROG = "lmcompress-train"
 USAGE = f"""usage: accelerate launch train/lora.py recipe=NAME [hardware=cpu|gpu] [key=value ...]
@@ -636,5 +638,10 @@ def main(argv: list[str] | None = None) -> int:
                                   interrupted="interrupted; resume with the same run=NAME")
 
 
+def command() -> NoReturn:
+    """The installed `lmcompress-train`: main(), then the exit a torchrun rank needs (train/process_exit.py)."""
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()
