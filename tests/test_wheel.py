@@ -71,8 +71,8 @@ def test_wheel_contents(wheel):
     assert not any(n.startswith(("tests/", "bench/", "checkpoints/")) or n.endswith(".whl") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    for script in ("lmcompress = compress.cli:main", "lmcompress-train = train.trainer:main",
-                   "lmcompress-eval = evaluation.evaluate:main"):
+    for script in ("lmcompress = compress.cli:main", "lmcompress-train = train.trainer:command",
+                   "lmcompress-eval = evaluation.evaluate:command"):
         assert script in text
 
 
