@@ -88,9 +88,14 @@ LOAD = {
     "audio_lms_tune.json": "busy: niced beside a 2-thread training run for part of it (bits are unaffected)",
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
-    "image_model.json": "idle but for file edits, git commits and, for about 16 minutes (kodim10-13), a "
-                        "niced single-thread unit-test run beside it (2026-12-06, stop 48, the AMD EPYC host "
-                        "of image_model_adam3.json)",
+    "image_model.json": "busy for kodim01-07 (15 runs of the torchrun tests, then a niced full test run in a "
+                        "fresh clone, beside it: their 194-520 s per image are not the coder's), idle from "
+                        "kodim07's decompression on but for file edits and, during kodim16, half a minute of "
+                        "docs generation (2026-12-06, stop 50, an AMD EPYC host); written as "
+                        "image_model_cpu11520.json (its command) and renamed when cpu11520 became the recipe",
+    "image_model_cpu8640.json": "idle but for file edits, git commits and, for about 16 minutes (kodim10-13), a "
+                                "niced single-thread unit-test run beside it (2026-12-06, stop 48, the AMD EPYC "
+                                "host of image_model_adam3.json); image_model.json until stop 50",
     "image_model_adam3.json": "idle (the machine ran only this job; 2026-12-05, stop 47: an AMD EPYC host faster "
                               "than image_model_adam2.json's, where cpu8640's training took 2,069 s against "
                               "2,773 s)",
