@@ -40,4 +40,3 @@ def exit_process(status: int | None) -> NoReturn:
         except (OSError, ValueError):  # a closed or broken pipe: nothing left to save
             pass
     os._exit(status)
-
