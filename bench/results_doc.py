@@ -220,6 +220,14 @@ def command(doc: dict) -> str:
     return cmd.split(" --out ")[0].replace("python3 ", "python ")
 
 
+def images_coded(doc: dict) -> str:
+    """How many images an image bench coded; an interrupted run (`"complete": false`, which
+    bench/image_model.py --resume finishes) says of how many."""
+    if doc.get("complete", True):
+        return str(len(doc["rows"]))
+    return f"{len(doc['rows'])} of {len(doc['images_asked'])} (interrupted)"
+
+
 def busy(doc: dict, name: str) -> str:
     """How loaded the machine was, from the JSON where it says, else LOAD."""
     if isinstance(doc.get("load"), str):
@@ -849,7 +857,7 @@ def image_tables(r: Results) -> list[str]:
                  for c in ("png (as given)", "cwebp -lossless -z 9", "cjxl -d 0 -e 7")]
         times = [x["compress_s"] for x in rows] + [x["decompress_s"] for x in rows]
         out.append(row(code(name), f"`{d['checkpoint']}` ({n(d['parameters'])} parameters)", training(d),
-                       ", ".join(f"{a}={b}" for a, b in d["frontend"].items()), image_coder(d), len(rows),
+                       ", ".join(f"{a}={b}" for a, b in d["frontend"].items()), image_coder(d), images_coded(d),
                        f"**{ratio(me['ratio'])}**", f"{8 * me['bytes'] / raw:.3f}",
                        *(ratio(t[c]["ratio"]) for c in IMAGE_CODECS),
                        " / ".join(f"{b} of {len(rows)}" for b in beats),

@@ -147,3 +147,12 @@ def test_readme_cli_table_names_every_option():
         if action.option_strings and action.dest != "help":
             assert any(f"`{o}" in text or f"{o}`" in text or f" {o}," in text for o in action.option_strings), \
                 action.option_strings
+
+
+def test_an_interrupted_image_bench_says_how_far_it_got():
+    rd = _module()
+    rows = [{"image": "kodim01"}, {"image": "kodim02"}]
+    assert rd.images_coded({"rows": rows}) == "2"  # JSONs from before --resume: complete
+    assert rd.images_coded({"rows": rows, "complete": True, "images_asked": ["kodim01", "kodim02"]}) == "2"
+    assert rd.images_coded({"rows": rows, "complete": False,
+                            "images_asked": [f"kodim{i:02d}" for i in range(1, 25)]}) == "2 of 24 (interrupted)"
