@@ -120,6 +120,13 @@ def resumed_rows(previous: dict, current: dict, raw_sizes: dict[str, int]) -> li
     return [done[name] for name in raw_sizes if name in done]
 
 
+def in_order(rows: list[dict], names: list[str]) -> list[dict]:
+    """`rows` in the order of `names` (the images asked for): a resumed run's rows and its new
+    ones stand in the order one sitting would have coded them."""
+    position = {name: i for i, name in enumerate(names)}
+    return sorted(rows, key=lambda r: position[r["image"]])
+
+
 def earlier_runs(previous: dict) -> list[dict]:
     """The `runs` list of an interrupted run's JSON (a JSON from before --resume has none: its
     command and machine coded every row)."""
@@ -216,8 +223,7 @@ def main() -> int:
                "compress_s": c_s, "decompress_s": d_s, "compress_px_s": raw / c_s,
                "decompress_px_s": raw / d_s, "pixels_exact": ok, "baselines": baselines.get((name, raw), {}),
                "run": len(runs) - 1}
-        rows.append(row)
-        rows.sort(key=list(sources).index)
+        rows = in_order(rows + [row], list(sources))
         runs[-1]["images"].append(name)
         print(f"{name}: {len(blob):>8} B ratio {row['ratio']:.3f} ({row['bits_per_subpixel']:.3f} bits/subpixel) "
               f"compress {c_s:6.1f} s ({row['compress_px_s']:.0f} subpixels/s) "

@@ -111,3 +111,9 @@ def test_summary_of_one_sitting_leaves_the_run_bookkeeping_out():
     runs = [{"command": "a", "machine": {}, "images": ["kodim01"]}]
     done = bench.summary(SETTINGS, [row("kodim01", run=0)], runs, complete=True)
     assert "runs" not in done and "run" not in done["rows"][0]
+
+
+def test_rows_stand_in_the_order_of_the_images_asked_for():
+    bench = benchscript.load("image_model")
+    rows = [row("kodim03", run=1), row("kodim01", run=0)]
+    assert [r["image"] for r in bench.in_order(rows, ["kodim01", "kodim02", "kodim03"])] == ["kodim01", "kodim03"]
