@@ -1,6 +1,8 @@
 """Image front end: PNG pixel-exact (byte-exact when zlib replays), PGM/PPM byte-exact, all orders."""
 
+import hashlib
 import io
+import math
 import struct
 import zlib
 
@@ -354,6 +356,89 @@ def test_med_restore_where_fills_only_the_marked_pixels(h, w, seed, share):
     assert np.array_equal(pixelpred.med_restore_where(r, np.zeros_like(x), everything), pixelpred.plane_restore(r))
 
 
+GAP_GREEN_DIGEST = "04aebc48af25068a2554ac997baeb9a79e809bafff4763ab8a9fb5e15d126c71"
+
+
+def gap_by_hand(d, y, x, bits=8):
+    """GAP at one pixel, written out as pixelpred's docstrings state it (a second reading of the
+    rule for the vectorised code to agree with)."""
+    height, width = d.shape
+
+    def v(yy, xx):
+        return int(d[yy, xx]) if yy >= 0 and 0 <= xx < width else 0
+
+    if y == 0:
+        w = v(0, x - 1)
+        w, ww, n, nn, nw, ne, nne = w, w, w, w, w, w, w
+    else:
+        n = v(y - 1, x)
+        w = n if x == 0 else v(y, x - 1)
+        ww = n if x == 0 else (w if x == 1 else v(y, x - 2))
+        nw = n if x == 0 else v(y - 1, x - 1)
+        nn = n if y == 1 else v(y - 2, x)
+        ne = n if x == width - 1 else v(y - 1, x + 1)
+        nne = ne if y == 1 else (nn if x == width - 1 else v(y - 2, x + 1))
+    dh = abs(w - ww) + abs(n - nw) + abs(n - ne)
+    dv = abs(w - nw) + abs(n - nn) + abs(ne - nne)
+    base, g, k = (w + n) / 2 + (ne - nw) / 4, dv - dh, 1 << (bits - 8)
+    for edge, towards in ((g, w), (-g, n)):
+        if edge > 80 * k:
+            return towards
+        if edge > 32 * k:
+            return math.floor((base + towards) / 2 + 0.5)
+        if edge > 8 * k:
+            return math.floor((3 * base + towards) / 4 + 0.5)
+    return math.floor(base + 0.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 9), w=st.integers(1, 9), bits=st.sampled_from([8, 16]), seed=st.integers(0, 999))
+def test_gap_prediction_is_the_rule_as_written(h, w, bits, seed):
+    rng = np.random.default_rng(seed)
+    d = rng.integers(-(1 << bits) + 1, 1 << bits, (h, w)).astype(np.int64)  # colour differences go negative
+    want = [[gap_by_hand(d, y, x, bits) for x in range(w)] for y in range(h)]
+    assert np.array_equal(pixelpred.gap_prediction(d, bits), np.array(want, dtype=np.int64).reshape(h, w))
+
+
+def test_gap_predicts_along_a_sharp_edge():
+    """GAP (gap-green): horizontal stripes (each row constant, rows 100 apart) have a vertical
+    gradient far above the horizontal one, so every pixel after the first of its row is predicted
+    from W exactly; vertical stripes the other way, from N, below the first row."""
+    rows = (np.arange(12) * 100 % 256).astype(np.int64)
+    stripes = np.repeat(rows[:, None], 9, axis=1)
+    r = pixelpred.plane_residuals(stripes, gap=True)
+    assert (r[:, 1:] == 0x80).all()
+    assert np.array_equal(pixelpred.plane_restore(r, gap=True), stripes)
+    r = pixelpred.plane_residuals(stripes.T.copy(), gap=True)
+    assert (r[1:, :] == 0x80).all() and (r[0, 1:] != 0x80).all()
+
+
+def test_gap_residuals_of_a_flat_image_are_0x80():
+    """With every neighbour equal, GAP's base (W + N)/2 + (NE - NW)/4 is the value itself; the
+    first pixel has none (its W is 0) and keeps its value + 0x80 (mod 256)."""
+    flat = np.full((5, 7, 3, 1), 77, dtype=np.uint8)
+    r = pixelpred.residuals(flat, "gap-green")[..., 0]
+    assert (r.reshape(-1, 3)[1:] == 0x80).all()
+    assert (r[0, 0] == [(77 + 0x80) % 256, 0x80, 0x80]).all()  # green first; R - G = B - G = 0
+
+
+def test_gap_green_residuals_are_pinned():
+    """The residuals of a fixed picture, by digest: gap-green's arithmetic (thresholds, rounding,
+    the neighbours that stand in outside the image) is the format; any change must be a new kind."""
+    y, x = np.mgrid[0:23, 0:31]
+    rgb = np.stack([(x * x * 7 + y * 13) % 256, (x * y * 5 + 3 * y * y) % 256, (x * 29 + y * 31 + x * y) % 256], -1)
+    r = pixelpred.residuals(rgb.astype(np.uint8)[..., None], "gap-green")
+    assert hashlib.sha256(r.tobytes()).hexdigest() == GAP_GREEN_DIGEST
+    assert np.array_equal(pixelpred.restore(r, "gap-green")[..., 0], rgb)
+
+
+def test_gap_green_through_the_engine(tiny_compressor):
+    data = png_bytes("RGB", make_array("RGB", 9, 7, 4))
+    blob = tiny_compressor.compress(data, modality="image", order="strips", predictor="gap-green")
+    assert container.read_header(blob)["frontend"]["predictor"] == "gap-green"
+    assert np.array_equal(pixels(tiny_compressor.decompress(blob))[1], pixels(data)[1])
+
+
 def test_med_residuals_of_a_smooth_image_are_0x80():
     """On a plane v = 3y - 2x + 40, NW lies between W and N, so MED predicts W + N - NW = v
     exactly: residuals are the zero symbol 0x80 everywhere but the first row and column; with
@@ -371,7 +456,7 @@ def test_med_residuals_of_a_smooth_image_are_0x80():
 
 @settings(max_examples=30, deadline=None)
 @given(mode=st.sampled_from(sorted(MODES)), size=sizes, seed=st.integers(0, 9),
-       order=st.sampled_from(image.ORDERS), kind=st.sampled_from(["med", "med-green"]))
+       order=st.sampled_from(image.ORDERS), kind=st.sampled_from(["med", "med-green", "gap-green"]))
 def test_png_with_predictor_is_pixel_exact(mode, size, seed, order, kind):
     data = png_bytes(mode, make_array(mode, *size, seed=seed))
     payload, extras = frontends.get("image", order=order, predictor=kind).split(data)

@@ -19,7 +19,7 @@ model sees before each byte, so the order is a choice, recorded in the extras:
 
 All four are exact bijections of the sample array. For single-channel images they coincide.
 Before the order is applied, `predictor` may replace the samples by prediction residuals
-(compress/media/pixelpred.py: `med`, `med-green`; recorded in the extras, exactly invertible).
+(compress/media/pixelpred.py: `med`, `med-green`, `gap-green`; recorded in the extras, exactly invertible).
 Two-byte samples (16-bit PNG greyscale, PGM/PPM with maxval > 255) stay big-endian byte pairs.
 """
 
