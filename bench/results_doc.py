@@ -93,6 +93,9 @@ LOAD = {
                         "kodim07's decompression on but for file edits and, during kodim16, half a minute of "
                         "docs generation (2026-12-06, stop 50, an AMD EPYC host); written as "
                         "image_model_cpu11520.json (its command) and renamed when cpu11520 became the recipe",
+    "image_model_cpu17280bf16.json": "interrupted after 4 of 24 images to give the machine to a training run "
+                                     "(2026-12-06, stop 51, an AMD EPYC host); niced scratch scripts and unit "
+                                     "tests (nice 10-19) ran beside kodim02-04 for a few minutes each",
     "image_model_cpu8640.json": "idle but for file edits, git commits and, for about 16 minutes (kodim10-13), a "
                                 "niced single-thread unit-test run beside it (2026-12-06, stop 48, the AMD EPYC "
                                 "host of image_model_adam3.json); image_model.json until stop 50",
