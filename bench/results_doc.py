@@ -96,6 +96,9 @@ LOAD = {
     "image_model_cpu17280bf16.json": "interrupted after 4 of 24 images to give the machine to a training run "
                                      "(2026-12-06, stop 51, an AMD EPYC host); niced scratch scripts and unit "
                                      "tests (nice 10-19) ran beside kodim02-04 for a few minutes each",
+    "image_model_val_cpu17280gap.json": "idle (the machine ran only this job; 2026-12-06, stop 51, an AMD EPYC host)",
+    "image_model_val_cpu17280bf16.json": "idle (the machine ran only this job, right after "
+                                         "image_model_val_cpu17280gap.json; 2026-12-06, stop 51)",
     "image_model_cpu8640.json": "idle but for file edits, git commits and, for about 16 minutes (kodim10-13), a "
                                 "niced single-thread unit-test run beside it (2026-12-06, stop 48, the AMD EPYC "
                                 "host of image_model_adam3.json); image_model.json until stop 50",
