@@ -175,13 +175,13 @@ def main() -> int:
         raise SystemExit(f"image_model: no PNG in {args.dir} matches --images/--count")
     if args.crop:
         sources = {name: centre_crop(data, args.crop) for name, data in sources.items()}
-    missing = {name: data for name, data in sources.items() if (name, int(pixels(data).size)) not in baselines}
+    raw_sizes = {name: int(pixels(data).size) for name, data in sources.items()}
+    missing = {name: data for name, data in sources.items() if (name, raw_sizes[name]) not in baselines}
     if missing:  # not the Kodak files the JSON holds: measure the same codecs on these now
         baselines.update(measured_baselines(missing))
 
     lm = comp.loaded(dtype=comp.dtype_for(comp.frontend("image", **options)))  # the model that codes
     params = parameter_count(lm.model)
-    raw_sizes = {name: int(pixels(data).size) for name, data in sources.items()}
     doc = {
         "what": ("Kodak PNGs" if Path(args.dir).resolve() == KODAK.resolve() else f"the PNGs of {args.dir}")
         + (f", centre {args.crop[0]}x{args.crop[1]}" if args.crop else "")
