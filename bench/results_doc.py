@@ -88,14 +88,18 @@ LOAD = {
     "audio_lms_tune.json": "busy: niced beside a 2-thread training run for part of it (bits are unaffected)",
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
-    "image_model.json": "busy for kodim01-07 (15 runs of the torchrun tests, then a niced full test run in a "
-                        "fresh clone, beside it: their 194-520 s per image are not the coder's), idle from "
-                        "kodim07's decompression on but for file edits and, during kodim16, half a minute of "
-                        "docs generation (2026-12-06, stop 50, an AMD EPYC host); written as "
-                        "image_model_cpu11520.json (its command) and renamed when cpu11520 became the recipe",
-    "image_model_cpu17280bf16.json": "interrupted after 4 of 24 images to give the machine to a training run "
-                                     "(2026-12-06, stop 51, an AMD EPYC host); niced scratch scripts and unit "
-                                     "tests (nice 10-19) ran beside kodim02-04 for a few minutes each",
+    "image_model.json": "two sittings on an AMD EPYC host: kodim01-04 on 2026-12-06 in stop 51, interrupted to "
+                        "give the machine to a training run, niced scratch scripts and unit tests (nice 10-19) "
+                        "beside kodim02-04 for a few minutes each; kodim05-24 resumed (--resume) in stop 52, "
+                        "idle but for file edits; written as image_model_cpu17280bf16.json (its command) and "
+                        "renamed when cpu17280bf16 became the recipe",
+    "image_model_cpu11520.json": "busy for kodim01-07 (15 runs of the torchrun tests, then a niced full test run "
+                                 "in a fresh clone, beside it: their 194-520 s per image are not the coder's), "
+                                 "idle from kodim07's decompression on but for file edits and, during kodim16, "
+                                 "half a minute of docs generation (2026-12-06, stop 50, an AMD EPYC host); "
+                                 "image_model.json from stop 50 to stop 52",
+    "image_model_cpu17280gap.json": "stopped after 4 of 24 images on purpose, every one larger than "
+                                    "cpu17280bf16's (2026-12-06, stop 52, an AMD EPYC host, idle)",
     "image_model_val_cpu17280gap.json": "idle (the machine ran only this job; 2026-12-06, stop 51, an AMD EPYC host)",
     "image_model_val_cpu17280bf16.json": "idle (the machine ran only this job, right after "
                                          "image_model_val_cpu17280gap.json; 2026-12-06, stop 51)",
@@ -120,6 +124,10 @@ LOAD = {
     "image_model_heldout_cpu11520.json":
         "idle (the machine ran only this job; 2026-12-06, the AMD EPYC host of image_model_heldout_primed.json, "
         "whose speed drifted: 125-162 s per image each way for the same model size as its idle 121-133 s)",
+    "image_model_heldout_cpu17280bf16.json":
+        "idle but for file edits and, for seconds at a time, docs generation and git (an AMD EPYC host): "
+        "wiki_016 is image_model_val_cpu17280bf16.json's row (stop 51), copied in and kept by --resume, "
+        "which coded wiki_017-020 (2026-12-06, stop 52)",
     "image_model_heldout_primed.json":
         "busy for wiki_016 and wiki_017's compression (a CPU-load loop left over from reproducing a flaky "
         "test, and for 3 minutes a niced unit-test run, beside them: their 249-366 s are not the coder's); "

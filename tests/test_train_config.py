@@ -144,6 +144,9 @@ def test_scratch_recipes_compose(name):
         assert cpu.split.train_bytes != config.compose(["recipe=medal", "hardware=cpu"]).split.train_bytes
     if SCRATCH_RECIPES[name] == "image":
         assert cfg.data.frontend.order == "strips"
+    if name == "kodak_igpt":  # recipes/tuning/kodak_igpt_cpu.yaml: 1.5 epochs in the hour under bf16 autocast
+        assert (cpu.train.max_steps, cpu.train.mixed_precision) == (17280, "bf16")
+        assert cfg.train.mixed_precision == "bf16" and cpu.data.frontend.predictor == "med-green"
     if name == "video_mc":  # the payload bench/video_model.py --predictor mc-intra codes
         assert dict(cfg.data.frontend) == {"predictor": "mc-intra", "group": 8}
         assert cfg.data.hub.id is None and cfg.data.path is None  # synthetic clips: data.path=DIR
