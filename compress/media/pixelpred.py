@@ -45,6 +45,7 @@ from compress.core.errors import ContainerError
 KINDS = ("none", "med", "med-green", "gap-green")
 GREEN = 1
 GAP = "gap-green"
+GREEN_PLAN = ("med-green", GAP)  # the kinds that code green first and R, B relative to it
 
 
 def _med(w: np.ndarray, n: np.ndarray, nw: np.ndarray) -> np.ndarray:
@@ -127,29 +128,27 @@ def _diagonals(height: int, width: int):
         yield ys, d - ys
 
 
-def _restore_plane(r: np.ndarray, offset: np.ndarray, bits: int) -> np.ndarray:
-    """Inverse of the forward step for one plane: x = (offset + MED(d) + r - half) mod 2**bits,
-    with d = x - offset the plane MED runs on."""
-    height, width = r.shape
-    half, mask = 1 << (bits - 1), (1 << bits) - 1
-    d = np.zeros((height + 1, width + 1), dtype=np.int64)  # padded: row/col 0 are outside
-    x = np.empty((height, width), dtype=np.int64)
-    for ys, xs in _diagonals(height, width):
-        pred = _med(d[ys + 1, xs], d[ys, xs + 1], d[ys, xs])
-        xv = (offset[ys, xs] + pred + r[ys, xs] - half) & mask
-        x[ys, xs] = xv
-        d[ys + 1, xs + 1] = xv - offset[ys, xs]
-    return x
+def _med_neighbours(d: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(w, n, nw) of the pixels (ys, xs) of plane `d`, 0 outside the image (as med_prediction's
+    padding)."""
+    def at(dy: int, dx: int) -> np.ndarray:
+        yy, xx = ys + dy, xs + dx
+        return np.where((yy >= 0) & (xx >= 0), d[np.maximum(yy, 0), np.maximum(xx, 0)], 0)
+
+    return at(0, -1), at(-1, 0), at(-1, -1)
 
 
-def _restore_plane_gap(r: np.ndarray, offset: np.ndarray, bits: int) -> np.ndarray:
-    """_restore_plane for GAP: line by line (2y + x = d), each from the plane decoded so far."""
+def _restore_plane(r: np.ndarray, offset: np.ndarray, bits: int, gap: bool) -> np.ndarray:
+    """Inverse of the forward step for one plane: x = (offset + pred(d) + r - half) mod 2**bits,
+    with d = x - offset the plane the predictor runs on. MED's neighbours (W, N, NW) lie on the two
+    anti-diagonals before a pixel's, GAP's (it also reads NE) on earlier lines 2y + x, so each line
+    is one vectorised step from the plane decoded so far."""
     height, width = r.shape
     half, mask = 1 << (bits - 1), (1 << bits) - 1
     d = np.zeros((height, width), dtype=np.int64)
     x = np.empty((height, width), dtype=np.int64)
-    for ys, xs in _gap_lines(height, width):
-        pred = _gap(*_gap_neighbours(d, ys, xs), bits)
+    for ys, xs in (_gap_lines if gap else _diagonals)(height, width):
+        pred = _gap(*_gap_neighbours(d, ys, xs), bits) if gap else _med(*_med_neighbours(d, ys, xs))
         xv = (offset[ys, xs] + pred + r[ys, xs] - half) & mask
         x[ys, xs] = xv
         d[ys, xs] = xv - offset[ys, xs]
@@ -168,7 +167,7 @@ def plane_residuals(x: np.ndarray, offset: np.ndarray | int = 0, bits: int = 8, 
 def plane_restore(r: np.ndarray, offset: np.ndarray | int = 0, bits: int = 8, gap: bool = False) -> np.ndarray:
     """Inverse of plane_residuals()."""
     offset = np.broadcast_to(np.asarray(offset, dtype=np.int64), r.shape)
-    return (_restore_plane_gap if gap else _restore_plane)(r.astype(np.int64), offset, bits)
+    return _restore_plane(r.astype(np.int64), offset, bits, gap)
 
 
 def med_restore_where(r: np.ndarray, x: np.ndarray, where: np.ndarray, bits: int = 8) -> np.ndarray:
@@ -194,14 +193,14 @@ def med_restore_where(r: np.ndarray, x: np.ndarray, where: np.ndarray, bits: int
 def _plan(kind: str, channels: int) -> list[int]:
     """Channel order of the residual array (green first for med-green and gap-green on colour
     images)."""
-    if kind in ("med-green", GAP) and channels >= 3:
+    if kind in GREEN_PLAN and channels >= 3:
         return [GREEN] + [c for c in range(channels) if c != GREEN]
     return list(range(channels))
 
 
 def _offset_source(kind: str, channels: int, c: int) -> bool:
     """Whether channel c is predicted relative to green."""
-    return kind in ("med-green", GAP) and channels >= 3 and c in (0, 2)
+    return kind in GREEN_PLAN and channels >= 3 and c in (0, 2)
 
 
 def to_values(samples: np.ndarray) -> np.ndarray:
