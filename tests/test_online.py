@@ -90,11 +90,28 @@ def test_adam3_takes_four_passes_over_the_first_batch_and_two_over_later_ones(ti
     assert steps() == 16
 
 
+def test_adam4_takes_adam3s_steps_on_every_segment(tiny):
+    """Every segment of a batch (17 = 3 minibatches of at most 8 a pass), twice over the first batch
+    (6 steps), once over each later one (3 steps): adam/3's step count on twice the segments."""
+    tuner = online.Tuner(tiny.model, online.ADAM4, prefix_id=1)
+    assert tuner.optimizer.param_groups[0]["lr"] == 1e-3
+    segments = [np.arange(i, i + 5) % 7 for i in range(17)]
+    assert len(tuner.chosen(segments)[0]) == 17
+
+    def steps():
+        return int(next(iter(tuner.optimizer.state.values()))["step"])
+
+    tuner.learn(segments)
+    assert steps() == 6
+    tuner.learn(segments)
+    assert steps() == 9
+
+
 def test_every_tuning_version_has_a_compact_id_and_a_command_line_choice():
     from compress.cli import build_parser
     from compress.core import compact
 
-    assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2, online.ADAM3)
+    assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2, online.ADAM3, online.ADAM4)
     tune = next(a for a in build_parser()._actions if a.dest == "tune")
     assert tune.choices == ["none", *online.VERSIONS]
 
@@ -126,18 +143,18 @@ def test_the_versions_code_differently(names):
     assert not all(np.array_equal(x, y) for x, y in zip(a.streams[1:], b.streams[1:], strict=True))
 
 
-def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam3(tiny_model_dir):
+def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam4(tiny_model_dir):
     from test_image import make_array, png_bytes
 
     data = png_bytes("RGB", make_array("RGB", 9, 7, 2))
     blob = Compressor(str(tiny_model_dir), context=16, threads=1, allow_stored=False).compress(data, modality="image")
     header = container.read_header(blob)
-    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM3)
+    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM4)
     # several batches, so the tuned copy codes batches 1..: still exact, in this process and the header's
     small = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, allow_stored=False)
     blob = small.compress(data, modality="image")
     header = container.read_header(blob)
-    assert header["tune"] == online.ADAM3 and len(header["batches"]) > 2
+    assert header["tune"] == online.ADAM4 and len(header["batches"]) > 2
     assert small.decompress(blob) == data
 
 
@@ -216,7 +233,8 @@ def test_tuning_memory_is_checked_before_decoding(monkeypatch):
 
 
 @pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1"),
-                                           (["--tune", "adam/2"], "adam/2"), (["--tune", "adam/3"], "adam/3")])
+                                           (["--tune", "adam/2"], "adam/2"), (["--tune", "adam/3"], "adam/3"),
+                                           (["--tune", "adam/4"], "adam/4")])
 def test_the_command_line_tune_flag(flag, expected):
     from compress.cli import Cli, build_parser
     from compress.core.engine import AUTO

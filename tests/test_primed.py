@@ -86,19 +86,26 @@ def test_primes_change_the_bits_of_later_batches_only(text):
         assert np.array_equal(cold, opened.streams[b]) == (b == 0)
 
 
-def test_golden_primed_container_decodes_and_is_reproduced(text):
-    """text.bin under kv-primed/1 and adam/3 (tests/golden/text-primed-tuned3.lmc): old
-    containers of this version must keep decoding, and the encoder must keep writing them."""
+@pytest.mark.parametrize("name, tune", [("text-primed-tuned3", online.ADAM3), ("text-primed-tuned4", online.ADAM4)])
+def test_golden_primed_container_decodes_and_is_reproduced(text, name, tune):
+    """text.bin under kv-primed/1 and adam/3 or adam/4 (tests/golden/<name>.lmc): old
+    containers of each version must keep decoding, and the encoder must keep writing them."""
     from compress.core.engine import Compressor
 
-    blob = (GOLDEN / "text-primed-tuned3.lmc").read_bytes()
+    blob = (GOLDEN / f"{name}.lmc").read_bytes()
     golden = container.unpack(blob)
-    assert golden.header["stepper"] == stepper.PRIMED and golden.header["tune"] == online.ADAM3
+    assert golden.header["stepper"] == stepper.PRIMED and golden.header["tune"] == tune
     assert Compressor(MODEL, **PRIMED).decompress(blob, model=MODEL) == text
-    fresh = container.unpack(Compressor(MODEL, tune=online.ADAM3, **PRIMED).compress(text))
+    fresh = container.unpack(Compressor(MODEL, tune=tune, **PRIMED).compress(text))
     assert all(np.array_equal(a, b) for a, b in zip(fresh.streams, golden.streams, strict=True))
     for key in ("segments", "batch_crc32", "batch", "tune", "stepper", "context"):
         assert fresh.header[key] == golden.header[key]
+
+
+def test_adam3_and_adam4_code_the_same_first_batch_and_differ_after_it():
+    a, b = (container.unpack((GOLDEN / f"text-primed-tuned{n}.lmc").read_bytes()) for n in (3, 4))
+    assert np.array_equal(a.streams[0], b.streams[0])  # the loaded weights code batch 0 in both
+    assert not all(np.array_equal(x, y) for x, y in zip(a.streams[1:], b.streams[1:], strict=True))
 
 
 def test_the_encoder_refuses_a_context_the_prime_fills(text):
@@ -171,7 +178,7 @@ def test_images_default_to_primed_segments_where_the_context_holds_them(tiny_mod
         return container.read_header(blob)
 
     header = coded(context=2 * PRIME + 1)
-    assert (header["stepper"], header["tune"]) == (stepper.PRIMED, online.ADAM3)
+    assert (header["stepper"], header["tune"]) == (stepper.PRIMED, online.ADAM4)
     assert len(header["batches"]) > 2
     assert coded(context=2 * PRIME)["stepper"] == stepper.GROWING
     assert coded(context=PRIME + 4, stepper_kind=stepper.PRIMED)["stepper"] == stepper.PRIMED

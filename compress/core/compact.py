@@ -27,7 +27,10 @@ length (it differs from the file's), the segment table as runs of equal lengths 
 audio container's 32 equal rows are 3 bytes instead of 64) and the front end's extras in that front
 end's own compact codec, registered here with `register_extras` (the audio codec:
 compress/media/audio_compact.py). The core never imports a front end: a modality without a
-registered codec is written in the JSON form.
+registered codec is written in the JSON form. A front end that rebuilds the file layout instead of
+replaying it (a PNG whose deflate stream does not replay: every Kodak image) registers with
+`checked=True`: its header's checked_sha256, the digest the end-to-end check compares then, is kept
+as its first 8 bytes (FLAG_CHECKED) and compared by prefix, like every other digest here.
 
 `decode` expands the bytes into a header dict of the same shape as the JSON form's and the caller
 sends it through the one validator (`container.check_header`, then the front end's): this module
@@ -58,12 +61,15 @@ FLAG_ADAPTER = 1
 FLAG_CRLF = 2                 # text only: frontend {"newlines": "crlf"} (compress/core/frontends.py)
 FLAG_EVEN_ROWS = 4            # text only: the segment table is even_rows(tokens, rows), two varints
 FLAG_TUNE = 8                 # an online tuning id follows the stepper (compress/core/online.py)
-FLAGS = FLAG_ADAPTER | FLAG_CRLF | FLAG_EVEN_ROWS | FLAG_TUNE
+FLAG_CHECKED = 16             # the first 8 bytes of checked_sha256 follow the original digest
+                              # (only for modalities registered with checked=True: images)
+FLAGS = FLAG_ADAPTER | FLAG_CRLF | FLAG_EVEN_ROWS | FLAG_TUNE | FLAG_CHECKED
 
 # -- the registry: append only; id = index + 1 (0 means "not registered, stored inline") ----------
-MODALITIES = ("text", "audio", "video")  # text: frontend {}, symbolizer text-table/v1, payload = the file
+MODALITIES = ("text", "audio", "video", "image")  # text: frontend {}, symbolizer text-table/v1, payload = the file
 # each registered modality's symbolizer (one per modality: the id implies it)
-SYMBOLIZER_OF = {"text": "text-table/v1", "audio": "bytes-charmap/v1", "video": "bytes-charmap/v1"}
+SYMBOLIZER_OF = {"text": "text-table/v1", "audio": "bytes-charmap/v1", "video": "bytes-charmap/v1",
+                 "image": "bytes-charmap/v1"}
 MAX_RUN_SEGMENTS = 1 << 16    # segments a run-length table may expand to (bounded before allocating)
 MODEL_NAMES = ("smollm2-135m", "gemma3-270m")
 MODEL_DIGESTS = (
@@ -84,26 +90,33 @@ QUANTIZERS = ("constriction-leaky24/1",)
 STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3", "kv-primed/1")
 CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
-TUNES = ("adam/1", "adam/2", "adam/3")  # written only with FLAG_TUNE (absent: no online tuning)
+TUNES = ("adam/1", "adam/2", "adam/3", "adam/4")  # written only with FLAG_TUNE (absent: no online tuning)
 
 _TEXT = {"format": "lmcompress", "symbolizer": "text-table/v1"}
 _CRLF = {"newlines": "crlf"}
 # modality -> (encode(extras) -> bytes, raising Unrepresentable; decode(Reader) -> extras dict)
 _EXTRAS_CODECS: dict = {}
+_CHECKED: set = set()  # modalities whose front end may re-encode the file (a checked_sha256 digest)
 
 
-def register_extras(modality: str, encode, decode) -> None:
+def register_extras(modality: str, encode, decode, *, checked: bool = False) -> None:
     """A front end's codec for its extras in the compact form (the modality must be registered
-    above: its id is part of the format)."""
+    above: its id is part of the format). `checked`: its headers may hold checked_sha256 (the
+    digest of what the end-to-end check covers when the file layout is rebuilt, a re-encoded
+    PNG's), written as its first DIGEST_BYTES bytes (FLAG_CHECKED)."""
     if modality not in MODALITIES or modality == "text":
         raise ValueError(f"no compact modality id for {modality!r}")
     _EXTRAS_CODECS[modality] = (encode, decode)
+    if checked:
+        _CHECKED.add(modality)
+
+
 KEYS = frozenset({"format", "modality", "frontend", "symbolizer", "original_length", "original_sha256",
                   "payload_length", "model", "adapter", "tokenizer_sha256", "vocab_size", "context",
                   "batch", "dtype", "device", "threads", "prefix_id", "quantizer", "stepper", "segments",
                   "batches", "batch_crc32"})
 CARRIED_KEYS = frozenset({"keep", "adapt"})
-DROPPED = frozenset({"libraries", "checked_sha256"})  # diagnostic / always null for text
+DROPPED = frozenset({"libraries"})  # diagnostic
 
 
 def _short(digest: str, registry: tuple) -> str:
@@ -122,6 +135,10 @@ def reduced(header: dict) -> dict:
         out["adapter"] = {"sha256": _short(header["adapter"]["sha256"], ())}
     out["tokenizer_sha256"] = _short(header["tokenizer_sha256"], TOKENIZER_DIGESTS)
     out["original_sha256"] = header["original_sha256"][: 2 * DIGEST_BYTES]
+    if out.get("checked_sha256") is None:  # null unless a front end re-encodes the file (a PNG)
+        out.pop("checked_sha256", None)
+    else:
+        out["checked_sha256"] = out["checked_sha256"][: 2 * DIGEST_BYTES]
     return out
 
 
@@ -205,12 +222,13 @@ def _is_even(seg) -> bool:
 
 def _body(h: dict) -> bytes:
     carried = h.get("stepper") == CARRIED
-    keys = set(h) - DROPPED
+    keys = set(h) - DROPPED - {"checked_sha256"}
     tuned = "tune" in h and not carried
-    if keys != KEYS | (CARRIED_KEYS if carried else set()) | ({"tune"} if tuned else set()) \
-            or h.get("checked_sha256") is not None:
-        raise Unrepresentable
+    checked = h.get("checked_sha256")
     text, crlf = h["modality"] == "text", False
+    if keys != KEYS | (CARRIED_KEYS if carried else set()) | ({"tune"} if tuned else set()) \
+            or (checked is not None and h["modality"] not in _CHECKED):
+        raise Unrepresentable
     if text:
         crlf = h["frontend"] == _CRLF
         if any(h[k] != v for k, v in _TEXT.items()) or not (crlf or h["frontend"] == {}) \
@@ -232,7 +250,8 @@ def _body(h: dict) -> bytes:
     parts = [
         _id(h["modality"], MODALITIES),
         bytes([(FLAG_ADAPTER if adapter is not None else 0) | (FLAG_CRLF if crlf else 0)
-               | (FLAG_EVEN_ROWS if even else 0) | (FLAG_TUNE if tuned else 0)]),
+               | (FLAG_EVEN_ROWS if even else 0) | (FLAG_TUNE if tuned else 0)
+               | (FLAG_CHECKED if checked is not None else 0)]),
         _id(name, MODEL_NAMES) if name in MODEL_NAMES else b"\x00",
         _digest(h["model"]["sha256"], MODEL_DIGESTS),
         b"" if adapter is None else _digest(adapter["sha256"], ()),
@@ -247,6 +266,8 @@ def _body(h: dict) -> bytes:
         parts.append(_id(h["tune"], TUNES))
     parts += [varint(h["context"]), varint(h["batch"]), varint(h["original_length"]),
               _digest(h["original_sha256"], ())[1:]]
+    if checked is not None:
+        parts.append(_digest(checked, ())[1:])
     if crlf:
         parts.append(varint(h["payload_length"]))
     if even:
@@ -367,7 +388,8 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
         raise ContainerError(f"corrupt header: no compact {h['modality']} codec in this lmcompress")
     h.update(frontend={}, symbolizer=SYMBOLIZER_OF[h["modality"]])
     flags = r.take(1, "flags")[0]
-    if flags & ~FLAGS or (flags & (FLAG_CRLF | FLAG_EVEN_ROWS) and not text):
+    if flags & ~FLAGS or (flags & (FLAG_CRLF | FLAG_EVEN_ROWS) and not text) \
+            or (flags & FLAG_CHECKED and h["modality"] not in _CHECKED):
         raise ContainerError(f"corrupt header: unsupported compact flags 0x{flags:02x}")
     name = r.choice("model", MODEL_NAMES, zero="", zero_ok=True)
     h["model"] = {"id": name, "base_id": name, "sha256": r.digest("model digest", MODEL_DIGESTS)}
@@ -398,6 +420,8 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
     h["batch"] = r.varint("batch")
     h["original_length"] = h["payload_length"] = r.varint("original_length")
     h["original_sha256"] = r.take(DIGEST_BYTES, "original digest").hex()
+    if flags & FLAG_CHECKED:
+        h["checked_sha256"] = r.take(DIGEST_BYTES, "checked digest").hex()
     if flags & FLAG_CRLF:
         h["frontend"] = dict(_CRLF)
         h["payload_length"] = r.varint("payload_length")

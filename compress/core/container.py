@@ -75,7 +75,6 @@ BYTE_ALPHABET = 256
 SYMBOLIZERS = ("text-table/v1", "bytes-charmap/v1")
 DTYPES = ("float32", "bfloat16", "float16", "bf16-linear")  # bf16-linear: compress/core/linear16.py
 PRECISION = 24                  # constriction's range coder: every symbol gets >= 2**-24
-_SHA = schema.Str(max_len=64, pattern=schema.HEX64)
 # An identity or output digest: a sha256, or its first 8 bytes (16 hex digits; the compact form's
 # unregistered digests). Compared by prefix (digest_matches); never shorter than 64 bits.
 _DIGEST = schema.Str(max_len=64, pattern=re.compile(r"[0-9a-f]{16}(?:[0-9a-f]{48})?"))
@@ -89,7 +88,7 @@ HEADER = schema.Obj(
         "symbolizer": schema.Str(choices=SYMBOLIZERS),
         "original_length": schema.Int(0, MAX_ORIGINAL),
         "original_sha256": _DIGEST,
-        "checked_sha256": schema.Nullable(_SHA),
+        "checked_sha256": schema.Nullable(_DIGEST),
         "payload_length": schema.Int(0, MAX_ORIGINAL),
         "model": schema.Obj({"id": schema.Str(max_len=4096), "base_id": schema.Str(max_len=4096),
                              "sha256": _DIGEST}),

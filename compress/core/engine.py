@@ -631,7 +631,8 @@ class Compressor:
         extras = header.get("frontend", {})
         data = frontend.join(payload, extras)
         if extras.get("reencoded"):  # the file layout was rebuilt; check what it holds instead
-            if _checked_sha256(frontend, data, extras) != header.get("checked_sha256"):
+            if not container.digest_matches(header.get("checked_sha256"),
+                                            _checked_sha256(frontend, data, extras)):
                 raise ChecksumError("checksum mismatch: decoded content differs from the original "
                                     "(sha256 of the front end's canonical bytes)")
         else:

@@ -63,9 +63,21 @@ ADAM2 = "adam/2"
 # training never read (wiki_019) 536,128 -> 533,203 (-0.55%). Coded, the validation crop: 341,993 B
 # (adam/2) -> 339,256 B (-0.80%), 104 s to compress and 96 s to decompress. The image default since.
 ADAM3 = "adam/3"
+# adam/4 spends adam/3's step count on twice the segments: every segment of a batch once (twice over
+# the first) instead of every other one twice (four times over the first); stop 47 had found
+# distinct segments worth more than repeated passes (every 4th twice lost to every 2nd once).
+# Same validation photograph, `kodak_igpt/cpu17280bf16`, primed striped batches of 256,
+# teacher-forced ideal bytes (scratch script, docs/targets.md): adam/3 327,604 B; adam/4 326,309
+# (-0.40%) in the same time; every segment once, four over the first 326,524; every segment twice,
+# two over the first 325,651 (-0.60%) and four over the first 326,014, both for 1.8-2x the steps
+# (an estimate from stop 46's probe, 39 s per 180 more steps, not measured: about 65 s more per
+# image, past the 3-minute budget on Kodak's slower images); adam/4 at lr 1.5e-3
+# 327,620. On a photograph training never read (wiki_019) adam/3 524,241, adam/4 524,139 (-0.02%).
+ADAM4 = "adam/4"
 VERSIONS = {ADAM1: Settings(lr=3e-4, every=8, minibatch=8),
             ADAM2: Settings(lr=1e-3, every=2, minibatch=8),
-            ADAM3: Settings(lr=1e-3, every=2, minibatch=8, passes=2, first_passes=4)}
+            ADAM3: Settings(lr=1e-3, every=2, minibatch=8, passes=2, first_passes=4),
+            ADAM4: Settings(lr=1e-3, every=1, minibatch=8, passes=1, first_passes=2)}
 
 
 def check_name(name: str | None) -> str | None:

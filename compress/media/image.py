@@ -180,10 +180,13 @@ class ImageFrontend:
     # segments are primed (kv-primed/1): from the second batch on each starts from the 96 bytes
     # before it (two rows of its strip) instead of cold, in striped batches so that those bytes
     # are decoded first. Same crop, teacher-forced ideal bytes with adam/3: 338,748 B cold,
-    # 334,077 B primed (-1.4%; striping alone costs the tuning 0.4%, 340,072 B).
+    # 334,077 B primed (-1.4%; striping alone costs the tuning 0.4%, 340,072 B). Since stop 53 the
+    # tuning is adam/4 (every segment once instead of every other one twice, the same steps):
+    # teacher-forced, `kodak_igpt/cpu17280bf16`, 327,604 B -> 326,309 (-0.40%; wiki_019, never
+    # read by training: -0.02%); batches of 192 326,272, not worth their extra lockstep steps.
     coder_stepper = "kv-primed/1"   # compress.core.stepper.PRIMED
     coder_batch = 256
-    coder_tune = "adam/3"
+    coder_tune = "adam/4"
     # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
     # figures and time budgets were measured in float32, bf16-linear's were not.
     coder_dtype = "float32"
