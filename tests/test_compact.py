@@ -34,6 +34,35 @@ def body_of(blob: bytes) -> bytes:
     return blob[start:end]
 
 
+def truncations_are_refused(blob: bytes) -> None:
+    """Every third prefix of a container is refused with a ContainerError (the front ends' tests)."""
+    from compress.core import frontends
+
+    for n in range(0, len(blob) - 1, 3):
+        with pytest.raises(ContainerError):
+            frontends.parse(blob[:n])
+
+
+def forge_each_field(blob: bytes, wanted, values, new_bytes) -> set:
+    """Each compact field whose name `wanted(name)` accepts, replaced by `new_bytes(name, value)` for
+    each of `values`: a ContainerError, or a header the front end's check_extras accepts (never a
+    crash or an allocation the header did not pay for). Returns the names of the fields forged."""
+    from compress.core import frontends
+
+    start, end = compact.header_span(blob)
+    body, payload, spans = blob[start:end], blob[end + 4:], []
+    compact.decode(blob, spans)
+    fields = [(n, a - start, b - start) for n, a, b in spans if wanted(n)]
+    for name, a, b in fields:
+        for value in values:
+            try:
+                parsed = frontends.parse(reframe(body[:a] + new_bytes(name, value) + body[b:], payload))
+            except ContainerError:
+                continue
+            frontends.check_extras(parsed.header)  # what the validator accepts must check out
+    return {n for n, _, _ in fields}
+
+
 # -- the header codec ------------------------------------------------------------------------
 digests = st.text(HEX, min_size=64, max_size=64)
 
