@@ -159,6 +159,22 @@ def varint(value) -> bytes:
             return bytes(out)
 
 
+def field(raw: bytes) -> bytes:
+    """A length-prefixed byte field (varint length, then the bytes): the front ends' codecs' one
+    writer for it; `Reader.field` reads it back."""
+    return varint(len(raw)) + raw
+
+
+def latin1_field(value) -> bytes:
+    """`field` of a latin-1 text value; Unrepresentable for anything else (the JSON form keeps it)."""
+    if not isinstance(value, str):
+        raise Unrepresentable
+    try:
+        return field(value.encode("latin-1"))
+    except UnicodeEncodeError:
+        raise Unrepresentable from None
+
+
 def _id(value, table: tuple, *, none_is_zero: bool = False) -> bytes:
     if none_is_zero and value is None:
         return b"\x00"
@@ -333,6 +349,10 @@ class Reader:
                 return value
         raise ContainerError(f"corrupt header: compact field '{name}' is longer than "
                              f"{MAX_VARINT_BYTES} bytes (varint overflow)")
+
+    def field(self, name: str) -> bytes:
+        """A length-prefixed byte field (`compact.field`): spans '<name> length', then '<name>'."""
+        return self.take(self.varint(f"{name} length"), name)
 
     def choice(self, name: str, table: tuple, *, zero=None, zero_ok: bool = False):
         (i,) = self.take(1, name)

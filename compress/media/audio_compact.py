@@ -59,10 +59,6 @@ def canonical_head(channels: int, rate: int, bits: int, width: int, data_declare
             + b"data" + struct.pack("<I", sizes[2]))
 
 
-def _bytes_field(raw: bytes) -> bytes:
-    return compact.varint(len(raw)) + raw
-
-
 def encode(extras: dict) -> bytes:
     predictor, adaptive = extras.get("predictor"), extras.get("adaptive")
     nl = predictor is not None
@@ -91,7 +87,7 @@ def encode(extras: dict) -> bytes:
     flags = ((FLAG_EXTENSIBLE if extras["extensible"] else 0) | (FLAG_CANONICAL_HEAD if canonical else 0)
              | (FLAG_NLMS if nl else 0) | (FLAG_MID_SIDE if mid_side else 0) | (FLAG_ZERO if zero else 0))
     parts = [bytes([flags, LAYOUTS.index(extras["layout"]) + 1])] + [compact.varint(v) for v in values]
-    parts += [b"" if canonical else _bytes_field(head), _bytes_field(tail)]
+    parts += [b"" if canonical else compact.field(head), compact.field(tail)]
     if nl:
         params = predictor["nlms"]
         if not isinstance(params, list) or len(params) != 4 or not isinstance(adaptive["stages"], list):
@@ -119,8 +115,8 @@ def decode(r: compact.Reader) -> dict:
               "layout": r.choice("audio layout", LAYOUTS)}
     for name in NUMBERS:
         extras[name] = r.varint(f"audio {name}")
-    head = None if flags & FLAG_CANONICAL_HEAD else r.take(r.varint("audio head length"), "audio head")
-    tail = r.take(r.varint("audio tail length"), "audio tail")
+    head = None if flags & FLAG_CANONICAL_HEAD else r.field("audio head")
+    tail = r.field("audio tail")
     if head is None:
         if extras["extensible"]:
             raise ContainerError("corrupt header: a canonical WAV head cannot be WAVE_FORMAT_EXTENSIBLE")

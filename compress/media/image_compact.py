@@ -53,19 +53,6 @@ _REPLAY = frozenset({"filters", "zlib", "idat_sizes", "idat_crc32", "zlib_versio
 _NETPBM = frozenset({"format", *DIMENSIONS, "order", "header", "trailer"})
 
 
-def _blob(raw: bytes) -> bytes:
-    return compact.varint(len(raw)) + raw
-
-
-def _latin1(value) -> bytes:
-    if not isinstance(value, str):
-        raise compact.Unrepresentable
-    try:
-        return _blob(value.encode("latin-1"))
-    except UnicodeEncodeError:
-        raise compact.Unrepresentable from None
-
-
 def _raw64(value) -> bytes:
     """The bytes a base64 field holds, when writing them back gives the same text (else the JSON
     form keeps it as written)."""
@@ -104,8 +91,8 @@ def _png_body(extras: dict) -> list[bytes]:
     for name, body in chunks:
         if not isinstance(name, str) or not pngfile.CHUNK_NAME.fullmatch(name):
             raise compact.Unrepresentable
-        parts += [name.encode("ascii"), _blob(_raw64(body))]
-    parts += [compact.varint(extras["idat_at"]), _blob(_raw64(extras["trailer"]))]
+        parts += [name.encode("ascii"), compact.field(_raw64(body))]
+    parts += [compact.varint(extras["idat_at"]), compact.field(_raw64(extras["trailer"]))]
     if not replay:
         return parts
     settings, runs, crc, version = (extras[k] for k in ("zlib", "idat_sizes", "idat_crc32", "zlib_version"))
@@ -116,9 +103,10 @@ def _png_body(extras: dict) -> list[bytes]:
         raise compact.Unrepresentable
     if type(crc) is not int or not 0 <= crc < 1 << 32 or not isinstance(version, str) or not version.isascii():
         raise compact.Unrepresentable
-    parts += [_blob(_raw64(extras["filters"])), bytes(settings[k] for k in ZLIB_KEYS), compact.varint(len(runs))]
+    parts += [compact.field(_raw64(extras["filters"])), bytes(settings[k] for k in ZLIB_KEYS),
+              compact.varint(len(runs))]
     parts += [compact.varint(size) + compact.varint(count) for size, count in runs]
-    return parts + [struct.pack("<I", crc), _blob(version.encode("ascii"))]
+    return parts + [struct.pack("<I", crc), compact.field(version.encode("ascii"))]
 
 
 def encode(extras: dict) -> bytes:
@@ -143,7 +131,7 @@ def encode(extras: dict) -> bytes:
             derived = _dimensions_netpbm(extras["header"])
         except (InputError, ValueError, AttributeError, UnicodeEncodeError):
             raise compact.Unrepresentable from None
-        flags, body = 0, [_latin1(extras["header"]), _latin1(extras["trailer"])]
+        flags, body = 0, [compact.latin1_field(extras["header"]), compact.latin1_field(extras["trailer"])]
     if any(extras[k] != v or type(extras[k]) is not int for k, v in derived.items()):
         raise compact.Unrepresentable
     flags |= (FLAG_STRIP if "strip" in extras else 0) | (FLAG_PREDICTOR if "predictor" in extras else 0)
@@ -154,10 +142,6 @@ def encode(extras: dict) -> bytes:
     if "predictor" in extras:
         parts.append(bytes([PREDICTORS.index(extras["predictor"]) + 1]))
     return b"".join(parts + body)
-
-
-def _read_blob(r: compact.Reader, name: str) -> bytes:
-    return r.take(r.varint(f"{name} length"), name)
 
 
 def decode(r: compact.Reader) -> dict:
@@ -172,8 +156,8 @@ def decode(r: compact.Reader) -> dict:
     if extras["format"] == "netpbm":
         if flags & FLAG_REPLAY:
             raise ContainerError("corrupt header: a PNG replay flag on a PGM/PPM image")
-        extras["header"] = _read_blob(r, "image header").decode("latin-1")
-        extras["trailer"] = _read_blob(r, "image trailer").decode("latin-1")
+        extras["header"] = r.field("image header").decode("latin-1")
+        extras["trailer"] = r.field("image trailer").decode("latin-1")
         try:
             extras.update(_dimensions_netpbm(extras["header"]))
         except InputError as exc:
@@ -182,16 +166,16 @@ def decode(r: compact.Reader) -> dict:
     chunks = []
     for _ in range(r.count("image chunks", 5)):  # a 4-byte name and a length each, at least
         name = r.take(4, "image chunk name").decode("latin-1")
-        chunks.append([name, pngfile.b64(_read_blob(r, "image chunk"))])
+        chunks.append([name, pngfile.b64(r.field("image chunk"))])
     extras.update(chunks=chunks, idat_at=r.varint("image idat_at"),
-                  trailer=pngfile.b64(_read_blob(r, "image trailer")), reencoded=not flags & FLAG_REPLAY)
+                  trailer=pngfile.b64(r.field("image trailer")), reencoded=not flags & FLAG_REPLAY)
     if flags & FLAG_REPLAY:
-        extras["filters"] = pngfile.b64(_read_blob(r, "image filters"))
+        extras["filters"] = pngfile.b64(r.field("image filters"))
         extras["zlib"] = dict(zip(ZLIB_KEYS, r.take(4, "image zlib settings"), strict=True))
         extras["idat_sizes"] = [[r.varint("image idat size"), r.varint("image idat repeat")]
                                 for _ in range(r.count("image idat runs", 2))]
         extras["idat_crc32"] = struct.unpack("<I", r.take(4, "image idat_crc32"))[0]
-        extras["zlib_version"] = _read_blob(r, "image zlib version").decode("latin-1")
+        extras["zlib_version"] = r.field("image zlib version").decode("latin-1")
     try:
         extras.update(_dimensions_png(chunks))
     except (InputError, ValueError, binascii.Error) as exc:

@@ -39,16 +39,6 @@ CORE = frozenset({"format", "header", "colourspace", "width", "height", "planes"
                   "frame_lines", "order"})
 
 
-def _text(value: str) -> bytes:
-    if not isinstance(value, str):
-        raise compact.Unrepresentable
-    try:
-        raw = value.encode("latin-1")
-    except UnicodeEncodeError:
-        raise compact.Unrepresentable from None
-    return compact.varint(len(raw)) + raw
-
-
 def encode(extras: dict) -> bytes:
     optional = {k for k in ("group", "predictor") if k in extras}
     if set(extras) != CORE | optional or extras["format"] != "y4m":
@@ -68,9 +58,9 @@ def encode(extras: dict) -> bytes:
     if not isinstance(runs, list) or not all(isinstance(r, list) and len(r) == 2 for r in runs):
         raise compact.Unrepresentable
     flags = (FLAG_GROUP if "group" in extras else 0) | (FLAG_PREDICTOR if "predictor" in extras else 0)
-    parts = [bytes([flags]), _text(line), compact.varint(extras["frames"]), compact.varint(len(runs))]
+    parts = [bytes([flags]), compact.latin1_field(line), compact.varint(extras["frames"]), compact.varint(len(runs))]
     for text, count in runs:
-        parts += [_text(text), compact.varint(count)]
+        parts += [compact.latin1_field(text), compact.varint(count)]
     parts.append(bytes([ORDERS.index(extras["order"]) + 1]))
     if "group" in extras:
         parts.append(compact.varint(extras["group"]))
@@ -83,7 +73,7 @@ def decode(r: compact.Reader) -> dict:
     flags = r.take(1, "video flags")[0]
     if flags & ~(FLAG_GROUP | FLAG_PREDICTOR):
         raise ContainerError(f"corrupt header: unsupported compact video flags 0x{flags:02x}")
-    line = r.take(r.varint("video header line length"), "video header line").decode("latin-1")
+    line = r.field("video header line").decode("latin-1")
     if not line.startswith(video.MAGIC.decode()) or not line.endswith("\n") or "\n" in line[:-1]:
         raise ContainerError("corrupt header: the y4m stream header line is malformed")
     try:
@@ -93,7 +83,7 @@ def decode(r: compact.Reader) -> dict:
     extras["frames"] = r.varint("video frames")
     runs = []
     for _ in range(r.count("video frame line runs", 2)):
-        text = r.take(r.varint("video frame line length"), "video frame line").decode("latin-1")
+        text = r.field("video frame line").decode("latin-1")
         runs.append([text, r.varint("video frame line repeat")])
     extras["frame_lines"] = runs
     extras["order"] = r.choice("video order", ORDERS)
