@@ -1,7 +1,7 @@
 """Kodak through a trained pixel model: the full coded round trip, beside the classical codecs.
 
     python bench/image_model.py CHECKPOINT [--images kodim01,kodim05 | --count N] [--batch N]
-        [--stepper kv-carried/3|kv-growing/2|kv-primed/1] [--tune auto|none|adam/1|adam/2|adam/3|adam/4]
+        [--stepper kv-carried/3|kv-growing/2|kv-primed/1] [--tune auto|none|adam/1|adam/2|adam/3|adam/4|adam/5]
 
 For each Kodak PNG: `Compressor.compress` with the checkpoint (image front end with the pixel
 order the checkpoint was trained with, read from its manifest; the coder layout new image
@@ -150,7 +150,7 @@ def main() -> int:
                    help="coder layout (default: the image front end's, independent segments)")
     p.add_argument("--tune", default="auto", choices=["auto", "none", *online.VERSIONS],
                    help="online tuning between batches (compress/core/online.py; default: the image "
-                        "front end's, adam/4 since stop 53)")
+                        "front end's, adam/5 since stop 54)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
     p.add_argument("--resume", action="store_true",

@@ -78,9 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                         " the context)")
     p.add_argument("--no-adapt", action="store_true",
                    help="carried context: no online n-gram/match mixture beside the model")
-    p.add_argument("--tune", default=None, choices=["none", "adam/1", "adam/2", "adam/3", "adam/4"],
+    p.add_argument("--tune", default=None, choices=["none", "adam/1", "adam/2", "adam/3", "adam/4", "adam/5"],
                    help="independent segments: fine-tune a copy of the model on each batch coded before"
-                        " coding the next (default: adam/4 for images, adam/1 for video, else none; none"
+                        " coding the next (default: adam/5 for images, adam/1 for video, else none; none"
                         " keeps frame-level random access cheap)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "bf16-linear"],
                    help="weights and arithmetic (recorded in the file; default: bf16-linear, a float32 model"

@@ -107,11 +107,30 @@ def test_adam4_takes_adam3s_steps_on_every_segment(tiny):
     assert steps() == 9
 
 
+def test_adam5_shrinks_adam4s_step_size_after_each_batch(tiny):
+    """adam/4's steps (twice over the first batch, once over later ones) at 1e-3 for the first
+    batch, then 1e-3 times 0.9 per batch learnt: the same sizes on both ends, one float product."""
+    tuner = online.Tuner(tiny.model, online.ADAM5, prefix_id=1)
+    segments = [np.arange(i, i + 5) % 7 for i in range(17)]
+
+    def steps():
+        return int(next(iter(tuner.optimizer.state.values()))["step"])
+
+    sizes = []
+    for expected in (6, 9, 12):
+        sizes.append(tuner.optimizer.param_groups[0]["lr"])
+        tuner.learn(segments)
+        assert steps() == expected
+    assert sizes == pytest.approx([1e-3, 0.9e-3, 0.81e-3], rel=1e-12)
+    assert online.Tuner(tiny.model, online.ADAM4, prefix_id=1).schedule is None  # adam/1-4: constant
+
+
 def test_every_tuning_version_has_a_compact_id_and_a_command_line_choice():
     from compress.cli import build_parser
     from compress.core import compact
 
-    assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2, online.ADAM3, online.ADAM4)
+    assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2, online.ADAM3, online.ADAM4,
+                                                             online.ADAM5)
     tune = next(a for a in build_parser()._actions if a.dest == "tune")
     assert tune.choices == ["none", *online.VERSIONS]
 
@@ -143,18 +162,18 @@ def test_the_versions_code_differently(names):
     assert not all(np.array_equal(x, y) for x, y in zip(a.streams[1:], b.streams[1:], strict=True))
 
 
-def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam4(tiny_model_dir):
+def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam5(tiny_model_dir):
     from test_image import make_array, png_bytes
 
     data = png_bytes("RGB", make_array("RGB", 9, 7, 2))
     blob = Compressor(str(tiny_model_dir), context=16, threads=1, allow_stored=False).compress(data, modality="image")
     header = container.read_header(blob)
-    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM4)
+    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM5)
     # several batches, so the tuned copy codes batches 1..: still exact, in this process and the header's
     small = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, allow_stored=False)
     blob = small.compress(data, modality="image")
     header = container.read_header(blob)
-    assert header["tune"] == online.ADAM4 and len(header["batches"]) > 2
+    assert header["tune"] == online.ADAM5 and len(header["batches"]) > 2
     assert small.decompress(blob) == data
 
 
@@ -234,7 +253,7 @@ def test_tuning_memory_is_checked_before_decoding(monkeypatch):
 
 @pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1"),
                                            (["--tune", "adam/2"], "adam/2"), (["--tune", "adam/3"], "adam/3"),
-                                           (["--tune", "adam/4"], "adam/4")])
+                                           (["--tune", "adam/4"], "adam/4"), (["--tune", "adam/5"], "adam/5")])
 def test_the_command_line_tune_flag(flag, expected):
     from compress.cli import Cli, build_parser
     from compress.core.engine import AUTO

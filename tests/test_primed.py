@@ -86,9 +86,10 @@ def test_primes_change_the_bits_of_later_batches_only(text):
         assert np.array_equal(cold, opened.streams[b]) == (b == 0)
 
 
-@pytest.mark.parametrize("name, tune", [("text-primed-tuned3", online.ADAM3), ("text-primed-tuned4", online.ADAM4)])
+@pytest.mark.parametrize("name, tune", [("text-primed-tuned3", online.ADAM3), ("text-primed-tuned4", online.ADAM4),
+                                        ("text-primed-tuned5", online.ADAM5)])
 def test_golden_primed_container_decodes_and_is_reproduced(text, name, tune):
-    """text.bin under kv-primed/1 and adam/3 or adam/4 (tests/golden/<name>.lmc): old
+    """text.bin under kv-primed/1 and adam/3, adam/4 or adam/5 (tests/golden/<name>.lmc): old
     containers of each version must keep decoding, and the encoder must keep writing them."""
     from compress.core.engine import Compressor
 
@@ -102,8 +103,9 @@ def test_golden_primed_container_decodes_and_is_reproduced(text, name, tune):
         assert fresh.header[key] == golden.header[key]
 
 
-def test_adam3_and_adam4_code_the_same_first_batch_and_differ_after_it():
-    a, b = (container.unpack((GOLDEN / f"text-primed-tuned{n}.lmc").read_bytes()) for n in (3, 4))
+@pytest.mark.parametrize("older, newer", [(3, 4), (4, 5)])
+def test_tuning_versions_code_the_same_first_batch_and_differ_after_it(older, newer):
+    a, b = (container.unpack((GOLDEN / f"text-primed-tuned{n}.lmc").read_bytes()) for n in (older, newer))
     assert np.array_equal(a.streams[0], b.streams[0])  # the loaded weights code batch 0 in both
     assert not all(np.array_equal(x, y) for x, y in zip(a.streams[1:], b.streams[1:], strict=True))
 
@@ -178,7 +180,7 @@ def test_images_default_to_primed_segments_where_the_context_holds_them(tiny_mod
         return container.read_header(blob)
 
     header = coded(context=2 * PRIME + 1)
-    assert (header["stepper"], header["tune"]) == (stepper.PRIMED, online.ADAM4)
+    assert (header["stepper"], header["tune"]) == (stepper.PRIMED, online.ADAM5)
     assert len(header["batches"]) > 2
     assert coded(context=2 * PRIME)["stepper"] == stepper.GROWING
     assert coded(context=PRIME + 4, stepper_kind=stepper.PRIMED)["stepper"] == stepper.PRIMED
