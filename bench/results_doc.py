@@ -92,11 +92,12 @@ LOAD = {
                         "for seconds at a time, small scripts reading its JSON; written as "
                         "image_model_cpu17280bf16_adam5.json (its command) and renamed when adam/5 became the image "
                         "default. The host ran this run's kodim01 in 133 s against stop 53's 124 s for the same steps",
-    "image_model_cpu17280bf16_adam4.json": "one sitting on an AMD EPYC host (2026-12-06, stop 53): idle for kodim01-14 but for file "
-                        "edits; from kodim15 on, niced (nice 19) unit tests and small scripts with the test model "
-                        "ran beside it for about 25 minutes (its times from kodim15 on may read a few seconds "
-                        "high; the bits are unaffected); written as image_model_cpu17280bf16_adam4.json (its "
-                        "command) and renamed when adam/4 became the image default; image_model.json in stop 53",
+    "image_model_cpu17280bf16_adam4.json": (
+        "one sitting on an AMD EPYC host (2026-12-06, stop 53): idle for kodim01-14 but for file "
+        "edits; from kodim15 on, niced (nice 19) unit tests and small scripts with the test model "
+        "ran beside it for about 25 minutes (its times from kodim15 on may read a few seconds high;"
+        " the bits are unaffected); written as image_model_cpu17280bf16_adam4.json (its command) "
+        "and renamed when adam/4 became the image default; image_model.json in stop 53"),
     "image_model_cpu17280bf16_adam3.json": "two sittings on an AMD EPYC host: kodim01-04 on 2026-12-06 in stop 51, "
                         "interrupted to give the machine to a training run, niced scratch scripts and unit tests "
                         "(nice 10-19) beside kodim02-04 for a few minutes each; kodim05-24 resumed (--resume) in "
