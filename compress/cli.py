@@ -17,7 +17,7 @@ import sys
 import warnings
 
 from compress import fileio
-from compress.core import __version__
+from compress.core import __version__, compact
 from compress.core.errors import InputError, LMCompressError
 
 SUFFIX = fileio.SUFFIX
@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                         " the context)")
     p.add_argument("--no-adapt", action="store_true",
                    help="carried context: no online n-gram/match mixture beside the model")
-    p.add_argument("--tune", default=None, choices=["none", "adam/1", "adam/2", "adam/3", "adam/4", "adam/5"],
+    # the format's id table (torch-free; tests pin it to compress.core.online.VERSIONS)
+    p.add_argument("--tune", default=None, choices=["none", *compact.TUNES],
                    help="independent segments: fine-tune a copy of the model on each batch coded before"
                         " coding the next (default: adam/5 for images, adam/1 for video, else none; none"
                         " keeps frame-level random access cheap)")
