@@ -72,6 +72,11 @@ def test_adam2_trains_on_every_other_segment():
     assert tuner.optimizer.param_groups[0]["lr"] == 1e-3
 
 
+def steps_taken(tuner: online.Tuner) -> int:
+    """Adam's step count so far (every parameter's state counts the same steps)."""
+    return int(next(iter(tuner.optimizer.state.values()))["step"])
+
+
 def test_adam3_takes_four_passes_over_the_first_batch_and_two_over_later_ones(tiny):
     """adam/2's segments and step size; 9 chosen segments of 17 = 2 minibatches of at most 8 a
     pass: 4 passes (8 steps) after the first batch, 2 (4 steps) after each later one."""
@@ -80,14 +85,11 @@ def test_adam3_takes_four_passes_over_the_first_batch_and_two_over_later_ones(ti
     segments = [np.arange(i, i + 5) % 7 for i in range(17)]
     assert [int(s[0]) for s in tuner.chosen(segments)[0]] == [0, 2, 4, 6, 1, 3, 5, 0, 2]
 
-    def steps():
-        return int(next(iter(tuner.optimizer.state.values()))["step"])
-
     tuner.learn(segments)
-    assert steps() == 8
+    assert steps_taken(tuner) == 8
     tuner.learn(segments)
     tuner.learn(segments)
-    assert steps() == 16
+    assert steps_taken(tuner) == 16
 
 
 def test_adam4_takes_adam3s_steps_on_every_segment(tiny):
@@ -98,13 +100,10 @@ def test_adam4_takes_adam3s_steps_on_every_segment(tiny):
     segments = [np.arange(i, i + 5) % 7 for i in range(17)]
     assert len(tuner.chosen(segments)[0]) == 17
 
-    def steps():
-        return int(next(iter(tuner.optimizer.state.values()))["step"])
-
     tuner.learn(segments)
-    assert steps() == 6
+    assert steps_taken(tuner) == 6
     tuner.learn(segments)
-    assert steps() == 9
+    assert steps_taken(tuner) == 9
 
 
 def test_adam5_shrinks_adam4s_step_size_after_each_batch(tiny):
@@ -113,14 +112,11 @@ def test_adam5_shrinks_adam4s_step_size_after_each_batch(tiny):
     tuner = online.Tuner(tiny.model, online.ADAM5, prefix_id=1)
     segments = [np.arange(i, i + 5) % 7 for i in range(17)]
 
-    def steps():
-        return int(next(iter(tuner.optimizer.state.values()))["step"])
-
     sizes = []
     for expected in (6, 9, 12):
         sizes.append(tuner.optimizer.param_groups[0]["lr"])
         tuner.learn(segments)
-        assert steps() == expected
+        assert steps_taken(tuner) == expected
     assert sizes == pytest.approx([1e-3, 0.9e-3, 0.81e-3], rel=1e-12)
     assert online.Tuner(tiny.model, online.ADAM4, prefix_id=1).schedule is None  # adam/1-4: constant
 
