@@ -19,6 +19,7 @@ from compress.core.engine import Compressor
 from compress.core.errors import ChecksumError, ContainerError, MismatchError
 
 ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
 TEXT = b"Patients with diabetes were treated with insulin. " * 4
 HEX = "0123456789abcdef"
 
@@ -41,6 +42,22 @@ def truncations_are_refused(blob: bytes) -> None:
     for n in range(0, len(blob) - 1, 3):
         with pytest.raises(ContainerError):
             frontends.parse(blob[:n])
+
+
+def golden_header(name: str) -> tuple[dict, bytes]:
+    """tests/golden/<name>.head and the header it stands for (<name>.header.json): the bytes must
+    keep decoding to that header, end where the file does, pass the container's and the front
+    end's checks, and the encoder must keep writing exactly them. Returns (header, bytes)."""
+    from compress.core import frontends
+
+    head = (GOLDEN / f"{name}.head").read_bytes()
+    expected = json.loads((GOLDEN / f"{name}.header.json").read_text())
+    decoded, end = compact.decode(head)
+    assert decoded == expected and end == len(head)
+    container.check_header(decoded)
+    frontends.check_extras(decoded)
+    assert compact.encode(expected) == head
+    return decoded, head
 
 
 def forge_each_field(blob: bytes, wanted, values, new_bytes) -> set:
