@@ -121,12 +121,26 @@ def test_adam5_shrinks_adam4s_step_size_after_each_batch(tiny):
     assert online.Tuner(tiny.model, online.ADAM4, prefix_id=1).schedule is None  # adam/1-4: constant
 
 
+def test_adam6_takes_two_passes_over_each_of_the_first_three_batches(tiny):
+    """adam/5's schedule and step sizes, but batches 2 and 3 are learnt twice too: 6 steps on each
+    of the first three batches (3 minibatches of 8, 8, 1 segments, two passes), 3 on later ones."""
+    tuner = online.Tuner(tiny.model, online.ADAM6, prefix_id=1)
+    segments = [np.arange(i, i + 5) % 7 for i in range(17)]
+
+    sizes = []
+    for expected in (6, 12, 18, 21, 24):
+        sizes.append(tuner.optimizer.param_groups[0]["lr"])
+        tuner.learn(segments)
+        assert steps_taken(tuner) == expected
+    assert sizes == pytest.approx([1e-3 * 0.9**k for k in range(5)], rel=1e-12)
+
+
 def test_every_tuning_version_has_a_compact_id_and_a_command_line_choice():
     from compress.cli import build_parser
     from compress.core import compact
 
     assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2, online.ADAM3, online.ADAM4,
-                                                             online.ADAM5)
+                                                             online.ADAM5, online.ADAM6)
     tune = next(a for a in build_parser()._actions if a.dest == "tune")
     assert tune.choices == ["none", *online.VERSIONS]
 
@@ -249,7 +263,8 @@ def test_tuning_memory_is_checked_before_decoding(monkeypatch):
 
 @pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1"),
                                            (["--tune", "adam/2"], "adam/2"), (["--tune", "adam/3"], "adam/3"),
-                                           (["--tune", "adam/4"], "adam/4"), (["--tune", "adam/5"], "adam/5")])
+                                           (["--tune", "adam/4"], "adam/4"), (["--tune", "adam/5"], "adam/5"),
+                                           (["--tune", "adam/6"], "adam/6")])
 def test_the_command_line_tune_flag(flag, expected):
     from compress.cli import Cli, build_parser
     from compress.core.engine import AUTO
