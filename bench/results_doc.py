@@ -92,6 +92,12 @@ LOAD = {
                         "for seconds at a time, small scripts reading its JSON; written as "
                         "image_model_cpu17280bf16_adam5.json (its command) and renamed when adam/5 became the image "
                         "default. The host ran this run's kodim01 in 133 s against stop 53's 124 s for the same steps",
+    "image_model_cpu17280bf16_adam6.json": (
+        "first sitting on an AMD EPYC host (2026-12-06, stop 55), idle but for file edits and, for seconds at a "
+        "time, small scripts reading its JSON; stopped after kodim07 to leave the machine to the closing checks "
+        "(--resume codes the rest). A slow host: it trained cpu17280bf16 in 4,566 s against stop 51's 2,936 s "
+        "(the same steps and, by model_sha256, the same weights) and compressed kodim01 with adam/5 in 186 s "
+        "against stop 54's 133 s, so its times read about 1.4-1.5x stop 54's"),
     "image_model_cpu17280bf16_adam4.json": (
         "one sitting on an AMD EPYC host (2026-12-06, stop 53): idle for kodim01-14 but for file "
         "edits; from kodim15 on, niced (nice 19) unit tests and small scripts with the test model "
