@@ -125,9 +125,9 @@ class Tuner:
 
     `learn(segments)` takes the version's gradient steps on a coded batch's segments (token ids,
     each coded after `prefix_id`), with the loss the coder's distribution implies: cross-entropy
-    over `alphabet` (the coder's restricted vocabulary) or the whole vocabulary. The first call is
-    one of the first `first_batches` batches' (`first_passes` passes), every later one `passes`, each
-    at the step size the version's decay has left: both ends call it once per batch, in order."""
+    over `alphabet` (the coder's restricted vocabulary) or the whole vocabulary. The first
+    `first_batches` calls take `first_passes` passes, every later one `passes`, each at the step
+    size the version's decay has left: both ends call it once per batch, in order."""
 
     def __init__(self, model: torch.nn.Module, name: str, prefix_id: int,
                  alphabet: torch.Tensor | None = None, device: str = "cpu"):
