@@ -17,10 +17,7 @@ from compress.core.engine import Compressor
 from compress.core.errors import ContainerError
 from compress.media import audio_compact, lms, nlms
 from test_audio import simple_wav
-from test_compact import _field, body_of, compact_round_trip, golden_header, reframe
-
-HEX = "0123456789abcdef"
-digests = st.text(HEX, min_size=64, max_size=64)
+from test_compact import _field, body_of, compact_round_trip, digests, golden_header, reframe
 
 
 def b64(raw: bytes) -> str:

@@ -25,14 +25,12 @@ from test_compact import (
     GOLDEN,
     body_of,
     compact_round_trip,
+    digests,
     forge_each_field,
     golden_header,
     reframe,
     truncations_are_refused,
 )
-
-HEX = "0123456789abcdef"
-digests = st.text(HEX, min_size=64, max_size=64)
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:

@@ -19,15 +19,13 @@ from test_compact import (
     _field,
     body_of,
     compact_round_trip,
+    digests,
     forge_each_field,
     golden_header,
     reframe,
     truncations_are_refused,
 )
 from test_video import y4m
-
-HEX = "0123456789abcdef"
-digests = st.text(HEX, min_size=64, max_size=64)
 
 
 @st.composite
