@@ -88,16 +88,21 @@ LOAD = {
     "audio_lms_tune.json": "busy: niced beside a 2-thread training run for part of it (bits are unaffected)",
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
-    "image_model.json": "one sitting on an AMD EPYC host (2026-12-06, stop 54), idle but for file edits and, "
-                        "for seconds at a time, small scripts reading its JSON; written as "
-                        "image_model_cpu17280bf16_adam5.json (its command) and renamed when adam/5 became the image "
-                        "default. The host ran this run's kodim01 in 133 s against stop 53's 124 s for the same steps",
-    "image_model_cpu17280bf16_adam6.json": (
-        "first sitting on an AMD EPYC host (2026-12-06, stop 55), idle but for file edits and, for seconds at a "
-        "time, small scripts reading its JSON; stopped after kodim07 to leave the machine to the closing checks "
-        "(--resume codes the rest). A slow host: it trained cpu17280bf16 in 4,566 s against stop 51's 2,936 s "
-        "(the same steps and, by model_sha256, the same weights) and compressed kodim01 with adam/5 in 186 s "
-        "against stop 54's 133 s, so its times read about 1.4-1.5x stop 54's"),
+    "image_model.json": (
+        "two sittings on AMD EPYC hosts, idle but for file edits and, for seconds at a time, small "
+        "scripts reading its JSON: kodim01-07 on 2026-12-06 in stop 55, stopped to leave the machine to the "
+        "closing checks, and kodim08-24 with --resume in stop 56 (2026-12-06 to 07). Both slow hosts: "
+        "stop 55's trained "
+        "cpu17280bf16 in 4,566 s against stop 51's 2,936 s (the same steps and, by model_sha256, the same "
+        "weights) and compressed kodim01 with adam/5 in 186 s against stop 54's 133 s, so its times read "
+        "about 1.4-1.5x stop 54's; stop 56's ran kodim08-24 in 173-239 s each way, alike. Written as "
+        "image_model_cpu17280bf16_adam6.json (its command) and renamed when adam/6 became the image default"),
+    "image_model_cpu17280bf16_adam5.json": (
+        "one sitting on an AMD EPYC host (2026-12-06, stop 54), idle but for file edits and, "
+        "for seconds at a time, small scripts reading its JSON; written as "
+        "image_model_cpu17280bf16_adam5.json (its command), image_model.json from stop 54 to stop 55 "
+        "while adam/5 was the image default. The host ran this run's kodim01 in 133 s against stop 53's "
+        "124 s for the same steps"),
     "image_model_cpu17280bf16_adam4.json": (
         "one sitting on an AMD EPYC host (2026-12-06, stop 53): idle for kodim01-14 but for file "
         "edits; from kodim15 on, niced (nice 19) unit tests and small scripts with the test model "
