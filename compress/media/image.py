@@ -186,8 +186,8 @@ class ImageFrontend:
     # read by training: -0.02%); batches of 192 326,272, not worth their extra lockstep steps.
     # Since stop 54 it is adam/5, adam/4's steps at a step size that shrinks by 0.9 a batch:
     # 326,309 B -> 325,119 (-0.36%; wiki_019 -0.09%), in the same time. Since stop 56 it is adam/6,
-    # adam/5 with two passes over each of the first three batches: 325,119 B -> 324,333 (-0.24%;
-    # wiki_019 -0.09%) for about 11% more time; Kodak figures in docs/targets.md.
+    # adam/5 with two passes over each of the first three batches (its validation and Kodak figures
+    # beside ADAM6 in compress/core/online.py).
     coder_stepper = "kv-primed/1"   # compress.core.stepper.PRIMED
     coder_batch = 256
     coder_tune = "adam/6"
