@@ -1,7 +1,7 @@
 """Kodak through a trained pixel model: the full coded round trip, beside the classical codecs.
 
     python bench/image_model.py CHECKPOINT [--images kodim01,kodim05 | --count N] [--batch N]
-        [--stepper kv-carried/3|kv-growing/2|kv-primed/1] [--tune auto|none|adam/1|...|adam/6]
+        [--stepper kv-carried/3|kv-growing/2|kv-primed/1] [--tune auto|none|adam/1|...|adam/7]
 
 For each Kodak PNG: `Compressor.compress` with the checkpoint (image front end with the pixel
 order the checkpoint was trained with, read from its manifest; the coder layout new image

@@ -135,12 +135,29 @@ def test_adam6_takes_two_passes_over_each_of_the_first_three_batches(tiny):
     assert sizes == pytest.approx([1e-3 * 0.9**k for k in range(5)], rel=1e-12)
 
 
+def test_adam7_takes_two_passes_over_the_first_five_batches_and_every_other_segment_after(tiny):
+    """adam/6's step sizes; the first five batches learnt twice over every segment (3 minibatches
+    of 8, 8, 1 segments: 6 steps each), every later one once over segments 0, 2, ..., 16 (9: 2
+    steps), which are the ones it trains on."""
+    tuner = online.Tuner(tiny.model, online.ADAM7, prefix_id=1)
+    segments = [np.arange(i, i + 5) % 7 for i in range(17)]
+
+    sizes = []
+    for expected in (6, 12, 18, 24, 30, 32, 34):
+        sizes.append(tuner.optimizer.param_groups[0]["lr"])
+        assert len(tuner.chosen(segments)[0]) == (17 if expected <= 30 else 9)
+        tuner.learn(segments)
+        assert steps_taken(tuner) == expected
+    assert [int(s[0]) for s in tuner.chosen(segments)[0]] == [k % 7 for k in range(0, 17, 2)]
+    assert sizes == pytest.approx([1e-3 * 0.9**k for k in range(7)], rel=1e-12)
+
+
 def test_every_tuning_version_has_a_compact_id_and_a_command_line_choice():
     from compress.cli import build_parser
     from compress.core import compact
 
     assert compact.TUNES == tuple(online.VERSIONS) == (online.ADAM1, online.ADAM2, online.ADAM3, online.ADAM4,
-                                                             online.ADAM5, online.ADAM6)
+                                                             online.ADAM5, online.ADAM6, online.ADAM7)
     tune = next(a for a in build_parser()._actions if a.dest == "tune")
     assert tune.choices == ["none", *online.VERSIONS]
 
@@ -264,7 +281,7 @@ def test_tuning_memory_is_checked_before_decoding(monkeypatch):
 @pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1"),
                                            (["--tune", "adam/2"], "adam/2"), (["--tune", "adam/3"], "adam/3"),
                                            (["--tune", "adam/4"], "adam/4"), (["--tune", "adam/5"], "adam/5"),
-                                           (["--tune", "adam/6"], "adam/6")])
+                                           (["--tune", "adam/6"], "adam/6"), (["--tune", "adam/7"], "adam/7")])
 def test_the_command_line_tune_flag(flag, expected):
     from compress.cli import Cli, build_parser
     from compress.core.engine import AUTO

@@ -86,18 +86,23 @@ def test_primes_change_the_bits_of_later_batches_only(text):
         assert np.array_equal(cold, opened.streams[b]) == (b == 0)
 
 
-@pytest.mark.parametrize("name, tune", [("text-primed-tuned3", online.ADAM3), ("text-primed-tuned4", online.ADAM4),
-                                        ("text-primed-tuned5", online.ADAM5), ("text-primed-tuned6", online.ADAM6)])
-def test_golden_primed_container_decodes_and_is_reproduced(text, name, tune):
-    """text.bin under kv-primed/1 and adam/3, 4, 5 or 6 (tests/golden/<name>.lmc): old
+# adam/7 differs from adam/6 only after five learnt batches: its golden file has batches of 2 (8 batches)
+@pytest.mark.parametrize("name, tune, batch", [("text-primed-tuned3", online.ADAM3, 5),
+                                               ("text-primed-tuned4", online.ADAM4, 5),
+                                               ("text-primed-tuned5", online.ADAM5, 5),
+                                               ("text-primed-tuned6", online.ADAM6, 5),
+                                               ("text-primed-tuned7", online.ADAM7, 2)])
+def test_golden_primed_container_decodes_and_is_reproduced(text, name, tune, batch):
+    """text.bin under kv-primed/1 and adam/3, 4, 5, 6 or 7 (tests/golden/<name>.lmc): old
     containers of each version must keep decoding, and the encoder must keep writing them."""
     from compress.core.engine import Compressor
 
     blob = (GOLDEN / f"{name}.lmc").read_bytes()
     golden = container.unpack(blob)
     assert golden.header["stepper"] == stepper.PRIMED and golden.header["tune"] == tune
+    assert golden.header["batch"] == batch
     assert Compressor(MODEL, **PRIMED).decompress(blob, model=MODEL) == text
-    fresh = container.unpack(Compressor(MODEL, tune=tune, **PRIMED).compress(text))
+    fresh = container.unpack(Compressor(MODEL, tune=tune, **{**PRIMED, "batch": batch}).compress(text))
     assert all(np.array_equal(a, b) for a, b in zip(fresh.streams, golden.streams, strict=True))
     for key in ("segments", "batch_crc32", "batch", "tune", "stepper", "context"):
         assert fresh.header[key] == golden.header[key]
@@ -110,6 +115,18 @@ def test_tuning_versions_code_the_same_first_batches_and_differ_after_them(older
     a, b = (container.unpack((GOLDEN / f"text-primed-tuned{n}.lmc").read_bytes()) for n in (older, newer))
     assert all(np.array_equal(a.streams[k], b.streams[k]) for k in range(same))
     assert not all(np.array_equal(x, y) for x, y in zip(a.streams[same:], b.streams[same:], strict=True))
+
+
+def test_adam7_codes_like_adam6_until_their_steps_part(text):
+    """Batches of 2 (8 batches): both versions learn batches 0-2 twice; adam/7 learns batches 3 and
+    4 twice too, where adam/6 learns them once, so batches 0-3 are coded alike and batch 4 on differ."""
+    from compress.core.engine import Compressor
+
+    adam6 = container.unpack(Compressor(MODEL, tune=online.ADAM6, **{**PRIMED, "batch": 2}).compress(text))
+    adam7 = container.unpack((GOLDEN / "text-primed-tuned7.lmc").read_bytes())
+    assert len(adam7.streams) == 8
+    assert all(np.array_equal(adam6.streams[k], adam7.streams[k]) for k in range(4))
+    assert not any(np.array_equal(x, y) for x, y in zip(adam6.streams[4:], adam7.streams[4:], strict=True))
 
 
 def test_the_encoder_refuses_a_context_the_prime_fills(text):

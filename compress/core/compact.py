@@ -91,7 +91,7 @@ STEPPERS = ("kv-static/1", "kv-growing/2", "kv-carried/3", "kv-primed/1")
 CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
 # written only with FLAG_TUNE (absent: no online tuning)
-TUNES = ("adam/1", "adam/2", "adam/3", "adam/4", "adam/5", "adam/6")
+TUNES = ("adam/1", "adam/2", "adam/3", "adam/4", "adam/5", "adam/6", "adam/7")
 
 _TEXT = {"format": "lmcompress", "symbolizer": "text-table/v1"}
 _CRLF = {"newlines": "crlf"}

@@ -45,6 +45,7 @@ class Settings:
     first_passes: int = 1  # passes over each of the first FIRST_BATCHES batches, the model furthest from the file
     first_batches: int = 1  # how many batches get FIRST_PASSES (the first alone has no tuning behind it)
     decay: float = 1.0     # after each batch's steps the step size is multiplied by this (ExponentialLR)
+    later_every: int | None = None  # EVERY for the batches after the first FIRST_BATCHES (None: EVERY)
 
 
 ADAM1 = "adam/1"
@@ -91,12 +92,26 @@ ADAM5 = "adam/5"
 # Coded, all 24 Kodak images (stops 55-56): 9,979,400 -> 9,949,436 B (-0.30%, every image smaller),
 # 11% more time; the image default since stop 56.
 ADAM6 = "adam/6"
+# adam/7 moves adam/6's steps towards the start of the file: two passes over each of the first five
+# batches instead of three, and on every later batch one pass over every other segment instead of
+# every segment (416 steps for a Kodak-sized image against adam/6's 448: later batches find the
+# model already fitted to the photograph, and their step size has shrunk). Same validation
+# photograph, `cpu17280bf16`, teacher-forced ideal bytes (scratch `/tmp/s57/sim.py`, docs/targets.md;
+# this host measures adam/6 at 324,569 B where stop 55's gave 324,333): adam/6 324,569; first five
+# twice, every segment after 324,244 (-0.10%, 480 steps); first five twice, every other after
+# **324,241** (-0.10%); first six twice, every other after 324,416; first seven twice, every fourth
+# after 324,303; first six twice, none after 325,354 (+0.24%: later batches still teach); adam/6 at
+# decay 0.8 324,541; minibatches of 4 at lr 1e-3 324,944, at 7e-4 324,441 (21% more time). On
+# wiki_019 (never read by training) adam/6 523,263, adam/7 523,176 (-0.02%).
+ADAM7 = "adam/7"
 VERSIONS = {ADAM1: Settings(lr=3e-4, every=8, minibatch=8),
             ADAM2: Settings(lr=1e-3, every=2, minibatch=8),
             ADAM3: Settings(lr=1e-3, every=2, minibatch=8, passes=2, first_passes=4),
             ADAM4: Settings(lr=1e-3, every=1, minibatch=8, passes=1, first_passes=2),
             ADAM5: Settings(lr=1e-3, every=1, minibatch=8, passes=1, first_passes=2, decay=0.9),
-            ADAM6: Settings(lr=1e-3, every=1, minibatch=8, passes=1, first_passes=2, first_batches=3, decay=0.9)}
+            ADAM6: Settings(lr=1e-3, every=1, minibatch=8, passes=1, first_passes=2, first_batches=3, decay=0.9),
+            ADAM7: Settings(lr=1e-3, every=1, minibatch=8, passes=1, first_passes=2, first_batches=5, decay=0.9,
+                            later_every=2)}
 
 
 def check_name(name: str | None) -> str | None:
@@ -127,8 +142,9 @@ class Tuner:
     `learn(segments)` takes the version's gradient steps on a coded batch's segments (token ids,
     each coded after `prefix_id`), with the loss the coder's distribution implies: cross-entropy
     over `alphabet` (the coder's restricted vocabulary) or the whole vocabulary. The first
-    `first_batches` calls take `first_passes` passes, every later one `passes`, each at the step
-    size the version's decay has left: both ends call it once per batch, in order."""
+    `first_batches` calls take `first_passes` passes, every later one `passes` (over its every
+    `later_every`-th segment where the version names one), each at the step size the version's
+    decay has left: both ends call it once per batch, in order."""
 
     def __init__(self, model: torch.nn.Module, name: str, prefix_id: int,
                  alphabet: torch.Tensor | None = None, device: str = "cpu"):
@@ -150,11 +166,18 @@ class Tuner:
         self.device = device
         self.batches_learnt = 0
 
+    def early(self) -> bool:
+        """Whether the next batch learnt is one of the first FIRST_BATCHES (FIRST_PASSES over it)."""
+        return self.batches_learnt < self.settings.first_batches
+
     def chosen(self, segments: Sequence[np.ndarray], primes: np.ndarray | None = None
                ) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """The segments of a batch that the steps train on (every EVERY-th, from the first), and
-        their rows of the batch's prime grid (None: unprimed)."""
-        rows = [r for r in range(0, len(segments), self.settings.every) if len(segments[r])]
+        """The segments of the next batch learnt that the steps train on (every EVERY-th, from the
+        first; every LATER_EVERY-th after the first FIRST_BATCHES), and their rows of the batch's
+        prime grid (None: unprimed)."""
+        settings = self.settings
+        every = settings.every if self.early() or settings.later_every is None else settings.later_every
+        rows = [r for r in range(0, len(segments), every) if len(segments[r])]
         segs = [np.asarray(segments[r], dtype=np.int64) for r in rows]
         return segs, None if primes is None else np.asarray(primes, dtype=np.int64)[rows]
 
@@ -180,8 +203,7 @@ class Tuner:
         minibatches = [self._minibatch(segs[start : start + step],
                                        None if grid is None else grid[start : start + step])
                        for start in range(0, len(segs), step)]
-        early = self.batches_learnt < self.settings.first_batches
-        passes = self.settings.first_passes if early else self.settings.passes
+        passes = self.settings.first_passes if self.early() else self.settings.passes
         self.batches_learnt += 1
         with torch.enable_grad():
             for inputs, targets in [m for _ in range(passes) for m in minibatches]:
