@@ -97,6 +97,12 @@ LOAD = {
         "weights) and compressed kodim01 with adam/5 in 186 s against stop 54's 133 s, so its times read "
         "about 1.4-1.5x stop 54's; stop 56's ran kodim08-24 in 173-239 s each way, alike. Written as "
         "image_model_cpu17280bf16_adam6.json (its command) and renamed when adam/6 became the image default"),
+    "image_model_cpu17280bf16_adam7.json": (
+        "first sitting on an AMD EPYC host (2026-12-07, stop 57), idle but for file edits and, for seconds at a "
+        "time, small scripts reading its JSON, except kodim01, coded beside niced (nice 19) unit tests; stopped "
+        "after kodim11 to leave the machine to the closing checks (--resume codes the rest). Its speed was "
+        "not measured against an earlier host's; its times are like those of stops 55-56's slow hosts "
+        "(compressing kodim02-11: median 202 s, adam/6 on the same images 199 s)"),
     "image_model_cpu17280bf16_adam5.json": (
         "one sitting on an AMD EPYC host (2026-12-06, stop 54), idle but for file edits and, "
         "for seconds at a time, small scripts reading its JSON; written as "
