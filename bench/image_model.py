@@ -150,7 +150,7 @@ def main() -> int:
                    help="coder layout (default: the image front end's, independent segments)")
     p.add_argument("--tune", default="auto", choices=["auto", "none", *online.VERSIONS],
                    help="online tuning between batches (compress/core/online.py; default: the image "
-                        "front end's, adam/6 since stop 56)")
+                        "front end's, adam/7 since stop 58)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
     p.add_argument("--resume", action="store_true",

@@ -89,6 +89,13 @@ LOAD = {
     "image_model_probe_carried_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model_probe_rows_kodim01_23.json": "idle (the machine ran only this job)",
     "image_model.json": (
+        "two sittings on an AMD EPYC host, idle but for file edits and, for seconds at a time, small scripts "
+        "reading its JSON: kodim01-11 on 2026-12-07 in stop 57 (kodim01 coded beside niced (nice 19) unit "
+        "tests), stopped to leave the machine to the closing checks, and kodim12-24 with --resume in stop 58 "
+        "(2026-12-07). A slow host, like those of stops 55-56: compressing, median 193 s over the 24 images "
+        "against adam/6's 198 s on the same images there. Written as image_model_cpu17280bf16_adam7.json "
+        "(its command) and renamed when adam/7 became the image default"),
+    "image_model_cpu17280bf16_adam6.json": (
         "two sittings on AMD EPYC hosts, idle but for file edits and, for seconds at a time, small "
         "scripts reading its JSON: kodim01-07 on 2026-12-06 in stop 55, stopped to leave the machine to the "
         "closing checks, and kodim08-24 with --resume in stop 56 (2026-12-06 to 07). Both slow hosts: "
@@ -96,13 +103,8 @@ LOAD = {
         "cpu17280bf16 in 4,566 s against stop 51's 2,936 s (the same steps and, by model_sha256, the same "
         "weights) and compressed kodim01 with adam/5 in 186 s against stop 54's 133 s, so its times read "
         "about 1.4-1.5x stop 54's; stop 56's ran kodim08-24 in 173-239 s each way, alike. Written as "
-        "image_model_cpu17280bf16_adam6.json (its command) and renamed when adam/6 became the image default"),
-    "image_model_cpu17280bf16_adam7.json": (
-        "first sitting on an AMD EPYC host (2026-12-07, stop 57), idle but for file edits and, for seconds at a "
-        "time, small scripts reading its JSON, except kodim01, coded beside niced (nice 19) unit tests; stopped "
-        "after kodim11 to leave the machine to the closing checks (--resume codes the rest). Its speed was "
-        "not measured against an earlier host's; its times are like those of stops 55-56's slow hosts "
-        "(compressing kodim02-11: median 202 s, adam/6 on the same images 199 s)"),
+        "image_model_cpu17280bf16_adam6.json (its command), image_model.json from stop 56 to stop 57 while "
+        "adam/6 was the image default"),
     "image_model_cpu17280bf16_adam5.json": (
         "one sitting on an AMD EPYC host (2026-12-06, stop 54), idle but for file edits and, "
         "for seconds at a time, small scripts reading its JSON; written as "

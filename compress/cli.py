@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the format's id table (torch-free; tests pin it to compress.core.online.VERSIONS)
     p.add_argument("--tune", default=None, choices=["none", *compact.TUNES],
                    help="independent segments: fine-tune a copy of the model on each batch coded before"
-                        " coding the next (default: adam/6 for images, adam/1 for video, else none; none"
+                        " coding the next (default: adam/7 for images, adam/1 for video, else none; none"
                         " keeps frame-level random access cheap)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "bf16-linear"],
                    help="weights and arithmetic (recorded in the file; default: bf16-linear, a float32 model"

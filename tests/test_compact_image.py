@@ -175,7 +175,7 @@ def test_the_encoder_writes_images_compactly(coder, photo, blob):
     assert container.form(blob) == "compact"
     header = frontends.read_header(blob)
     assert header["frontend"]["reencoded"] and len(header["checked_sha256"]) == 16
-    assert header["frontend"]["chunks"][1][0] == "tEXt" and header["tune"] == online.ADAM6
+    assert header["frontend"]["chunks"][1][0] == "tEXt" and header["tune"] == online.ADAM7
     assert container.stored_header_length(blob) <= 160
     rebuilt = coder.decompress(blob)
     assert _pixels(rebuilt) == _pixels(photo)

@@ -189,18 +189,18 @@ def test_the_versions_code_differently(names):
     assert not all(np.array_equal(x, y) for x, y in zip(a.streams[1:], b.streams[1:], strict=True))
 
 
-def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam6(tiny_model_dir):
+def test_images_default_to_independent_segments_in_batches_of_256_tuned_by_adam7(tiny_model_dir):
     from test_image import make_array, png_bytes
 
     data = png_bytes("RGB", make_array("RGB", 9, 7, 2))
     blob = Compressor(str(tiny_model_dir), context=16, threads=1, allow_stored=False).compress(data, modality="image")
     header = container.read_header(blob)
-    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM6)
+    assert (header["stepper"], header["batch"], header["tune"]) == (stepper.GROWING, 256, online.ADAM7)
     # several batches, so the tuned copy codes batches 1..: still exact, in this process and the header's
     small = Compressor(str(tiny_model_dir), context=16, batch=2, threads=1, allow_stored=False)
     blob = small.compress(data, modality="image")
     header = container.read_header(blob)
-    assert header["tune"] == online.ADAM6 and len(header["batches"]) > 2
+    assert header["tune"] == online.ADAM7 and len(header["batches"]) > 2
     assert small.decompress(blob) == data
 
 

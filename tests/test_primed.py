@@ -205,7 +205,7 @@ def test_images_default_to_primed_segments_where_the_context_holds_them(tiny_mod
         return container.read_header(blob)
 
     header = coded(context=2 * PRIME + 1)
-    assert (header["stepper"], header["tune"]) == (stepper.PRIMED, online.ADAM6)
+    assert (header["stepper"], header["tune"]) == (stepper.PRIMED, online.ADAM7)
     assert len(header["batches"]) > 2
     assert coded(context=2 * PRIME)["stepper"] == stepper.GROWING
     assert coded(context=PRIME + 4, stepper_kind=stepper.PRIMED)["stepper"] == stepper.PRIMED

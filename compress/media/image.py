@@ -186,11 +186,12 @@ class ImageFrontend:
     # read by training: -0.02%); batches of 192 326,272, not worth their extra lockstep steps.
     # Since stop 54 it is adam/5, adam/4's steps at a step size that shrinks by 0.9 a batch:
     # 326,309 B -> 325,119 (-0.36%; wiki_019 -0.09%), in the same time. Since stop 56 it is adam/6,
-    # adam/5 with two passes over each of the first three batches (its validation and Kodak figures
-    # beside ADAM6 in compress/core/online.py).
+    # adam/5 with two passes over each of the first three batches, and since stop 58 adam/7, which
+    # moves adam/6's steps towards the start of the file (the validation and Kodak figures of both
+    # beside ADAM6 and ADAM7 in compress/core/online.py).
     coder_stepper = "kv-primed/1"   # compress.core.stepper.PRIMED
     coder_batch = 256
-    coder_tune = "adam/6"
+    coder_tune = "adam/7"
     # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
     # figures and time budgets were measured in float32, bf16-linear's were not.
     coder_dtype = "float32"
