@@ -175,19 +175,16 @@ def med_restore_where(r: np.ndarray, x: np.ndarray, where: np.ndarray, bits: int
     plane itself ((x - med_prediction(x) + half) mod 2**bits) and every other pixel of `x` is known
     already (video's intra blocks among motion-compensated ones, compress/media/motion.py). Fills
     those pixels anti-diagonal by anti-diagonal (`_diagonals`, as `_restore_plane` walks a whole
-    plane), each from its W, N and NW as decoded, so a neighbour inside the same block or in
-    another one is ready before it is needed."""
+    plane), each from its W, N and NW as decoded (`_med_neighbours`, as there), so a neighbour
+    inside the same block or in another one is ready before it is needed."""
     half, mask = 1 << (bits - 1), (1 << bits) - 1
-    height, width = x.shape
-    p = np.zeros((height + 1, width + 1), dtype=np.int64)  # padded: row/col 0 are outside
-    p[1:, 1:] = x
-    for ys, xs in _diagonals(height, width):
+    out = np.array(x, dtype=np.int64)  # a copy: the caller's plane stays as it was
+    for ys, xs in _diagonals(*out.shape):
         marked = where[ys, xs]
         if marked.any():
             ys, xs = ys[marked], xs[marked]
-            pred = _med(p[ys + 1, xs], p[ys, xs + 1], p[ys, xs])
-            p[ys + 1, xs + 1] = (pred + r[ys, xs] - half) & mask
-    return p[1:, 1:]
+            out[ys, xs] = (_med(*_med_neighbours(out, ys, xs)) + r[ys, xs] - half) & mask
+    return out
 
 
 def _plan(kind: str, channels: int) -> list[int]:
