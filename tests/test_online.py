@@ -278,10 +278,9 @@ def test_tuning_memory_is_checked_before_decoding(monkeypatch):
         Compressor(MODEL, **GROWING).decompress(blob, model=MODEL)
 
 
-@pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None), (["--tune", "adam/1"], "adam/1"),
-                                           (["--tune", "adam/2"], "adam/2"), (["--tune", "adam/3"], "adam/3"),
-                                           (["--tune", "adam/4"], "adam/4"), (["--tune", "adam/5"], "adam/5"),
-                                           (["--tune", "adam/6"], "adam/6"), (["--tune", "adam/7"], "adam/7")])
+# every version, from the table the id test above pins name by name
+@pytest.mark.parametrize("flag, expected", [([], "auto"), (["--tune", "none"], None),
+                                           *[(["--tune", name], name) for name in online.VERSIONS]])
 def test_the_command_line_tune_flag(flag, expected):
     from compress.cli import Cli, build_parser
     from compress.core.engine import AUTO
