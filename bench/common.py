@@ -1,15 +1,18 @@
 """Helpers the benchmark scripts share: what machine a figure was measured on, and opening a
-trained checkpoint for a model bench (audio_model, image_model, video_model), and cutting a y4m clip
-to its first frames."""
+trained checkpoint for a model bench (audio_model, image_model, video_model), cutting a y4m clip
+to its first frames and a photograph to its centre (image_model, tuned_score)."""
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
 import platform
 import sys
 from pathlib import Path
 
 import psutil
+from PIL import Image
 
 from compress.core import container
 from compress.core.engine import AUTO, Compressor
@@ -104,3 +107,26 @@ def first_frames(data: bytes, frames: int) -> bytes:
             break
         pos = data.index(b"\n", pos) + 1 + frame_bytes
     return data[:pos]
+
+
+def centre_crop(data: bytes, size: tuple[int, int]) -> bytes:
+    """The centre `size` (width, height) of a PNG, as a PNG; refuses an image smaller than that."""
+    with Image.open(io.BytesIO(data)) as im:
+        im = im.convert("RGB")
+        (w, h), (cw, ch) = im.size, size
+        if cw > w or ch > h:
+            raise SystemExit(f"--crop {cw}x{ch} is larger than the {w}x{h} image")
+        left, top = (w - cw) // 2, (h - ch) // 2
+        out = io.BytesIO()
+        im.crop((left, top, left + cw, top + ch)).save(out, "PNG")
+        return out.getvalue()
+
+
+def crop_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
+    return w, h

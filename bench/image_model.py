@@ -38,8 +38,10 @@ import numpy as np
 from PIL import Image
 
 from common import (
+    centre_crop,
     checkpoint_compressor,
     coded_layout,
+    crop_size,
     machine,
     print_size_table,
     totals_over,
@@ -59,29 +61,6 @@ BASELINES = ROOT / "bench" / "results" / "image_baselines.json"
 
 def pixels(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-
-def centre_crop(data: bytes, size: tuple[int, int]) -> bytes:
-    """The centre `size` (width, height) of a PNG, as a PNG; refuses an image smaller than that."""
-    with Image.open(io.BytesIO(data)) as im:
-        im = im.convert("RGB")
-        (w, h), (cw, ch) = im.size, size
-        if cw > w or ch > h:
-            raise SystemExit(f"--crop {cw}x{ch} is larger than the {w}x{h} image")
-        left, top = (w - cw) // 2, (h - ch) // 2
-        out = io.BytesIO()
-        im.crop((left, top, left + cw, top + ch)).save(out, "PNG")
-        return out.getvalue()
-
-
-def crop_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
-    if w < 1 or h < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive size, got {text!r}")
-    return w, h
 
 
 def measured_baselines(named: dict[str, bytes]) -> dict[tuple[str, int], dict]:

@@ -723,9 +723,13 @@ class Compressor:
                 bar.close()
 
     # -- measurement --------------------------------------------------------------------------
-    def score(self, data: bytes, *, modality: str = "text", batch: int = 8, **frontend_options):
+    def score(self, data: bytes, *, modality: str = "text", batch: int = 8, tune: str | None = None,
+              **frontend_options):
         """Ideal bits of `data` from the fast parallel pass (measurement only, never coding), under
-        the layout and adaptation `compress` would use with these settings."""
+        the layout and adaptation `compress` would use with these settings. `tune`: None measures
+        the loaded model as it is; AUTO the online tuning `compress` would use (tune_for), or a
+        version's name: each coder batch is then scored with the weights tuned on the batches
+        before it, the figure a tuned container's payload comes close to (online.py)."""
         from compress.core.scoring import score_bytes
 
         frontend = self.frontend(modality, **frontend_options)
@@ -740,9 +744,18 @@ class Compressor:
             carried = self.carried_settings(context, tokens, frontend)
         kind = self.stepper_for(frontend, context)
         primed = (stepper.PRIME[kind], self.batch_for(frontend)) if kind == stepper.PRIMED else None
+        tuned = None
+        name = self.tune_for(frontend, carried is not None) if tune == AUTO else online.check_name(tune)
+        if name is not None:
+            if carried is not None:
+                raise InputError("online tuning works between batches of independent segments; "
+                                 "carried context codes one batch")
+            tuned = (online.Tuner(lm.model, name, prefix_token(lm.tokenizer),
+                                  getattr(symbolizer, "alphabet", None), self.device), self.batch_for(frontend))
         result = score_bytes(lm.model, symbolizer, payload, context=context, batch=batch,
                              prefix_id=prefix_token(lm.tokenizer), device=self.device,
-                             breaks=_segment_breaks(frontend, extras), carried=carried, primed=primed)
+                             breaks=_segment_breaks(frontend, extras), carried=carried, primed=primed,
+                             tuned=tuned)
         result.bytes = len(data)
         return result
 

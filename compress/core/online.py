@@ -16,8 +16,11 @@ this module's one loop on the same token arrays, in the same order, with the sam
 same thread count (the header's), float32 on the CPU (no atomics: the same bits every run). A
 version name stands for every constant below; changing one changes the bits and needs a new name.
 
-The scoring pass (compress/core/scoring.py) does not tune: it measures the loaded model, so for a
-tuned modality its figure is the untuned model's.
+The scoring pass (compress/core/scoring.py) measures the loaded model unless asked to tune
+(`Compressor.score(tune=...)`): then it scores each coder batch with a Tuner's weights and calls
+`learn` on the batch as both coding ends do, so the tuned weights are the coder's and only the
+forward pass (parallel, not stepped) differs. That is the quick judge for tuning versions and
+checkpoints on validation photographs (bench/tuned_score.py).
 
 The work it adds is bounded by the payload (each batch's tokens / EVERY, at most FIRST_PASSES
 times; a forward and a backward pass each), so a hostile header cannot make the decoder train

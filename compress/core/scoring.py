@@ -17,6 +17,7 @@ from compress.core import adapt as adaptlib
 from compress.core import segments as seglib
 from compress.core.alphabet import SymbolMap, restrict
 from compress.core.container import batch_members
+from compress.core.online import Tuner
 from compress.core.stepper import adapted_probabilities, windows
 
 
@@ -131,10 +132,14 @@ def score_carried(
 
 def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: int = 8,
                 prefix_id: int, device: str = "cpu", on_batch=None, breaks=(),
-                carried: dict | None = None, primed: tuple[int, int] | None = None) -> Score:
+                carried: dict | None = None, primed: tuple[int, int] | None = None,
+                tuned: tuple[Tuner, int] | None = None) -> Score:
     """Score raw bytes with a symbolizer (text or any front end's) under the coder's segmentation:
     independent segments, with `carried` = {rows, keep, adapt} the carried-context layout, or with
-    `primed` = (prime tokens, the coder's batch) kv-primed/1's (batch 0 unprimed, as coded)."""
+    `primed` = (prime tokens, the coder's batch) kv-primed/1's (batch 0 unprimed, as coded).
+    `tuned` = (an online.Tuner over `model`, the coder's batch): each coder batch is scored with the
+    tuner's weights, which then learn from it as both coding ends do (`Tuner.learn`, the same segments
+    and prime grid), so the figure is the tuned coder's, not the loaded model's."""
     units = symbolizer.encode_units(data)
     if carried is not None:
         stretches = seglib.stretches(units, carried["rows"])
@@ -144,15 +149,31 @@ def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: i
                              on_batch=on_batch)
         return Score(bits=bits, tokens=sum(len(s) for s in stretches), bytes=len(data),
                      segments=len(stretches))
-    prime, primes = (primed or (0, 0))[0], None
+    prime = (primed or (0, 0))[0]
     segs = seglib.cut(units, context - prime, breaks)
+    alphabet = getattr(symbolizer, "alphabet", None)
+    if tuned is not None:
+        tuner, coder_batch = tuned
+        if primed is not None and primed[1] != coder_batch:
+            raise ValueError(f"primed batch {primed[1]} is not the tuned coder's batch {coder_batch}")
+        bits = 0.0
+        members = batch_members(len(segs), coder_batch, striped=primed is not None)
+        for b, rows in enumerate(members):  # the coder's order: score batch b, then learn from it
+            batch_segs = [segs[k] for k in rows]
+            grid = None if primed is None else seglib.batch_primes(prime, b, rows, segs, prefix_id)
+            bits += score_segments(tuner.model, batch_segs, prefix_id, batch=batch, alphabet=alphabet,
+                                   device=device, on_batch=on_batch,
+                                   primes=None if grid is None else list(grid))
+            if b + 1 < len(members):
+                tuner.learn(batch_segs, grid)
+        return Score(bits=bits, tokens=sum(len(s) for s in segs), bytes=len(data), segments=len(segs))
+    primes = None
     if primed is not None:  # each segment's row of its batch's prime grid, as the coder builds it
         primes = [None] * len(segs)
         for b, rows in enumerate(batch_members(len(segs), primed[1], striped=True)):
             grid = seglib.batch_primes(prime, b, rows, segs, prefix_id)
             for r, k in enumerate(rows if grid is not None else ()):
                 primes[k] = grid[r]
-    bits = score_segments(model, segs, prefix_id, batch=batch,
-                          alphabet=getattr(symbolizer, "alphabet", None), device=device,
+    bits = score_segments(model, segs, prefix_id, batch=batch, alphabet=alphabet, device=device,
                           on_batch=on_batch, primes=primes)
     return Score(bits=bits, tokens=sum(len(s) for s in segs), bytes=len(data), segments=len(segs))
