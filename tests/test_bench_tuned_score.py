@@ -46,7 +46,6 @@ def test_the_table_is_the_tuned_coders_ideal_bytes(image_checkpoint, tmp_path, c
     blob = coder.compress(buf.getvalue(), modality="image", **options)
     assert coder.last.ideal_bits / 8 == pytest.approx(first, rel=1e-4)
     assert coder.decompress(blob) == buf.getvalue()
-    assert len(json.loads(out.read_text())["rows"]) == 2
 
 
 def test_a_missing_image_is_one_line(image_checkpoint, tmp_path):
