@@ -31,13 +31,6 @@ from compress.core.engine import AUTO, library_versions
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def score_image(comp, data: bytes) -> float:
-    """Ideal bytes of one PNG's payload under `comp`'s checkpoint and tuning (the front end's
-    options as the checkpoint was trained with them)."""
-    options = comp.frontend_options("image")
-    return comp.score(data, modality="image", batch=64, tune=AUTO, **options).bits / 8
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+")
@@ -61,24 +54,25 @@ def main(argv: list[str] | None = None) -> int:
     for checkpoint in args.checkpoints:
         manifest, comp = checkpoint_compressor("tuned_score", checkpoint, batch=None, threads=args.threads,
                                                tune=tune_option(args.tune))
-        tune = comp.tune_for(comp.frontend("image", **comp.frontend_options("image")), False)
+        options = comp.frontend_options("image")  # those the checkpoint was trained with
+        tune = comp.tune_for(comp.frontend("image", **options), False)
         models.append({"checkpoint": checkpoint, "model_sha256": manifest.get("model_sha256"),
                        "tune": tune, "training": training_facts(checkpoint, manifest)})
         for name, data in images.items():
             started = time.perf_counter()
-            ideal = score_image(comp, data)
+            ideal = comp.score(data, modality="image", batch=64, tune=AUTO, **options).bits / 8
             rows.append({"checkpoint": checkpoint, "image": name, "ideal_bytes": ideal,
                          "seconds": time.perf_counter() - started})
             print(f"{checkpoint} {name}: {ideal:,.0f} B ({rows[-1]['seconds']:.0f} s)", flush=True)
 
     first = args.checkpoints[0]
     by = {(r["checkpoint"], r["image"]): r["ideal_bytes"] for r in rows}
+    totals = {c: sum(by[c, n] for n in images) for c in args.checkpoints}
     print(f"\n{'image':<12}" + "".join(f"{Path(c).name:>24}" for c in args.checkpoints))
     for name in [*images, "total"]:
         cells = []
         for column, c in enumerate(args.checkpoints):
-            value = sum(by[c, n] for n in images) if name == "total" else by[c, name]
-            base = sum(by[first, n] for n in images) if name == "total" else by[first, name]
+            value, base = (totals[c], totals[first]) if name == "total" else (by[c, name], by[first, name])
             cells.append(f"{value:>14,.0f}" + (f" ({100 * (value / base - 1):+.2f}%)" if column else " " * 10))
         print(f"{name:<12}" + "".join(cells))
 
@@ -86,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                    "not coded)" + (f", centre {args.crop[0]}x{args.crop[1]}" if args.crop else ""),
            "machine": machine(), "threads": args.threads, "libraries": library_versions(),
            "crop": list(args.crop) if args.crop else None, "tune_asked": args.tune, "models": models,
-           "totals": {c: sum(by[c, n] for n in images) for c in args.checkpoints}, "rows": rows}
+           "totals": totals, "rows": rows}
     save_result(Path(args.out), doc, "bench/tuned_score.py", argv)
     return 0
 

@@ -474,13 +474,15 @@ class Compressor:
             return self.adapt
         return getattr(frontend, "coder_adapt", DEFAULT_ADAPT)
 
-    def tune_for(self, frontend, carried: bool) -> str | None:
+    def tune_for(self, frontend, carried: bool, asked: str | None = AUTO) -> str | None:
         """The online tuning new containers of this front end get (compress/core/online.py): the
-        one asked for, else the front end's `coder_tune` (none by default). It works between
-        batches of independent segments; carried context codes one batch, so it has none."""
-        tune = getattr(frontend, "coder_tune", None) if self.tune == AUTO else self.tune
+        one asked for (`asked`, by default this compressor's `tune`), else the front end's
+        `coder_tune` (none by default). It works between batches of independent segments; carried
+        context codes one batch, so it has none, and asking for one there is refused."""
+        asked = self.tune if asked == AUTO else asked
+        tune = getattr(frontend, "coder_tune", None) if asked == AUTO else asked
         if carried and tune is not None:
-            if self.tune != AUTO:
+            if asked != AUTO:
                 raise InputError("online tuning works between batches of independent segments; "
                                  "carried context codes one batch (use --stepper kv-growing/2)")
             return None
@@ -745,11 +747,8 @@ class Compressor:
         kind = self.stepper_for(frontend, context)
         primed = (stepper.PRIME[kind], self.batch_for(frontend)) if kind == stepper.PRIMED else None
         tuned = None
-        name = self.tune_for(frontend, carried is not None) if tune == AUTO else online.check_name(tune)
+        name = None if tune is None else self.tune_for(frontend, carried is not None, tune)
         if name is not None:
-            if carried is not None:
-                raise InputError("online tuning works between batches of independent segments; "
-                                 "carried context codes one batch")
             tuned = (online.Tuner(lm.model, name, prefix_token(lm.tokenizer),
                                   getattr(symbolizer, "alphabet", None), self.device), self.batch_for(frontend))
         result = score_bytes(lm.model, symbolizer, payload, context=context, batch=batch,

@@ -130,6 +130,16 @@ def score_carried(
     return total
 
 
+def _coder_batches(segs: list[np.ndarray], coder_batch: int, prime: int | None, prefix_id: int
+                   ) -> list[tuple[list[int], np.ndarray | None]]:
+    """The coder's batches of `segs` in coding order: (segment indices, the batch's prime grid).
+    `prime` None: independent segments (contiguous batches, no grid); else kv-primed/1's striped
+    batches and each one's grid (None for batch 0, coded unprimed)."""
+    members = batch_members(len(segs), coder_batch, striped=prime is not None)
+    return [(rows, None if prime is None else seglib.batch_primes(prime, b, rows, segs, prefix_id))
+            for b, rows in enumerate(members)]
+
+
 def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: int = 8,
                 prefix_id: int, device: str = "cpu", on_batch=None, breaks=(),
                 carried: dict | None = None, primed: tuple[int, int] | None = None,
@@ -157,21 +167,19 @@ def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: i
         if primed is not None and primed[1] != coder_batch:
             raise ValueError(f"primed batch {primed[1]} is not the tuned coder's batch {coder_batch}")
         bits = 0.0
-        members = batch_members(len(segs), coder_batch, striped=primed is not None)
-        for b, rows in enumerate(members):  # the coder's order: score batch b, then learn from it
+        batches = _coder_batches(segs, coder_batch, prime if primed is not None else None, prefix_id)
+        for b, (rows, grid) in enumerate(batches):  # the coder's order: score batch b, then learn from it
             batch_segs = [segs[k] for k in rows]
-            grid = None if primed is None else seglib.batch_primes(prime, b, rows, segs, prefix_id)
             bits += score_segments(tuner.model, batch_segs, prefix_id, batch=batch, alphabet=alphabet,
                                    device=device, on_batch=on_batch,
                                    primes=None if grid is None else list(grid))
-            if b + 1 < len(members):
+            if b + 1 < len(batches):
                 tuner.learn(batch_segs, grid)
         return Score(bits=bits, tokens=sum(len(s) for s in segs), bytes=len(data), segments=len(segs))
     primes = None
     if primed is not None:  # each segment's row of its batch's prime grid, as the coder builds it
         primes = [None] * len(segs)
-        for b, rows in enumerate(batch_members(len(segs), primed[1], striped=True)):
-            grid = seglib.batch_primes(prime, b, rows, segs, prefix_id)
+        for rows, grid in _coder_batches(segs, primed[1], prime, prefix_id):
             for r, k in enumerate(rows if grid is not None else ()):
                 primes[k] = grid[r]
     bits = score_segments(model, segs, prefix_id, batch=batch, alphabet=alphabet, device=device,
