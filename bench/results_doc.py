@@ -1019,9 +1019,9 @@ def tuned_score_tables(r: Results) -> list[str]:
         out += header("image", *(f"`{p}`" for p in paths))
         for image in [*images, "total"]:
             cells = []
-            for k, p in enumerate(paths):
-                value = sum(by[p, i] for i in images) if image == "total" else by[p, image]
-                base = sum(by[paths[0], i] for i in images) if image == "total" else by[paths[0], image]
+            for k, p in enumerate(paths):  # the totals are the bench's own sums, recorded beside the rows
+                value, base = (d["totals"][p], d["totals"][paths[0]]) if image == "total" else (by[p, image],
+                                                                                                 by[paths[0], image])
                 cells.append(n(round(value)) + (f" ({100 * (value / base - 1):+.2f}%)" if k else ""))
             out.append(row(image, *cells))
         out += ["", source(name, d)]
