@@ -95,6 +95,16 @@ LOAD = {
         "(their times may read high; the bits are unaffected), otherwise idle but for file edits"),
     "tuned_score_p18.json": "idle but for file edits (2026-12-07, stop 59, the AMD EPYC host of "
                             "image_model_cpu17280bf16p18.json)",
+    "tuned_score_kv4.json": "idle but for file edits (2026-12-07, stop 61, an AMD EPYC host as slow as "
+                            "stops 55-60's)",
+    "image_model_cpu17280bf16kv4.json": (
+        "stopped after 8 of 24 images on purpose, together 0.064% smaller than cpu17280bf16's with adam/7 "
+        "where 0.103% was needed, and each 20-50% slower each way (2026-12-07, stop 61, an AMD EPYC host "
+        "as slow as stops 55-60's); idle but for file edits and, for seconds at a time, small scripts "
+        "reading its JSON"),
+    "image_model_cpu17280bf16_kodim01_s61.json": (
+        "idle but for file edits (2026-12-07, stop 61, the host of image_model_cpu17280bf16kv4.json, run "
+        "right after it to time cpu17280bf16 on the same host)"),
     "image_model.json": (
         "two sittings on an AMD EPYC host, idle but for file edits and, for seconds at a time, small scripts "
         "reading its JSON: kodim01-11 on 2026-12-07 in stop 57 (kodim01 coded beside niced (nice 19) unit "
