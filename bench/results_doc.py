@@ -99,7 +99,8 @@ LOAD = {
                             "stops 55-60's)",
     "image_model_cpu17280bf16kv4.json": (
         "stopped after 8 of 24 images on purpose, together 0.064% smaller than cpu17280bf16's with adam/7 "
-        "where 0.103% was needed, and each 20-50% slower each way (2026-12-07, stop 61, an AMD EPYC host "
+        "where 0.103% was needed, and slower to code (kodim01: +19% to compress, +45% to decompress against "
+        "image_model_cpu17280bf16_kodim01_s61.json on the same host) (2026-12-07, stop 61, an AMD EPYC host "
         "as slow as stops 55-60's); idle but for file edits and, for seconds at a time, small scripts "
         "reading its JSON"),
     "image_model_cpu17280bf16_kodim01_s61.json": (
