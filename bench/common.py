@@ -30,17 +30,17 @@ def machine() -> dict:
 
 def coded_layout(header: dict) -> dict:
     """How a container's payload was coded, for a bench's row: its stepper, batch (rows under
-    carried context) and online tuning (None: none), or "stored" when the encoder kept the input as
-    is (no stepper, no batch, no tuning)."""
+    carried context), online tuning and pixel mixing (None: none), or "stored" when the encoder
+    kept the input as is (no stepper, no batch, no tuning, no mixing)."""
     if container.is_stored(header):
-        return {"stepper": "stored", "coded_batch": None, "tune": None}
+        return {"stepper": "stored", "coded_batch": None, "tune": None, "mix": None}
     return {"stepper": container.header_stepper(header), "coded_batch": int(header["batch"]),
-            "tune": header.get("tune")}
+            "tune": header.get("tune"), "mix": header.get("mix")}
 
 
 def tune_option(text: str) -> str | None:
-    """A bench's --tune value as Compressor's `tune`: "auto" the front end's, "none" no tuning,
-    else the version named."""
+    """A bench's --tune (or --mix) value as Compressor's `tune` (`mix`): "auto" the front end's,
+    "none" none, else the version named."""
     return {"auto": AUTO, "none": None}.get(text, text)
 
 

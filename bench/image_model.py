@@ -2,10 +2,11 @@
 
     python bench/image_model.py CHECKPOINT [--images kodim01,kodim05 | --count N] [--batch N]
         [--stepper kv-carried/3|kv-growing/2|kv-primed/1] [--tune auto|none|adam/1|...|adam/7]
+        [--mix auto|none|pixel-mix/1]
 
 For each Kodak PNG: `Compressor.compress` with the checkpoint (image front end with the pixel
 order the checkpoint was trained with, read from its manifest; the coder layout new image
-containers get unless --stepper/--batch/--tune say otherwise), `decompress` in the same process,
+containers get unless --stepper/--batch/--tune/--mix say otherwise), `decompress` in the same process,
 pixels compared with the source through PIL, and the container size, compress and decompress
 seconds and pixels/s recorded. Ratio = raw RGB bytes (w*h*3) / container bytes, as in the
 LMCompress paper's image table. The classical codecs' sizes for the same images are read from
@@ -48,7 +49,7 @@ from common import (
     training_facts,
     tune_option,
 )
-from compress.core import container, online, stepper
+from compress.core import container, online, pixmix, stepper
 from compress.core.bytemodel import parameter_count
 from compress.core.engine import AUTO, library_versions
 from compress.fileio import write_json
@@ -81,8 +82,8 @@ def measured_baselines(named: dict[str, bytes]) -> dict[tuple[str, int], dict]:
 
 # What must be the same for a resumed run's images to stand beside this run's: the model, how it
 # codes (context, batch, threads, layout, tuning, front end: the bits) and what it codes.
-RESUME_KEYS = ("what", "model_sha256", "context", "batch", "threads", "stepper_asked", "tune_asked", "frontend",
-               "libraries", "crop")
+RESUME_KEYS = ("what", "model_sha256", "context", "batch", "threads", "stepper_asked", "tune_asked", "mix_asked",
+               "frontend", "libraries", "crop")
 
 
 def resumed_rows(previous: dict, current: dict, raw_sizes: dict[str, int]) -> list[dict]:
@@ -130,6 +131,9 @@ def main() -> int:
     p.add_argument("--tune", default="auto", choices=["auto", "none", *online.VERSIONS],
                    help="online tuning between batches (compress/core/online.py; default: the image "
                         "front end's, adam/7 since stop 58)")
+    p.add_argument("--mix", default="auto", choices=["auto", "none", *pixmix.VERSIONS],
+                   help="pixel mixing (compress/core/pixmix.py; default: the image front end's, pixel-mix/1 "
+                        "for residual payloads since stop 62)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "image_model.json"))
     p.add_argument("--resume", action="store_true",
@@ -138,7 +142,7 @@ def main() -> int:
 
     manifest, comp = checkpoint_compressor("image_model", args.checkpoint, batch=args.batch, threads=args.threads,
                                            stepper_kind=args.stepper or AUTO,
-                                           tune=tune_option(args.tune))
+                                           tune=tune_option(args.tune), mix=tune_option(args.mix))
     options = comp.frontend_options("image")  # what the checkpoint was trained with
     files = sorted(Path(args.dir).glob("*.png"))
     if args.images:
@@ -172,6 +176,7 @@ def main() -> int:
         "training": training_facts(args.checkpoint, manifest),
         "context": int(manifest["context"]), "batch": args.batch, "threads": args.threads,
         "stepper_asked": args.stepper, "tune_asked": args.tune,
+        "mix_asked": args.mix,
         "frontend": options, "libraries": library_versions(),
         "images_from": args.dir, "crop": list(args.crop) if args.crop else None, "images_asked": list(sources),
         "baselines_from": str(BASELINES.relative_to(ROOT)) if not missing else

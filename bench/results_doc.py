@@ -97,6 +97,15 @@ LOAD = {
                             "image_model_cpu17280bf16p18.json)",
     "tuned_score_kv4.json": "idle but for file edits (2026-12-07, stop 61, an AMD EPYC host as slow as "
                             "stops 55-60's)",
+    "tuned_score_pixmix.json": (
+        "busy for wiki_016 and wiki_019 (unit tests ran beside them for most of their 307 s and 324 s), "
+        "idle but for file edits for wiki_020 (2026-12-07, stop 62, an AMD EPYC host); the bytes do not "
+        "depend on the load"),
+    "image_model_pixmix.json": (
+        "idle but for file edits and, for seconds at a time, small scripts reading its JSON, except that "
+        "kodim01 was coded beside about 40 s of unit tests and a lint run (2026-12-07, stop 62, an AMD EPYC "
+        "host as slow as stops 55-61's); stopped after kodim14 to leave the machine to the closing checks "
+        "(`--resume` carries on)"),
     "image_model_cpu17280bf16kv4.json": (
         "stopped after 8 of 24 images on purpose, together 0.064% smaller than cpu17280bf16's with adam/7 "
         "where 0.103% was needed, and slower to code (kodim01: +19% to compress, +45% to decompress against "
@@ -281,6 +290,16 @@ def command(doc: dict) -> str:
     return cmd.split(" --out ")[0].replace("python3 ", "python ")
 
 
+def image_command(doc: dict) -> str:
+    """The command that codes an image bench's containers again today: its own, with `--mix none`
+    added for runs from before pixel mixing (stop 62), whose default now mixes residual payloads
+    (their JSON has no `mix_asked`; the command stays as it ran in the JSON itself)."""
+    cmd = command(doc)
+    if "mix_asked" not in doc and (doc.get("frontend") or {}).get("predictor", "none") != "none":
+        cmd += " --mix none"
+    return cmd
+
+
 def images_coded(doc: dict) -> str:
     """How many images an image bench coded; an interrupted run (`"complete": false`, which
     bench/image_model.py --resume finishes) says of how many."""
@@ -419,9 +438,10 @@ def headline(r: Results) -> list[str]:
                   "residuals": AUDIO_RESIDUALS.get((doc.get("frontend") or {}).get("predictor"), "raw sample"),
                   "tuned": "".join(sorted({f", tuned online ({x['tune']})"
                                            for x in doc.get("rows", []) if x.get("tune")}))}
+        shown = image_command(doc) if name.startswith("image_model") else command(doc)
         out.append(row(data.format(**fields), model.format(**fields), f"**{ratio(totals[OURS]['ratio'])}**",
                        f"{paper} {ratio(codecs[paper_codec])}", f"{best[0]} {ratio(best[1])}",
-                       f"2-core CPU, {busy(doc, name)}", code(command(doc)), code(name)))
+                       f"2-core CPU, {busy(doc, name)}", code(shown), code(name)))
     return out
 
 
@@ -894,11 +914,11 @@ def image_tables(r: Results) -> list[str]:
     def image_coder(d: dict) -> str:
         """The coder layout of a bench's containers, from its rows (not its command: the image
         defaults moved); the older JSONs did not record it per row."""
-        kinds = {(x.get("stepper"), x.get("coded_batch"), x.get("tune")) for x in d["rows"]}
-        if any(k is None for k, _, _ in kinds):
+        kinds = {(x.get("stepper"), x.get("coded_batch"), x.get("tune"), x.get("mix")) for x in d["rows"]}
+        if any(k is None for k, _, _, _ in kinds):
             return f"{d['stepper']} (rows not recorded)" if d.get("stepper") else "not recorded"
         return "; ".join(f"{k}, {'rows' if k == 'kv-carried/3' else 'batch'} {b}" + (f", tuned {t}" if t else "")
-                         for k, b, t in sorted(kinds, key=str))
+                         + (f", mixed {m}" if m else "") for k, b, t, m in sorted(kinds, key=str))
 
     models = r.glob("image_model*.json")
     out += ["", "### Pixel models, full coded round trip (`image_model*.json`)", "",
@@ -926,7 +946,8 @@ def image_tables(r: Results) -> list[str]:
                        f"{statistics.median(x['decompress_s'] for x in rows):.0f} "
                        f"({min(times):.0f}-{max(times):.0f}; {threads(d)})",
                        "yes" if d["all_exact"] else "NO", machine(d, name)))
-    out += ["", "Commands: " + "; ".join(f"`{command(r.load(x))}`" for x in models) + ".", "",
+    out += ["", "Commands (`--mix none` added to those from before pixel mixing, stop 62, which today's "
+            "default would mix): " + "; ".join(f"`{image_command(r.load(x))}`" for x in models) + ".", "",
             "Per image (`image_model.json`), ratio against the classical codecs' ratios:", ""]
     out += header("image", "container", "header", "ratio", *IMAGE_CODECS)
     for x in r.load("image_model.json")["rows"]:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from common import centre_crop, checkpoint_compressor, crop_size, machine, save_result, training_facts, tune_option
-from compress.core import online
+from compress.core import online, pixmix
 from compress.core.engine import AUTO, library_versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crop", type=crop_size, default=None, metavar="WxH", help="score the centre WxH of each")
     p.add_argument("--tune", default="auto", choices=["auto", "none", *online.VERSIONS],
                    help="online tuning (default: the image front end's)")
+    p.add_argument("--mix", default="auto", choices=["auto", "none", *pixmix.VERSIONS],
+                   help="pixel mixing (default: the image front end's for the checkpoint's payload)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "tuned_score.json"))
     args = p.parse_args(argv)
@@ -53,11 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     rows, models = [], []
     for checkpoint in args.checkpoints:
         manifest, comp = checkpoint_compressor("tuned_score", checkpoint, batch=None, threads=args.threads,
-                                               tune=tune_option(args.tune))
+                                               tune=tune_option(args.tune), mix=tune_option(args.mix))
         options = comp.frontend_options("image")  # those the checkpoint was trained with
-        tune = comp.tune_for(comp.frontend("image", **options), False)
+        frontend = comp.frontend("image", **options)
+        tune = comp.tune_for(frontend, False)
+        mix = comp.mix_for(frontend, {k: v for k, v in options.items() if k == "predictor"}, False)
         models.append({"checkpoint": checkpoint, "model_sha256": manifest.get("model_sha256"),
-                       "tune": tune, "training": training_facts(checkpoint, manifest)})
+                       "tune": tune, "mix": mix, "training": training_facts(checkpoint, manifest)})
         for name, data in images.items():
             started = time.perf_counter()
             ideal = comp.score(data, modality="image", batch=64, tune=AUTO, **options).bits / 8

@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="independent segments: fine-tune a copy of the model on each batch coded before"
                         " coding the next (default: adam/7 for images, adam/1 for video, else none; none"
                         " keeps frame-level random access cheap)")
+    p.add_argument("--mix", default=None, choices=["none", *compact.MIXES],
+                   help="8-bit images coded in independent segments: mix the model with classical features"
+                        " of the decoded neighbourhood, weights learned from the file (default: pixel-mix/1"
+                        " for images coded as prediction residuals, else none)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "bf16-linear"],
                    help="weights and arithmetic (recorded in the file; default: bf16-linear, a float32 model"
                         " whose linear layers multiply in bfloat16, for text on CPUs with AMX or AVX512-BF16,"
@@ -134,7 +138,8 @@ class Cli:
                                           device=a.device, threads=a.threads, progress=show,
                                           stepper_kind=a.stepper or AUTO, rows=a.rows,
                                           keep=a.carry, adapt=None if a.no_adapt else AUTO,
-                                          tune=AUTO if a.tune is None else (None if a.tune == "none" else a.tune))
+                                          tune=AUTO if a.tune is None else (None if a.tune == "none" else a.tune),
+                                          mix=AUTO if a.mix is None else (None if a.mix == "none" else a.mix))
         return self._compressor
 
     def output_path(self, name: str, header: dict | None = None) -> str | None:
@@ -261,7 +266,8 @@ class Cli:
             f"{len(h['batches'])} batches, quantizer {h['quantizer']}, "
             f"stepper {header_stepper(h)}"
             + (f" (keep {h['keep']}, adapt {h['adapt'] or 'none'})" if "keep" in h else "")
-            + (f", online tuning {h['tune']}" if "tune" in h else ""),
+            + (f", online tuning {h['tune']}" if "tune" in h else "")
+            + (f", pixel mixing {h['mix']}" if "mix" in h else ""),
         ]
         extras = h.get("frontend", {})
         notes = [extras["note"]] if extras.get("note") else []

@@ -91,6 +91,8 @@ def image_headers(draw):
     }
     if draw(st.booleans()):
         header["tune"] = draw(st.sampled_from(sorted(online.VERSIONS)))
+    if draw(st.booleans()):
+        header["mix"] = draw(st.sampled_from(compact.MIXES))
     return header
 
 

@@ -150,7 +150,7 @@ def test_tune_flag_on_a_carried_container_is_refused(blob):
     decoded, _ = compact.decode(reframe(bytes(body[:b]) + compact.varint(4) + b"\x00" + bytes(body[b:])))
     assert decoded["stepper"] == "kv-carried/3" and decoded["tune"] == online.ADAM1
     decoded["batch"] = len(decoded["segments"])  # one row per stretch, as a carried header has
-    with pytest.raises(ContainerError, match="'tune' belongs to containers of independent segments"):
+    with pytest.raises(ContainerError, match="'tune'/'mix' belong to containers of independent segments"):
         container.check_header(decoded)
 
 

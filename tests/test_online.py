@@ -260,7 +260,7 @@ def test_forged_tuning_headers_are_refused_before_decoding():
     with pytest.raises(MismatchError, match="online tuning mismatch: container uses adam/9"):
         c.decompress(container.pack(forged, tuned.streams), model=MODEL)
     carried = container.unpack((GOLDEN / "text-carried.lmc").read_bytes())
-    with pytest.raises(ContainerError, match="'tune' belongs to containers of independent segments"):
+    with pytest.raises(ContainerError, match="'tune'/'mix' belong to containers of independent segments"):
         c.decompress(container.pack(dict(carried.header, tune=online.ADAM1), carried.streams), model=MODEL)
     with pytest.raises(ContainerError, match="field 'tune' is not a string"):
         c.decompress(container.pack(dict(tuned.header, tune=7), tuned.streams), model=MODEL)

@@ -18,7 +18,15 @@ from compress.core import adapt as adaptlib
 from compress.core import quantize
 from compress.core.alphabet import SymbolMap
 from compress.core.segments import padded_grid
-from compress.core.stepper import CARRIED, GROWING, Stepper, adapted_probabilities, coding_probabilities, windows
+from compress.core.stepper import (
+    CARRIED,
+    GROWING,
+    Stepper,
+    adapted_probabilities,
+    coding_log_probabilities,
+    coding_probabilities,
+    windows,
+)
 
 STEPPER_DEFAULT = GROWING  # the independent-segment functions below; carried context: code_carried
 
@@ -38,6 +46,16 @@ def _decode_step(decoder, table: np.ndarray) -> np.ndarray:
         return decoder.decode(quantize.family(), table).astype(np.int64)
     except AssertionError as exc:  # constriction's word for "these words are not a stream"
         raise ValueError(str(exc)) from None
+
+
+def _step_table(logits: torch.Tensor, alphabet: torch.Tensor | None, active: np.ndarray, mixer,
+                at: np.ndarray | None) -> np.ndarray:
+    """The quantizer's table for the `active` rows of one step of independent segments: the
+    model's distributions, or `mixer`'s mixture of them for the samples at payload positions `at`
+    (compress/core/pixmix.py). Both ends call exactly this; the caller then calls `mixer.update`."""
+    if mixer is None:
+        return quantize.as_table(coding_probabilities(logits, alphabet)[active])
+    return quantize.as_table(mixer.mix(at, coding_log_probabilities(logits, alphabet)[active]))
 
 
 def _batch_logits(model, grid: np.ndarray, steps: int, prefix_id: int, device: str, kind: str,
@@ -72,10 +90,14 @@ def encode_batch(
     stepper_kind: str = STEPPER_DEFAULT,
     on_step: Callable[[int], None] | None = None,
     primes: np.ndarray | None = None,
+    mixer=None,
+    starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """(compressed uint32 words, ideal code length in bits of the same float distributions).
     `primes` [rows, n] (kv-primed/1): each row's context before its segment, the prefix token
-    first (segments.prime_grid); None: each segment starts from the prefix token alone."""
+    first (segments.prime_grid); None: each segment starts from the prefix token alone.
+    `mixer` (a pixmix.PixelMixer, shared by the file's batches) with `starts` [rows], each
+    segment's first payload position: every step's distributions are mixed, then learnt from."""
     rows = len(segments)
     lengths = np.array([len(s) for s in segments], dtype=np.int64)
     steps = int(lengths.max()) if rows else 0
@@ -85,8 +107,12 @@ def encode_batch(
     ideal_bits = 0.0
     for t, logits in enumerate(_batch_logits(model, grid, steps, prefix_id, device, stepper_kind, primes)):
         active = np.nonzero(lengths > t)[0]
-        table = quantize.as_table(coding_probabilities(logits, alphabet)[active])
-        ideal_bits += _encode_step(encoder, table, symbol_map.symbols(grid[active, t]))
+        at = None if mixer is None else starts[active] + t
+        table = _step_table(logits, alphabet, active, mixer, at)
+        symbols = symbol_map.symbols(grid[active, t])
+        ideal_bits += _encode_step(encoder, table, symbols)
+        if mixer is not None:
+            mixer.update(at, symbols)
         if on_step is not None:
             on_step(len(active))
     return encoder.get_compressed(), ideal_bits
@@ -103,8 +129,11 @@ def decode_batch(
     stepper_kind: str = STEPPER_DEFAULT,
     on_step: Callable[[int], None] | None = None,
     primes: np.ndarray | None = None,
+    mixer=None,
+    starts: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """Token ids of every segment of the batch, decoded from `words` (`primes`: as encode_batch)."""
+    """Token ids of every segment of the batch, decoded from `words` (`primes`, `mixer`, `starts`:
+    as encode_batch)."""
     rows = len(lengths)
     lengths_arr = np.asarray(lengths, dtype=np.int64)
     steps = int(lengths_arr.max()) if rows else 0
@@ -113,8 +142,11 @@ def decode_batch(
     symbol_map = SymbolMap(alphabet)
     for t, logits in enumerate(_batch_logits(model, grid, steps, prefix_id, device, stepper_kind, primes)):
         active = np.nonzero(lengths_arr > t)[0]
-        table = quantize.as_table(coding_probabilities(logits, alphabet)[active])
-        grid[active, t] = symbol_map.tokens(_decode_step(decoder, table))
+        at = None if mixer is None else starts[active] + t
+        symbols = _decode_step(decoder, _step_table(logits, alphabet, active, mixer, at))
+        grid[active, t] = symbol_map.tokens(symbols)
+        if mixer is not None:
+            mixer.update(at, symbols)
         if on_step is not None:
             on_step(len(active))
     return [grid[r, : lengths_arr[r]].copy() for r in range(rows)]

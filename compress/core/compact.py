@@ -63,7 +63,8 @@ FLAG_EVEN_ROWS = 4            # text only: the segment table is even_rows(tokens
 FLAG_TUNE = 8                 # an online tuning id follows the stepper (compress/core/online.py)
 FLAG_CHECKED = 16             # the first 8 bytes of checked_sha256 follow the original digest
                               # (only for modalities registered with checked=True: images)
-FLAGS = FLAG_ADAPTER | FLAG_CRLF | FLAG_EVEN_ROWS | FLAG_TUNE | FLAG_CHECKED
+FLAG_MIX = 32                 # a pixel mixing id follows the tuning's place (compress/core/pixmix.py)
+FLAGS = FLAG_ADAPTER | FLAG_CRLF | FLAG_EVEN_ROWS | FLAG_TUNE | FLAG_CHECKED | FLAG_MIX
 
 # -- the registry: append only; id = index + 1 (0 means "not registered, stored inline") ----------
 MODALITIES = ("text", "audio", "video", "image")  # text: frontend {}, symbolizer text-table/v1, payload = the file
@@ -92,6 +93,8 @@ CARRIED = "kv-carried/3"
 ADAPTS = ("ngram-mix/1", "ngram-mix/2")  # 0: no adaptation (null)
 # written only with FLAG_TUNE (absent: no online tuning)
 TUNES = ("adam/1", "adam/2", "adam/3", "adam/4", "adam/5", "adam/6", "adam/7")
+# written only with FLAG_MIX (absent: no pixel mixing)
+MIXES = ("pixel-mix/1",)
 
 _TEXT = {"format": "lmcompress", "symbolizer": "text-table/v1"}
 _CRLF = {"newlines": "crlf"}
@@ -241,9 +244,11 @@ def _body(h: dict) -> bytes:
     carried = h.get("stepper") == CARRIED
     keys = set(h) - DROPPED - {"checked_sha256"}
     tuned = "tune" in h and not carried
+    mixed = "mix" in h and not carried
     checked = h.get("checked_sha256")
     text, crlf = h["modality"] == "text", False
     if keys != KEYS | (CARRIED_KEYS if carried else set()) | ({"tune"} if tuned else set()) \
+            | ({"mix"} if mixed else set()) \
             or (checked is not None and h["modality"] not in _CHECKED):
         raise Unrepresentable
     if text:
@@ -268,7 +273,7 @@ def _body(h: dict) -> bytes:
         _id(h["modality"], MODALITIES),
         bytes([(FLAG_ADAPTER if adapter is not None else 0) | (FLAG_CRLF if crlf else 0)
                | (FLAG_EVEN_ROWS if even else 0) | (FLAG_TUNE if tuned else 0)
-               | (FLAG_CHECKED if checked is not None else 0)]),
+               | (FLAG_CHECKED if checked is not None else 0) | (FLAG_MIX if mixed else 0)]),
         _id(name, MODEL_NAMES) if name in MODEL_NAMES else b"\x00",
         _digest(h["model"]["sha256"], MODEL_DIGESTS),
         b"" if adapter is None else _digest(adapter["sha256"], ()),
@@ -281,6 +286,8 @@ def _body(h: dict) -> bytes:
         parts += [varint(h["keep"]), _id(h["adapt"], ADAPTS, none_is_zero=True)]
     if tuned:
         parts.append(_id(h["tune"], TUNES))
+    if mixed:
+        parts.append(_id(h["mix"], MIXES))
     parts += [varint(h["context"]), varint(h["batch"]), varint(h["original_length"]),
               _digest(h["original_sha256"], ())[1:]]
     if checked is not None:
@@ -437,6 +444,8 @@ def decode(blob: bytes, spans: list | None = None) -> tuple[dict, int]:
         h["adapt"] = r.choice("adapt", ADAPTS, zero=None, zero_ok=True)
     if flags & FLAG_TUNE:  # with a carried stepper the validator refuses it (container.check_header)
         h["tune"] = r.choice("tune", TUNES)
+    if flags & FLAG_MIX:  # likewise refused with a carried stepper, and off an 8-bit image by the engine
+        h["mix"] = r.choice("mix", MIXES)
     h["context"] = r.varint("context")
     h["batch"] = r.varint("batch")
     h["original_length"] = h["payload_length"] = r.varint("original_length")

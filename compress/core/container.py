@@ -114,10 +114,13 @@ HEADER = schema.Obj(
         # independent segments only: the online tuning between batches (compress/core/online.py
         # VERSIONS); absent: none
         "tune": _NAME,
+        # independent segments of an 8-bit image only: the pixel mixing (compress/core/pixmix.py
+        # VERSIONS); absent: none
+        "mix": _NAME,
     },
     # absent from containers written before they existed (tests/golden keeps such files)
     optional=frozenset({"format", "frontend", "checked_sha256", "adapter", "vocab_size", "device",
-                        "stepper", "libraries", "keep", "adapt", "tune"}),
+                        "stepper", "libraries", "keep", "adapt", "tune", "mix"}),
 )
 
 
@@ -246,8 +249,8 @@ def check_header(header: dict) -> None:
             raise ContainerError("corrupt header: 'keep' leaves no room in the context")
         if len(seg) > header["batch"]:
             raise ContainerError("corrupt header: more stretches than rows")
-        if "tune" in header:
-            raise ContainerError("corrupt header: 'tune' belongs to containers of independent segments")
+        if "tune" in header or "mix" in header:
+            raise ContainerError("corrupt header: 'tune'/'mix' belong to containers of independent segments")
     else:
         if "keep" in header or "adapt" in header:
             raise ContainerError("corrupt header: 'keep'/'adapt' belong to carried-context containers")

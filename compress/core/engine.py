@@ -31,6 +31,7 @@ from compress.core import (
     linear16,
     models,
     online,
+    pixmix,
     quantize,
     stepper,
 )
@@ -192,9 +193,12 @@ def check_limits(header: dict, model) -> None:
     need = kv_cache_bytes(model, header)
     if header.get("tune") is not None:
         need += online.memory_bytes(model, header["tune"], header["context"])
+    if header.get("mix") is not None:
+        need += pixmix.memory_bytes(header["payload_length"], header["frontend"].get("channels", 1))
     if need > _available_memory():
         raise MismatchError(f"coding needs about {need / 2**30:.1f} GiB for the KV cache"
                             + (" and online tuning" if header.get("tune") is not None else "")
+                            + (" and pixel mixing" if header.get("mix") is not None else "")
                             + ", more than this machine has free")
 
 
@@ -254,7 +258,7 @@ class Compressor:
                  threads: int | None = None, progress: bool = False,
                  stepper_kind: str = AUTO, rows: int | None = None,
                  keep: int | None = None, adapt: str | None = AUTO,
-                 tune: str | None = AUTO, allow_stored: bool = True):
+                 tune: str | None = AUTO, mix: str | None = AUTO, allow_stored: bool = True):
         if context is not None and not 4 <= context <= container.MAX_CONTEXT:
             raise InputError(f"context must be 4..{container.MAX_CONTEXT} tokens, not {context}")
         if batch is not None and not 1 <= batch <= container.MAX_BATCH:
@@ -279,12 +283,15 @@ class Compressor:
             raise InputError(f"unknown adaptation '{adapt}' (choose from {', '.join(adaptlib.VERSIONS)})")
         if tune not in (None, AUTO, *online.VERSIONS):
             raise InputError(f"unknown online tuning '{tune}' (choose from {', '.join(online.VERSIONS)})")
+        if mix not in (None, AUTO, *pixmix.VERSIONS):
+            raise InputError(f"unknown pixel mixing '{mix}' (choose from {', '.join(pixmix.VERSIONS)})")
         if keep is not None and keep < 0:
             raise InputError(f"keep must be at least 0, not {keep}")
         self.rows = rows      # carried context: None = auto_rows(tokens)
         self.keep = keep      # carried context: None = KEEP_FRACTION of the context
         self.adapt = adapt    # carried context: None = no adaptation, AUTO = the modality's default
         self.tune = tune      # independent segments: None = no online tuning, AUTO = the front end's
+        self.mix = mix        # independent 8-bit image segments: None = no pixel mixing, AUTO = the front end's
         self.allow_stored = allow_stored
         self._cache: dict[tuple[str, str, str], models.LoadedModel] = {}
         self.last = Stats()
@@ -431,7 +438,16 @@ class Compressor:
         tune = self.tune_for(frontend, carried is not None)
         if tune is not None:
             header["tune"] = tune
+        mix = self.mix_for(frontend, extras, carried is not None)
+        if mix is not None:
+            header["mix"] = mix
         check_limits(header, lm.model)  # before the expensive part: the decoder's own limits
+        geometry = None
+        if mix is not None:  # the decoder's own check of the pixel geometry, before coding
+            try:
+                geometry = mixing_geometry(frontend, header, symbolizer)
+            except ContainerError as exc:
+                raise InputError(f"cannot mix this input: {exc}") from None
         total_tokens = sum(len(s) for s in segs)
         bar, on_step = self._progress(len(payload), total_tokens, "compress")
         streams, ideal = [], 0.0
@@ -440,6 +456,8 @@ class Compressor:
         tuner = None if tune is None or len(members) < 2 else online.Tuner(lm.model, tune, prefix, alphabet,
                                                                          self.device)
         model = lm.model if tuner is None else tuner.model
+        mixer = None if mix is None else pixmix.PixelMixer(geometry, mix)
+        starts = _segment_starts(header["segments"])
         try:
             for b, rows in enumerate(members):
                 batch_segs = [segs[k] for k in rows]
@@ -452,7 +470,8 @@ class Compressor:
                     primes = seglib.batch_primes(prime, b, rows, segs, prefix)
                     words, bits = coder.encode_batch(model, batch_segs, prefix,
                                                      alphabet=alphabet, device=self.device,
-                                                     stepper_kind=kind, on_step=on_step, primes=primes)
+                                                     stepper_kind=kind, on_step=on_step, primes=primes,
+                                                     mixer=mixer, starts=starts[list(rows)])
                 streams.append(words)
                 ideal += bits
                 if tuner is not None and b + 1 < len(members):
@@ -487,6 +506,22 @@ class Compressor:
                                  "carried context codes one batch (use --stepper kv-growing/2)")
             return None
         return tune
+
+    def mix_for(self, frontend, extras: dict, carried: bool, asked: str | None = AUTO) -> str | None:
+        """The pixel mixing new containers of this input get (compress/core/pixmix.py): the one
+        asked for (`asked`, by default this compressor's `mix`), else the front end's `coder_mix`
+        where its `mix_default(extras)` says so (residual image payloads). Asked for where it cannot
+        work (carried context, a front end without a pixel geometry), it is an InputError."""
+        asked = self.mix if asked == AUTO else asked
+        if asked == AUTO:
+            if carried or not getattr(frontend, "mix_default", lambda _: False)(extras):
+                return None
+            return frontend.coder_mix
+        if asked is not None and carried:
+            raise InputError("pixel mixing works on independent segments, not under carried context")
+        if asked is not None and getattr(frontend, "mix_geometry", None) is None:
+            raise InputError(f"pixel mixing needs an image; this is {frontend.name}")
+        return asked
 
     def carried_settings(self, context: int, tokens: int, frontend) -> dict | None:
         """{rows, keep, adapt} new containers are coded with under carried context, else None."""
@@ -556,9 +591,14 @@ class Compressor:
         if header.get("tune") is not None and header["tune"] not in online.VERSIONS:
             raise MismatchError(f"online tuning mismatch: container uses {header['tune']}, this "
                                 f"lmcompress implements {', '.join(online.VERSIONS)}")
+        if header.get("mix") is not None and header["mix"] not in pixmix.VERSIONS:
+            raise MismatchError(f"pixel mixing mismatch: container uses {header['mix']}, this "
+                                f"lmcompress implements {', '.join(pixmix.VERSIONS)}")
         if header["prefix_id"] != prefix_token(lm.tokenizer):
             raise MismatchError("prefix token mismatch between the container and the tokenizer")
         check_limits(header, lm.model)
+        if header.get("mix") is not None:
+            mixing_geometry(frontends.get(header["modality"]), header, symbolizer)
 
     def warnings_for(self, header: dict) -> list[str]:
         """Differences that may change the bits but cannot be checked before decoding."""
@@ -673,12 +713,17 @@ class Compressor:
         kind = container.header_stepper(header)  # the container's stepper, never this Compressor's
         todo = range(len(members)) if wanted is None else sorted(set(wanted))
         tuner = None
-        if len(todo) and max(todo) > 0 and (header.get("tune") is not None or kind == stepper.PRIMED):
+        mixed = header.get("mix") is not None
+        if len(todo) and max(todo) > 0 and (header.get("tune") is not None or kind == stepper.PRIMED or mixed):
             todo = range(max(todo) + 1)
         if header.get("tune") is not None and len(todo) > 1:
             # each batch was coded with weights tuned on all those before it
             tuner = online.Tuner(lm.model, header["tune"], header["prefix_id"], alphabet, self.device)
         model = lm.model if tuner is None else tuner.model
+        # every batch's steps were mixed under what the batches before it taught the mixer
+        mixer = pixmix.PixelMixer(mixing_geometry(frontends.get(header["modality"]), header, symbolizer),
+                                  header["mix"]) if mixed and len(todo) else None
+        starts = _segment_starts(segs_len)
         tokens = sum(segs_len[k] for b in todo for k in members[b])
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
         determinism.apply(header["threads"])
@@ -702,7 +747,8 @@ class Compressor:
                         decoded = coder.decode_batch(model, lengths, opened.streams[b],
                                                      header["prefix_id"], alphabet=alphabet,
                                                      device=self.device, stepper_kind=kind,
-                                                     on_step=on_step, primes=primes)
+                                                     on_step=on_step, primes=primes,
+                                                     mixer=mixer, starts=starts[list(rows)])
                 except (ValueError, RuntimeError, OverflowError) as exc:  # constriction rejects words
                     raise ChecksumError(f"{where}: payload is damaged ({exc})") from None
                 try:
@@ -751,12 +797,39 @@ class Compressor:
         if name is not None:
             tuned = (online.Tuner(lm.model, name, prefix_token(lm.tokenizer),
                                   getattr(symbolizer, "alphabet", None), self.device), self.batch_for(frontend))
+        mixed = None
+        mix = self.mix_for(frontend, extras, carried is not None)
+        if mix is not None:
+            header = {"frontend": extras, "payload_length": len(payload),
+                      "segments": [sum(len(u) for u in symbolizer.encode_units(payload))]}
+            mixed = (pixmix.PixelMixer(mixing_geometry(frontend, header, symbolizer), mix), self.batch_for(frontend))
         result = score_bytes(lm.model, symbolizer, payload, context=context, batch=batch,
                              prefix_id=prefix_token(lm.tokenizer), device=self.device,
                              breaks=_segment_breaks(frontend, extras), carried=carried, primed=primed,
-                             tuned=tuned)
+                             tuned=tuned, mixed=mixed)
         result.bytes = len(data)
         return result
+
+
+def _segment_starts(lengths) -> np.ndarray:
+    """Each segment's first payload position (the pixel mixer's positions are payload positions)."""
+    return np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))[:-1]]).astype(np.int64) \
+        if len(lengths) else np.zeros(0, dtype=np.int64)
+
+
+def mixing_geometry(frontend, header: dict, symbolizer) -> pixmix.Geometry:
+    """The pixel geometry of a header that asks for pixel mixing ("mix"), checked: the front end
+    must place 8-bit samples in the payload (image), one token per payload byte over a 256-symbol
+    alphabet, covering exactly the payload. ContainerError otherwise: one check for both ends (the
+    encoder runs it before coding, the decoder before decoding)."""
+    where = getattr(frontend, "mix_geometry", None)
+    geometry = None if where is None else where(header["frontend"], header["payload_length"])
+    alphabet = getattr(symbolizer, "alphabet", None)
+    if geometry is None or alphabet is None or len(alphabet) != pixmix.SYMBOLS:
+        raise ContainerError("corrupt header: pixel mixing needs an image of 8-bit samples coded byte by byte")
+    if sum(header["segments"]) != header["payload_length"]:
+        raise ContainerError("corrupt header: the image's samples do not match its payload")
+    return geometry
 
 
 def _adapter_mismatch(want: str | None, have: str | None, spec: str) -> str:

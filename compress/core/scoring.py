@@ -33,6 +33,31 @@ class Score:
         return self.bits / self.bytes if self.bytes else 0.0
 
 
+def _log_probs(model: torch.nn.Module, segs: list[np.ndarray], prefix_id: int, order: list[int], *,
+               batch: int, alphabet: torch.Tensor | None, device: str, on_batch,
+               primes: list[np.ndarray | None] | None):
+    """Yield (segment index, float64 log-probabilities [len, K] of its tokens' positions), one
+    parallel forward per `batch` segments taken in `order`, each after its lead: the prefix token
+    or its prime row (kv-primed/1: a segments.prime_grid row, the prefix token first)."""
+    leads = [np.array([prefix_id]) if primes is None or primes[i] is None else np.asarray(primes[i])
+             for i in range(len(segs))]
+    for start in range(0, len(order), batch):
+        rows = order[start : start + batch]
+        width = max(len(leads[i]) + len(segs[i]) for i in rows)
+        ids = torch.full((len(rows), width), prefix_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(rows):
+            row = np.concatenate([leads[i], segs[i]])
+            ids[r, : len(row)] = torch.as_tensor(row)
+            mask[r, : len(row)] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        for r, i in enumerate(rows):  # one row at a time: float64 [T, vocab] per row, not per batch
+            lead = len(leads[i])
+            yield i, torch.log_softmax(restrict(logits[r, lead - 1 : lead - 1 + len(segs[i])], alphabet), dim=-1)
+        if on_batch is not None:
+            on_batch(sum(len(segs[i]) for i in rows))
+
+
 @torch.inference_mode()
 def score_segments(
     model: torch.nn.Module,
@@ -50,27 +75,37 @@ def score_segments(
     token first) or None (the prefix token alone)."""
     total = 0.0
     symbol_map = SymbolMap(alphabet)
-    leads = [np.array([prefix_id]) if primes is None or primes[i] is None else np.asarray(primes[i])
-             for i in range(len(segs))]
     order = sorted(range(len(segs)), key=lambda i: -len(segs[i]))  # similar lengths together
-    for start in range(0, len(order), batch):
-        rows = order[start : start + batch]
-        width = max(len(leads[i]) + len(segs[i]) for i in rows)
-        ids = torch.full((len(rows), width), prefix_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, i in enumerate(rows):
-            row = np.concatenate([leads[i], segs[i]])
-            ids[r, : len(row)] = torch.as_tensor(row)
-            mask[r, : len(row)] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        for r, i in enumerate(rows):  # one row at a time: float64 [T, vocab] per row, not per batch
-            s, lead = segs[i], len(leads[i])
-            targets = torch.as_tensor(symbol_map.symbols(s)).unsqueeze(-1)
-            logp = torch.log_softmax(restrict(logits[r, lead - 1 : lead - 1 + len(s)], alphabet),
-                                     dim=-1).gather(1, targets)
-            total += float(-logp.squeeze(-1).sum()) / math.log(2)
-        if on_batch is not None:
-            on_batch(sum(len(segs[i]) for i in rows))
+    for i, log_probs in _log_probs(model, segs, prefix_id, order, batch=batch, alphabet=alphabet, device=device,
+                                   on_batch=on_batch, primes=primes):
+        targets = torch.as_tensor(symbol_map.symbols(segs[i])).unsqueeze(-1)
+        total += float(-log_probs.gather(1, targets).squeeze(-1).sum()) / math.log(2)
+    return total
+
+
+@torch.inference_mode()
+def score_mixed(model: torch.nn.Module, segs: list[np.ndarray], prefix_id: int, mixer, starts: np.ndarray, *,
+                batch: int = 8, alphabet: torch.Tensor | None = None, device: str = "cpu", on_batch=None,
+                primes: list[np.ndarray | None] | None = None) -> float:
+    """Total bits of one coder batch of segments (in the coder's row order) under pixel mixing
+    (compress/core/pixmix.py): the model's log-probabilities from the parallel pass (as
+    `score_segments`, segments in row order), then the mixer fed step by step in the coder's
+    order, rows in lockstep, as both coding ends feed it. `starts`: each segment's first payload
+    position. The bits are those of the float mixture, without the quantizer's 2^-24 floor."""
+    symbol_map = SymbolMap(alphabet)
+    log_probs = [None] * len(segs)
+    for i, lp in _log_probs(model, segs, prefix_id, list(range(len(segs))), batch=batch, alphabet=alphabet,
+                            device=device, on_batch=on_batch, primes=primes):
+        log_probs[i] = lp.numpy()
+    lengths = np.array([len(s) for s in segs], dtype=np.int64)
+    total = 0.0
+    for t in range(int(lengths.max()) if len(segs) else 0):
+        active = np.nonzero(lengths > t)[0]
+        at = starts[active] + t
+        q = mixer.mix(at, np.stack([log_probs[r][t] for r in active]))
+        symbols = symbol_map.symbols(np.array([segs[r][t] for r in active], dtype=np.int64))
+        total -= float(np.log2(np.maximum(q[np.arange(len(active)), symbols], 1e-300)).sum())
+        mixer.update(at, symbols)
     return total
 
 
@@ -143,13 +178,15 @@ def _coder_batches(segs: list[np.ndarray], coder_batch: int, prime: int | None, 
 def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: int = 8,
                 prefix_id: int, device: str = "cpu", on_batch=None, breaks=(),
                 carried: dict | None = None, primed: tuple[int, int] | None = None,
-                tuned: tuple[Tuner, int] | None = None) -> Score:
+                tuned: tuple[Tuner, int] | None = None, mixed: tuple | None = None) -> Score:
     """Score raw bytes with a symbolizer (text or any front end's) under the coder's segmentation:
     independent segments, with `carried` = {rows, keep, adapt} the carried-context layout, or with
     `primed` = (prime tokens, the coder's batch) kv-primed/1's (batch 0 unprimed, as coded).
     `tuned` = (an online.Tuner over `model`, the coder's batch): each coder batch is scored with the
     tuner's weights, which then learn from it as both coding ends do (`Tuner.learn`, the same segments
-    and prime grid), so the figure is the tuned coder's, not the loaded model's."""
+    and prime grid), so the figure is the tuned coder's, not the loaded model's. `mixed` = (a
+    pixmix.PixelMixer over this payload, the coder's batch; independent segments only): each
+    coder batch is scored through the mixer in the coder's order (`score_mixed`), tuned or not."""
     units = symbolizer.encode_units(data)
     if carried is not None:
         stretches = seglib.stretches(units, carried["rows"])
@@ -162,18 +199,26 @@ def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: i
     prime = (primed or (0, 0))[0]
     segs = seglib.cut(units, context - prime, breaks)
     alphabet = getattr(symbolizer, "alphabet", None)
-    if tuned is not None:
-        tuner, coder_batch = tuned
-        if primed is not None and primed[1] != coder_batch:
-            raise ValueError(f"primed batch {primed[1]} is not the tuned coder's batch {coder_batch}")
+    if tuned is not None or mixed is not None:
+        tuner, coder_batch = tuned if tuned is not None else (None, mixed[1])
+        mixer = None if mixed is None else mixed[0]
+        if (primed is not None and primed[1] != coder_batch) or (mixed is not None and mixed[1] != coder_batch):
+            raise ValueError(f"the primed, tuned and mixed coder's batches differ ({primed}, {coder_batch}, "
+                             f"{None if mixed is None else mixed[1]})")
+        scored = model if tuner is None else tuner.model
+        starts = np.concatenate([[0], np.cumsum([len(s) for s in segs])[:-1]]).astype(np.int64)
         bits = 0.0
         batches = _coder_batches(segs, coder_batch, prime if primed is not None else None, prefix_id)
         for b, (rows, grid) in enumerate(batches):  # the coder's order: score batch b, then learn from it
             batch_segs = [segs[k] for k in rows]
-            bits += score_segments(tuner.model, batch_segs, prefix_id, batch=batch, alphabet=alphabet,
-                                   device=device, on_batch=on_batch,
-                                   primes=None if grid is None else list(grid))
-            if b + 1 < len(batches):
+            grid_rows = None if grid is None else list(grid)
+            if mixer is None:
+                bits += score_segments(scored, batch_segs, prefix_id, batch=batch, alphabet=alphabet,
+                                       device=device, on_batch=on_batch, primes=grid_rows)
+            else:
+                bits += score_mixed(scored, batch_segs, prefix_id, mixer, starts[list(rows)], batch=batch,
+                                    alphabet=alphabet, device=device, on_batch=on_batch, primes=grid_rows)
+            if tuner is not None and b + 1 < len(batches):
                 tuner.learn(batch_segs, grid)
         return Score(bits=bits, tokens=sum(len(s) for s in segs), bytes=len(data), segments=len(segs))
     primes = None

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compress.core import frontends, schema
+from compress.core import frontends, pixmix, schema
 from compress.core.container import MAX_HEADER_TEXT
 from compress.core.errors import ContainerError, InputError
 from compress.core.symbols import BYTEMAP_VERSION, ByteSymbolizer
@@ -44,12 +44,27 @@ def valid_strip(strip) -> bool:
     return isinstance(strip, int) and not isinstance(strip, bool) and strip >= 1
 
 
-def to_payload(samples: np.ndarray, order: str, strip: int = DEFAULT_STRIP) -> bytes:
+def _ordered(samples: np.ndarray, order: str, strip: int) -> np.ndarray:
+    """`samples` (height, width, channel, byte) flattened in payload order (any dtype)."""
     if order == "strips":
         width = samples.shape[1]
-        return b"".join(np.ascontiguousarray(samples[:, x : x + strip]).tobytes()
-                        for x in range(0, width, strip))
-    return np.ascontiguousarray(samples.transpose(_AXES[order])).tobytes()
+        return np.concatenate([np.ascontiguousarray(samples[:, x : x + strip]).reshape(-1)
+                               for x in range(0, width, strip)])
+    return np.ascontiguousarray(samples.transpose(_AXES[order])).reshape(-1)
+
+
+def to_payload(samples: np.ndarray, order: str, strip: int = DEFAULT_STRIP) -> bytes:
+    return _ordered(samples, order, strip).tobytes()
+
+
+def payload_index(shape: tuple[int, int, int, int], order: str, strip: int = DEFAULT_STRIP) -> np.ndarray:
+    """int32 [height, width, channels, bytes]: the payload position of every sample byte, the
+    layout `to_payload` writes (the pixel mixer's map from the image to the payload)."""
+    n = int(np.prod(shape))
+    flat = _ordered(np.arange(n, dtype=np.int32).reshape(shape), order, strip)
+    index = np.empty(n, dtype=np.int32)
+    index[flat] = np.arange(n, dtype=np.int32)
+    return index.reshape(shape)
 
 
 def from_payload(payload: bytes, shape: tuple[int, int, int, int], order: str,
@@ -195,6 +210,11 @@ class ImageFrontend:
     # float32, not the text default bf16-linear (compress/core/linear16.py): the byte models'
     # figures and time budgets were measured in float32, bf16-linear's were not.
     coder_dtype = "float32"
+    # New containers of residual payloads (a predictor set) mix the model with classical features
+    # of the decoded neighbourhood under weights learned from the file (compress/core/pixmix.py;
+    # measured on the validation photographs only, figures there). Decoders accept it on any
+    # 8-bit image; raw-sample payloads get it only when asked for, as it was not measured there.
+    coder_mix = pixmix.VERSION
     suffixes = ("png", "ppm", "pgm", "pnm")
     SYMBOLIZER = BYTEMAP_VERSION
     EXTRAS = EXTRAS
@@ -241,6 +261,23 @@ class ImageFrontend:
         if extras["format"] == "png":
             return pngfile.join(samples, extras)
         return netpbm.join(samples, extras)
+
+    @staticmethod
+    def mix_default(extras: dict) -> bool:
+        """Whether new containers of this image mix by default (`coder_mix`): residual payloads of
+        8-bit samples."""
+        return extras.get("predictor", "none") != "none" and extras.get("sample_bytes", 1) == 1
+
+    @staticmethod
+    def mix_geometry(extras: dict, payload_length: int) -> pixmix.Geometry | None:
+        """Where each sample of a checked header's image lies in the payload, for the pixel mixer;
+        None when its samples are not single bytes (the mixer's symbols are 8-bit values) or do
+        not fill exactly `payload_length` bytes (checked before anything is allocated)."""
+        shape = _shape(extras)
+        if shape[3] != 1 or shape[0] * shape[1] * shape[2] != payload_length:  # Python ints
+            return None
+        index = payload_index(shape, extras.get("order"), extras.get("strip", DEFAULT_STRIP))
+        return pixmix.Geometry(index.reshape(shape[:3]))
 
     def checksum_bytes(self, data: bytes) -> bytes:
         """Canonical bytes for re-encoded PNGs (see compress.core.engine): pixels + metadata. Only
