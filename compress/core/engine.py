@@ -457,7 +457,7 @@ class Compressor:
                                                                          self.device)
         model = lm.model if tuner is None else tuner.model
         mixer = None if mix is None else pixmix.PixelMixer(geometry, mix)
-        starts = _segment_starts(header["segments"])
+        starts = seglib.starts(header["segments"])
         try:
             for b, rows in enumerate(members):
                 batch_segs = [segs[k] for k in rows]
@@ -723,7 +723,7 @@ class Compressor:
         # every batch's steps were mixed under what the batches before it taught the mixer
         mixer = pixmix.PixelMixer(mixing_geometry(frontends.get(header["modality"]), header, symbolizer),
                                   header["mix"]) if mixed and len(todo) else None
-        starts = _segment_starts(segs_len)
+        starts = seglib.starts(segs_len)
         tokens = sum(segs_len[k] for b in todo for k in members[b])
         bar, on_step = self._progress(header["payload_length"], max(tokens, 1), "decompress")
         determinism.apply(header["threads"])
@@ -809,12 +809,6 @@ class Compressor:
                              tuned=tuned, mixed=mixed)
         result.bytes = len(data)
         return result
-
-
-def _segment_starts(lengths) -> np.ndarray:
-    """Each segment's first payload position (the pixel mixer's positions are payload positions)."""
-    return np.concatenate([[0], np.cumsum(np.asarray(lengths, dtype=np.int64))[:-1]]).astype(np.int64) \
-        if len(lengths) else np.zeros(0, dtype=np.int64)
 
 
 def mixing_geometry(frontend, header: dict, symbolizer) -> pixmix.Geometry:

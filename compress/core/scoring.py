@@ -206,7 +206,7 @@ def score_bytes(model, symbolizer, data: bytes, *, context: int = 1024, batch: i
             raise ValueError(f"the primed, tuned and mixed coder's batches differ ({primed}, {coder_batch}, "
                              f"{None if mixed is None else mixed[1]})")
         scored = model if tuner is None else tuner.model
-        starts = np.concatenate([[0], np.cumsum([len(s) for s in segs])[:-1]]).astype(np.int64)
+        starts = seglib.starts([len(s) for s in segs])
         bits = 0.0
         batches = _coder_batches(segs, coder_batch, prime if primed is not None else None, prefix_id)
         for b, (rows, grid) in enumerate(batches):  # the coder's order: score batch b, then learn from it

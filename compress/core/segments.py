@@ -35,6 +35,13 @@ def cut(units: list[list[int]], context: int, breaks=()) -> list[np.ndarray]:
     return segments
 
 
+def starts(lengths) -> np.ndarray:
+    """int64 [n]: each segment's first position in the payload's token sequence, from the
+    segments' lengths in order (the pixel mixer is told payload positions: compress/core/pixmix.py)."""
+    ends = np.cumsum(np.asarray(lengths, dtype=np.int64))
+    return ends - np.asarray(lengths, dtype=np.int64)
+
+
 def layout(n_segments: int, batch: int) -> list[tuple[int, int]]:
     """[(start, end)) segment ranges of each batch (the rule lives beside the header checks that
     rebuild it from a header alone: compress.core.container.segment_ranges)."""
