@@ -123,6 +123,8 @@ def centre_crop(data: bytes, size: tuple[int, int]) -> bytes:
 
 
 def crop_size(text: str) -> tuple[int, int]:
+    """argparse type for --crop: "WIDTHxHEIGHT" as a positive (width, height); anything else is an
+    argparse error, so a bad size is one usage line before any image is read or model loaded."""
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:

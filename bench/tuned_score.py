@@ -59,15 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         options = comp.frontend_options("image")  # those the checkpoint was trained with
         frontend = comp.frontend("image", **options)
         tune = comp.tune_for(frontend, False)
-        mix = comp.mix_for(frontend, {k: v for k, v in options.items() if k == "predictor"}, False)
-        models.append({"checkpoint": checkpoint, "model_sha256": manifest.get("model_sha256"),
-                       "tune": tune, "mix": mix, "training": training_facts(checkpoint, manifest)})
+        mixes = set()
         for name, data in images.items():
             started = time.perf_counter()
-            ideal = comp.score(data, modality="image", batch=64, tune=AUTO, **options).bits / 8
-            rows.append({"checkpoint": checkpoint, "image": name, "ideal_bytes": ideal,
+            score = comp.score(data, modality="image", batch=64, tune=AUTO, **options)
+            ideal = score.bits / 8
+            mixes.add(score.mix)
+            rows.append({"checkpoint": checkpoint, "image": name, "ideal_bytes": ideal, "mix": score.mix,
                          "seconds": time.perf_counter() - started})
             print(f"{checkpoint} {name}: {ideal:,.0f} B ({rows[-1]['seconds']:.0f} s)", flush=True)
+        # the mixing each image was scored under, decided per image by Compressor.score (as compress does)
+        models.append({"checkpoint": checkpoint, "model_sha256": manifest.get("model_sha256"), "tune": tune,
+                       "mix": mixes.pop() if len(mixes) == 1 else sorted(mixes, key=str),
+                       "training": training_facts(checkpoint, manifest)})
 
     first = args.checkpoints[0]
     by = {(r["checkpoint"], r["image"]): r["ideal_bytes"] for r in rows}

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import benchscript
-from compress.core import models, online
+from compress.core import container, models, online, pixmix
 from compress.core.engine import Compressor
 
 
@@ -37,6 +37,8 @@ def test_the_table_is_the_tuned_coders_ideal_bytes(image_checkpoint, tmp_path, c
     doc = json.loads(out.read_text())
     first, second = (r["ideal_bytes"] for r in doc["rows"])
     assert first == second and [m["tune"] for m in doc["models"]] == [online.ADAM7] * 2
+    # the mixing recorded is the one each image was scored under: the residual image default
+    assert [r["mix"] for r in doc["rows"]] == [m["mix"] for m in doc["models"]] == [pixmix.V1] * 2
     assert "+0.00%" in capsys.readouterr().out
     # the coder on the same crop, tuned the same way, codes within float noise of the figure
     buf = io.BytesIO()
@@ -45,6 +47,7 @@ def test_the_table_is_the_tuned_coders_ideal_bytes(image_checkpoint, tmp_path, c
     options = coder.frontend_options("image")
     blob = coder.compress(buf.getvalue(), modality="image", **options)
     assert coder.last.ideal_bits / 8 == pytest.approx(first, rel=1e-4)
+    assert container.read_header(blob).get("mix") == pixmix.V1
     assert coder.decompress(blob) == buf.getvalue()
 
 

@@ -808,6 +808,7 @@ class Compressor:
                              breaks=_segment_breaks(frontend, extras), carried=carried, primed=primed,
                              tuned=tuned, mixed=mixed)
         result.bytes = len(data)
+        result.mix = mix
         return result
 
 

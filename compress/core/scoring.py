@@ -27,6 +27,7 @@ class Score:
     tokens: int
     bytes: int
     segments: int
+    mix: str | None = None  # the pixel mixing the figure was scored under (Compressor.score decides per input)
 
     @property
     def bits_per_byte(self) -> float:
