@@ -99,7 +99,8 @@ ROWS: list[dict] = [
          path=["variants", "paper-8bit-16k-mono", "total", "flac -8", "ratio"], kind="ratio"),
     # image
     dict(modality="image",
-         label="pixel model from scratch, med-green residuals, 16-pixel strips, tuned online per image (adam/7)",
+         label="pixel model from scratch, med-green residuals, 16-pixel strips, tuned online per image (adam/7), "
+               "mixed with classical predictors (pixel-mix/1)",
          size="0.79M",
          data=KODAK, json="image_model.json", path=["totals", "lmcompress (this checkpoint)", "ratio"], kind="ratio"),
     dict(modality="image", label="PNG (as given)", size="-", data=KODAK,
