@@ -105,10 +105,9 @@ LOAD = {
         "two sittings on AMD EPYC hosts, idle but for file edits and, for seconds at a time, small scripts "
         "reading its JSON: kodim01-14 on 2026-12-07 in stop 62 (kodim01 coded beside about 40 s of unit "
         "tests and a lint run), stopped to leave the machine to the closing checks, and kodim15-24 with "
-        "--resume in stop 63 (2026-12-07). Slow hosts, stop 63's slower still: kodim15-24 took 190-234 s "
-        "to compress (median 224 s) against 181-199 s (median 189 s) for the same images unmixed in "
-        "image_model_cpu17280bf16_adam7.json on stop 58's host. Written as image_model_pixmix.json "
-        "(its command) and renamed when the set was complete"),
+        "--resume in stop 63 (2026-12-07). Slow hosts, stop 63's slower than stop 58's (kodim15-24's times "
+        "against image_model_cpu17280bf16_adam7.json's: docs/targets.md, stop 63). Written as "
+        "image_model_pixmix.json (its command) and renamed when the set was complete"),
     "image_model_kodim01_s63_unmixed.json": (
         "idle but for file edits (2026-12-07, stop 63, the host of image_model.json's kodim15-24, run "
         "right after them to time kodim01 unmixed and mixed on one host; then "
@@ -434,7 +433,7 @@ def headline(r: Results) -> list[str]:
         ("audio_model_8bit.json", "the same, 8-bit paper mode (**lossy** preprocessing)",
          "byte model from scratch, {M}M, {residuals} residuals", "FLAC -8", "flac -8"),
         ("image_model.json", "Kodak (CLIC/ILSVRC stand-in), {rows} PNGs",
-         "pixel model from scratch, {M}M, {predictor} residuals{tuned}", "JPEG-XL", "cjxl -d 0 -e 7"),
+         "pixel model from scratch, {M}M, {predictor} residuals{learned_online}", "JPEG-XL", "cjxl -d 0 -e 7"),
         ("video_model.json", "{clip} (Xiph.org clips stand-in), {frames} frames",
          "{video_model}, {M}M, {predictor}", "H.264", "libx264 -qp 0"),
     ]
@@ -447,7 +446,8 @@ def headline(r: Results) -> list[str]:
                   "predictor": (doc.get("frontend") or {}).get("predictor"), "clip": doc.get("clip"),
                   "frames": doc.get("frames"), "video_model": VIDEO_MODELS.get(_recipe_of(doc.get("checkpoint"))),
                   "residuals": AUDIO_RESIDUALS.get((doc.get("frontend") or {}).get("predictor"), "raw sample"),
-                  "tuned": "".join(sorted({f", tuned online ({x['tune']})"
+                  # what each image's coder learned from the file itself: online tuning, pixel mixing
+                  "learned_online": "".join(sorted({f", tuned online ({x['tune']})"
                                            for x in doc.get("rows", []) if x.get("tune")}))
                   + "".join(sorted({f", mixed with classical predictors ({x['mix']})"
                                     for x in doc.get("rows", []) if x.get("mix")}))}
